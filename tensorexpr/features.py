@@ -1,0 +1,251 @@
+"""Feature maps f: R^n -> R^m shared by all positions (PAPERS.md section 1).
+
+Every feature map is a callable on ``(batch, n)`` tensors of the current backend
+returning ``(batch, m)``. Parameters are stored as float64 numpy arrays and cast to
+the input's backend and dtype at call time, so a map built under one backend keeps
+working after :func:`tensorexpr.set_backend`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorly as tl
+
+from ._backend import (
+    as_float_array,
+    check_positive_int,
+    check_random_state,
+    check_tensor,
+    tensor_like,
+)
+
+__all__ = [
+    "FeatureMap",
+    "ReLUFeatures",
+    "LinearFeatures",
+    "TrigFeatures",
+    "PolynomialFeatures",
+]
+
+
+class FeatureMap:
+    """Base class: ``n_inputs`` (n) in, ``n_features`` (m) out."""
+
+    n_inputs: int
+    n_features: int
+
+    def __call__(self, x):
+        if not tl.is_tensor(x):
+            x = check_tensor(x, "x")
+        shape = tuple(tl.shape(x))
+        if len(shape) != 2 or shape[1] != self.n_inputs:
+            raise ValueError(
+                f"x must have shape (batch, {self.n_inputs}) for this feature map, got {shape}"
+            )
+        return self._transform(x)
+
+    def _transform(self, x):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_params(self) -> dict:
+        """Constructor arguments (arrays as numpy), enough to rebuild the map."""
+        raise NotImplementedError  # pragma: no cover
+
+    def __eq__(self, other):
+        if type(self) is not type(other):
+            return NotImplemented
+        a, b = self.get_params(), other.get_params()
+        return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n_inputs={self.n_inputs}, n_features={self.n_features})"
+
+
+class _AffineFeatures(FeatureMap):
+    def __init__(
+        self,
+        n_inputs: int,
+        n_features: int | None = None,
+        A=None,
+        b=None,
+        append_constant: bool = False,
+        random_state=None,
+    ):
+        self.n_inputs = check_positive_int(n_inputs, "n_inputs")
+        if A is None:
+            if n_features is None:
+                raise ValueError("n_features is required when A is not given")
+            n_out = check_positive_int(n_features, "n_features") - int(bool(append_constant))
+            if n_out < 1:
+                raise ValueError(
+                    "n_features must be >= 2 when append_constant=True, "
+                    f"got {n_features}"
+                )
+            rng = check_random_state(random_state)
+            A = rng.standard_normal((n_out, self.n_inputs)) / np.sqrt(self.n_inputs)
+            if b is None:
+                b = 0.1 * rng.standard_normal(n_out)
+        A = as_float_array(A, "A", ndim=2).astype(np.float64)
+        if A.shape[1] != self.n_inputs:
+            raise ValueError(f"A must have shape (m, {self.n_inputs}), got {A.shape}")
+        b = np.zeros(A.shape[0]) if b is None else as_float_array(b, "b", ndim=1)
+        if b.shape != (A.shape[0],):
+            raise ValueError(f"b must have shape ({A.shape[0]},), got {b.shape}")
+        self.A, self.b = A, b.astype(np.float64)
+        self.append_constant = bool(append_constant)
+        self.n_features = A.shape[0] + int(self.append_constant)
+        if n_features is not None and check_positive_int(n_features, "n_features") != (
+            self.n_features
+        ):
+            raise ValueError(
+                f"n_features={n_features} does not match A of shape {A.shape}"
+                + (" plus the constant" if self.append_constant else "")
+            )
+
+    def _affine(self, x):
+        return tl.dot(x, tl.transpose(tensor_like(self.A, x))) + tensor_like(self.b, x)
+
+    def _finish(self, z):
+        if self.append_constant:
+            z = tl.concatenate([z, tl.ones((tl.shape(z)[0], 1), **tl.context(z))], axis=1)
+        return z
+
+    def get_params(self) -> dict:
+        return {
+            "n_inputs": self.n_inputs,
+            "A": self.A.copy(),
+            "b": self.b.copy(),
+            "append_constant": self.append_constant,
+        }
+
+
+class ReLUFeatures(_AffineFeatures):
+    """Learned-style features ``f(x) = max(A x + b, 0)`` [K18, K19].
+
+    Parameters
+    ----------
+    n_inputs : int
+        Input size n of one position.
+    n_features : int, optional
+        Output size m (including the constant when ``append_constant``).
+        Required when ``A`` is not given.
+    A : array of shape (m, n), optional
+        Weights; random ``N(0, 1/n)`` when omitted.
+    b : array of shape (m,), optional
+        Biases; ``N(0, 0.01)`` when ``A`` is random, zeros otherwise.
+    append_constant : bool, default False
+        Append a constant feature 1 (it lets a TT-network skip a position).
+    random_state : None, int or numpy Generator
+        Seed of the random initialisation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorexpr import ReLUFeatures
+    >>> f = ReLUFeatures(2, A=np.eye(2), b=np.array([0.0, -1.0]))
+    >>> f(np.array([[0.5, 3.0], [-1.0, 0.5]]))
+    array([[0.5, 2. ],
+           [0. , 0. ]])
+    """
+
+    def _transform(self, x):
+        return self._finish(tl.maximum(self._affine(x), 0.0))
+
+
+class LinearFeatures(_AffineFeatures):
+    """Affine features ``f(x) = A x + b``; ``LinearFeatures.identity(n)`` gives ``f(x) = x``.
+
+    Parameters are those of :class:`ReLUFeatures`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorexpr import LinearFeatures
+    >>> f = LinearFeatures.identity(2, append_constant=True)
+    >>> f(np.array([[0.5, 3.0]]))
+    array([[0.5, 3. , 1. ]])
+    """
+
+    @classmethod
+    def identity(cls, n_inputs: int, append_constant: bool = False) -> LinearFeatures:
+        n = check_positive_int(n_inputs, "n_inputs")
+        return cls(n, A=np.eye(n), b=np.zeros(n), append_constant=append_constant)
+
+    def _transform(self, x):
+        return self._finish(self._affine(x))
+
+
+class TrigFeatures(FeatureMap):
+    """Fixed features ``[cos(pi x / 2), sin(pi x / 2)]`` per input coordinate (m = 2 n).
+
+    Parameters
+    ----------
+    n_inputs : int, default 1
+        Input size n; the output interleaves ``cos, sin`` for each coordinate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorexpr import TrigFeatures
+    >>> np.round(TrigFeatures()(np.array([[0.0], [1.0]])), 12)
+    array([[1., 0.],
+           [0., 1.]])
+    """
+
+    def __init__(self, n_inputs: int = 1):
+        self.n_inputs = check_positive_int(n_inputs, "n_inputs")
+        self.n_features = 2 * self.n_inputs
+
+    def _transform(self, x):
+        angle = (np.pi / 2) * x
+        both = tl.stack([tl.cos(angle), tl.sin(angle)], axis=2)
+        return tl.reshape(both, (tl.shape(x)[0], self.n_features))
+
+    def get_params(self) -> dict:
+        return {"n_inputs": self.n_inputs}
+
+
+class PolynomialFeatures(FeatureMap):
+    """Fixed features ``1, x_j, x_j^2, ..., x_j^degree`` (m = 1 + n * degree).
+
+    Parameters
+    ----------
+    n_inputs : int, default 1
+        Input size n.
+    degree : int, default 2
+        Highest power.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorexpr import PolynomialFeatures
+    >>> PolynomialFeatures(1, degree=3)(np.array([[2.0]]))
+    array([[1., 2., 4., 8.]])
+    """
+
+    def __init__(self, n_inputs: int = 1, degree: int = 2):
+        self.n_inputs = check_positive_int(n_inputs, "n_inputs")
+        self.degree = check_positive_int(degree, "degree")
+        self.n_features = 1 + self.n_inputs * self.degree
+
+    def _transform(self, x):
+        powers = [tl.ones((tl.shape(x)[0], 1), **tl.context(x))]
+        term = x
+        for _ in range(self.degree):
+            powers.append(term)
+            term = term * x
+        return tl.concatenate(powers, axis=1)
+
+    def get_params(self) -> dict:
+        return {"n_inputs": self.n_inputs, "degree": self.degree}
+
+
+def check_feature_map(feature_map) -> FeatureMap:
+    if not isinstance(feature_map, FeatureMap):
+        raise TypeError(
+            "feature_map must be a tensorexpr FeatureMap (ReLUFeatures, LinearFeatures, "
+            f"TrigFeatures, PolynomialFeatures), got {type(feature_map).__name__}"
+        )
+    return feature_map

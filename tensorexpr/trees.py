@@ -1,0 +1,174 @@
+"""Binary dimension trees for the Hierarchical Tucker format.
+
+A tree over the modes ``0..d-1`` is given as nested pairs, e.g. ``((0, 1), (2, 3))``.
+Nodes are numbered in post-order (children before parents, root last), so a
+list of per-node factors can be built and contracted in one pass.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+__all__ = ["DimensionTree"]
+
+
+class DimensionTree:
+    """A binary tree whose leaves are the modes ``0..d-1`` of a tensor.
+
+    Parameters
+    ----------
+    structure : int or nested 2-tuples of ints
+        Every internal node is a pair ``(left, right)``; every mode appears
+        exactly once as a leaf.
+
+    Attributes
+    ----------
+    d : int
+        Number of modes.
+    structure : nested tuples
+        The structure as given (normalised to tuples).
+    n_nodes : int
+        ``2 d - 1``.
+    root : int
+        Index of the root (``n_nodes - 1``).
+
+    Examples
+    --------
+    >>> from tensorexpr import DimensionTree
+    >>> tree = DimensionTree.balanced(4)
+    >>> tree.structure
+    ((0, 1), (2, 3))
+    >>> tree.modes(tree.root)
+    (0, 1, 2, 3)
+    >>> [tree.children(i) for i in range(tree.n_nodes)]
+    [None, None, (0, 1), None, None, (3, 4), (2, 5)]
+    """
+
+    def __init__(self, structure):
+        self.structure = self._normalise(structure)
+        self._children: list[tuple[int, int] | None] = []
+        self._modes: list[tuple[int, ...]] = []
+        self._build(self.structure)
+        leaves = [m for i, m in enumerate(self._modes) if self._children[i] is None]
+        flat = sorted(mode[0] for mode in leaves)
+        self.d = len(flat)
+        if flat != list(range(self.d)):
+            raise ValueError(
+                "tree must have the modes 0..d-1 as leaves, each exactly once; "
+                f"got leaves {sorted(flat)}"
+            )
+        self.n_nodes = len(self._children)
+        self.root = self.n_nodes - 1
+        self._parent = [None] * self.n_nodes
+        for i, ch in enumerate(self._children):
+            if ch is not None:
+                for c in ch:
+                    self._parent[c] = i
+        self._leaf_of_mode = {self._modes[i][0]: i for i in range(self.n_nodes) if self.is_leaf(i)}
+
+    @staticmethod
+    def _normalise(node):
+        if isinstance(node, bool) or not isinstance(node, (numbers.Integral, tuple, list)):
+            raise TypeError(
+                f"tree nodes must be ints (modes) or pairs of nodes, got {node!r}"
+            )
+        if isinstance(node, numbers.Integral):
+            if node < 0:
+                raise ValueError(f"tree leaves must be modes >= 0, got {node}")
+            return int(node)
+        if len(node) != 2:
+            raise ValueError(f"every internal tree node must have exactly 2 children, got {node!r}")
+        return (DimensionTree._normalise(node[0]), DimensionTree._normalise(node[1]))
+
+    def _build(self, node) -> int:
+        if isinstance(node, int):
+            self._children.append(None)
+            self._modes.append((node,))
+            return len(self._children) - 1
+        left = self._build(node[0])
+        right = self._build(node[1])
+        self._children.append((left, right))
+        self._modes.append(self._modes[left] + self._modes[right])
+        return len(self._children) - 1
+
+    @classmethod
+    def balanced(cls, d: int) -> DimensionTree:
+        """Contiguous pairs, then pairs of pairs, ...: ``((0, 1), (2, 3))`` for d = 4.
+
+        For d not a power of 2 the last node of an odd level moves up unpaired,
+        like size-2 pooling windows: d = 6 gives ``(((0, 1), (2, 3)), (4, 5))``.
+        """
+        d = _check_d(d)
+        level = list(range(d))
+        while len(level) > 1:
+            nxt = [(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+            if len(level) % 2:
+                nxt.append(level[-1])
+            level = nxt
+        return cls(level[0])
+
+    @classmethod
+    def linear(cls, d: int) -> DimensionTree:
+        """The TT-like tree ``(((0, 1), 2), 3)`` for d = 4."""
+        d = _check_d(d)
+        node = 0
+        for k in range(1, d):
+            node = (node, k)
+        return cls(node)
+
+    def is_leaf(self, node: int) -> bool:
+        return self._children[node] is None
+
+    def children(self, node: int) -> tuple[int, int] | None:
+        """The (left, right) children of a node, None for a leaf."""
+        return self._children[node]
+
+    def parent(self, node: int) -> int | None:
+        return self._parent[node]
+
+    def modes(self, node: int) -> tuple[int, ...]:
+        """The modes below a node, in the tree's left-to-right order."""
+        return self._modes[node]
+
+    def leaf(self, mode: int) -> int:
+        """The node index of the leaf of a mode."""
+        return self._leaf_of_mode[mode]
+
+    @property
+    def leaves(self) -> list[int]:
+        """Leaf node indices ordered by mode."""
+        return [self._leaf_of_mode[k] for k in range(self.d)]
+
+    @property
+    def internal_nodes(self) -> list[int]:
+        """Internal node indices in post-order (root last)."""
+        return [i for i in range(self.n_nodes) if not self.is_leaf(i)]
+
+    @property
+    def mode_order(self) -> tuple[int, ...]:
+        """The modes in the order the root lists them."""
+        return self._modes[self.root]
+
+    def depth(self) -> int:
+        def _depth(node):
+            ch = self._children[node]
+            return 0 if ch is None else 1 + max(_depth(ch[0]), _depth(ch[1]))
+
+        return _depth(self.root)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, DimensionTree) and self.structure == other.structure
+
+    def __hash__(self) -> int:
+        return hash(self.structure)
+
+    def __repr__(self) -> str:
+        return f"DimensionTree({self.structure!r})"
+
+
+def _check_d(d) -> int:
+    if isinstance(d, bool) or not isinstance(d, numbers.Integral):
+        raise TypeError(f"d must be an int >= 1, got {d!r}")
+    if d < 1:
+        raise ValueError(f"d must be an int >= 1, got {d}")
+    return int(d)
