@@ -8,6 +8,8 @@ from .features import (
     ReLUFeatures,
     TrigFeatures,
 )
+from . import decomposition
+from .decomposition import *  # noqa: F403
 from .ht_tensor import HTTensor
 from .operators import Operator, generalized_outer, get_operator
 from .trees import DimensionTree
@@ -27,4 +29,5 @@ __all__ = [
     "generalized_outer",
     "DimensionTree",
     "HTTensor",
+    *decomposition.__all__,
 ]
