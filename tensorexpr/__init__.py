@@ -10,7 +10,15 @@ from .features import (
 )
 from . import decomposition
 from .decomposition import *  # noqa: F403
+from .grid import (
+    feature_matrix,
+    grid_tensor,
+    kmeans_templates,
+    random_templates,
+    templates_from_points,
+)
 from .ht_tensor import HTTensor
+from .networks import CPNetwork, HTNetwork, TTNetwork
 from .operators import Operator, generalized_outer, get_operator
 from .trees import DimensionTree
 
@@ -29,5 +37,13 @@ __all__ = [
     "generalized_outer",
     "DimensionTree",
     "HTTensor",
+    "CPNetwork",
+    "TTNetwork",
+    "HTNetwork",
+    "feature_matrix",
+    "grid_tensor",
+    "templates_from_points",
+    "random_templates",
+    "kmeans_templates",
     *decomposition.__all__,
 ]

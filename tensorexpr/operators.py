@@ -14,16 +14,8 @@ import tensorly as tl
 __all__ = ["Operator", "get_operator", "generalized_outer", "OPERATORS"]
 
 
-def _product(x, y):
-    return x * y
-
-
-def _relu_max(x, y):
-    return tl.maximum(tl.maximum(x, y), 0.0)
-
-
-def _relu_sum(x, y):
-    return tl.maximum(x, 0.0) + tl.maximum(y, 0.0)
+def _relu(x):
+    return tl.maximum(x, 0.0)
 
 
 def _softplus(x, y):
@@ -31,8 +23,16 @@ def _softplus(x, y):
     return tl.maximum(x, y) + tl.log(1.0 + tl.exp(-tl.abs(x - y)))
 
 
-def _max(x, y):
+def _maximum(x, y):
     return tl.maximum(x, y)
+
+
+def _multiply(x, y):
+    return x * y
+
+
+def _add(x, y):
+    return x + y
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,8 @@ class Operator:
     ----------
     name : str
         Name used across tensorexpr (``"product"``, ``"relu_max"``, ...).
-    function : callable
-        Elementwise ``xi(x, y)`` on broadcastable tensors of the current backend.
+    combine : callable
+        Elementwise binary function on broadcastable tensors of the current backend.
     unit : float or None
         The identity element: ``xi(x, unit) == x`` on the values the network
         produces. ``None`` when there is none (softplus, max); the first position
@@ -62,17 +62,24 @@ class Operator:
     """
 
     name: str
-    function: Callable
+    combine: Callable
     unit: float | None
+    pre: Callable | None = None
 
     def __call__(self, x, y):
-        return self.function(x, y)
+        if self.pre is not None:
+            x, y = self.pre(x), self.pre(y)
+        return self.combine(x, y)
+
+    def prepare(self, x):
+        """``pre(x)`` (identity when there is no ``pre``)."""
+        return x if self.pre is None else self.pre(x)
 
     def start(self, x):
         """``xi(x, unit)``: the first step of a recursion that begins at the unit."""
         if self.unit is None:
             return x
-        return self.function(x, self.unit)
+        return self(x, self.unit)
 
     def reduce(self, terms):
         """Fold xi over a non-empty sequence of tensors (left to right)."""
@@ -81,7 +88,7 @@ class Operator:
             raise ValueError("terms must be a non-empty sequence")
         out = terms[0]
         for term in terms[1:]:
-            out = self.function(out, term)
+            out = self(out, term)
         return out
 
     @property
@@ -93,11 +100,11 @@ class Operator:
 
 
 OPERATORS: dict[str, Operator] = {
-    "product": Operator("product", _product, 1.0),
-    "relu_max": Operator("relu_max", _relu_max, 0.0),
-    "relu_sum": Operator("relu_sum", _relu_sum, 0.0),
+    "product": Operator("product", _multiply, 1.0),
+    "relu_max": Operator("relu_max", _maximum, 0.0, pre=_relu),
+    "relu_sum": Operator("relu_sum", _add, 0.0, pre=_relu),
     "softplus": Operator("softplus", _softplus, None),
-    "max": Operator("max", _max, None),
+    "max": Operator("max", _maximum, None),
 }
 
 

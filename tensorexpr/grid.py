@@ -1,0 +1,237 @@
+"""Templates, feature matrices and grid tensors of black-box score functions.
+
+The grid tensor of a score function l on templates x^(1..M) is the order-d tensor
+``Gamma[i1, ..., id] = l(x^(i1), ..., x^(id))`` (PAPERS.md section 2).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import tensorly as tl
+
+from ._backend import as_float_array, check_positive_int, check_random_state, to_numpy
+
+__all__ = [
+    "DEFAULT_MEMORY_LIMIT",
+    "check_templates",
+    "feature_matrix",
+    "templates_from_points",
+    "random_templates",
+    "kmeans_templates",
+    "grid_tensor",
+]
+
+#: Default budget (bytes) for a grid tensor and the work arrays that build it.
+DEFAULT_MEMORY_LIMIT = 2**31
+
+
+def check_templates(templates, n_inputs: int | None = None) -> np.ndarray:
+    """Templates as a float64 numpy array of shape (M, n); 1-D input means n = 1."""
+    arr = as_float_array(templates, "templates", ndim=(1, 2)).astype(np.float64)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.shape[0] < 1:
+        raise ValueError("templates must hold at least one point, got shape {arr.shape}")
+    if n_inputs is not None and arr.shape[1] != n_inputs:
+        raise ValueError(
+            f"templates must have shape (M, {n_inputs}) to match the feature map's "
+            f"n_inputs={n_inputs}, got {arr.shape}"
+        )
+    return arr
+
+
+def feature_matrix(feature_map, templates):
+    """The feature matrix ``F[i, j] = f_j(x^(i))`` of the templates.
+
+    Parameters
+    ----------
+    feature_map : FeatureMap
+        The map f: R^n -> R^m.
+    templates : array of shape (M, n)
+        Template points (1-D for n = 1).
+
+    Returns
+    -------
+    tensor of shape (M, m)
+        In float64, on the current backend.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tensorexpr as te
+    >>> te.feature_matrix(te.PolynomialFeatures(1, degree=2), np.array([0.0, 1.0, 2.0]))
+    array([[1., 0., 0.],
+           [1., 1., 1.],
+           [1., 2., 4.]])
+    """
+    pts = check_templates(templates, feature_map.n_inputs)
+    return feature_map(tl.tensor(pts, dtype=tl.backend.float64))
+
+
+def templates_from_points(points) -> np.ndarray:
+    """Given points as templates, validated: an (M, n) float64 array.
+
+    Examples
+    --------
+    >>> from tensorexpr import templates_from_points
+    >>> templates_from_points([0.0, 0.5, 1.0]).shape
+    (3, 1)
+    """
+    return check_templates(points)
+
+
+def _pool_positions(X) -> np.ndarray:
+    arr = as_float_array(X, "X", ndim=(1, 2, 3)).astype(np.float64)
+    if arr.ndim == 1:
+        return arr[:, None]
+    if arr.ndim == 3:
+        return arr.reshape(-1, arr.shape[2])
+    return arr
+
+
+def random_templates(X, n_templates: int, random_state=None) -> np.ndarray:
+    """A random subset of the data (without replacement) as templates.
+
+    Parameters
+    ----------
+    X : array of shape (N, n) or (N, d, n)
+        Data; the positions of sequences are pooled.
+    n_templates : int
+        M, at most the number of points.
+    random_state : None, int or numpy Generator
+
+    Returns
+    -------
+    ndarray of shape (M, n)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorexpr import random_templates
+    >>> random_templates(np.arange(20.0).reshape(10, 2), 3, random_state=0).shape
+    (3, 2)
+    """
+    pts = _pool_positions(X)
+    m = check_positive_int(n_templates, "n_templates")
+    if m > pts.shape[0]:
+        raise ValueError(f"n_templates={m} exceeds the {pts.shape[0]} points in X")
+    idx = check_random_state(random_state).choice(pts.shape[0], size=m, replace=False)
+    return pts[np.sort(idx)]
+
+
+def kmeans_templates(X, n_templates: int, random_state=None) -> np.ndarray:
+    """k-means cluster centres of the data as templates (scikit-learn's KMeans).
+
+    Parameters
+    ----------
+    X : array of shape (N, n) or (N, d, n)
+        Data; the positions of sequences are pooled.
+    n_templates : int
+        M, the number of clusters.
+    random_state : None, int or numpy Generator
+
+    Returns
+    -------
+    ndarray of shape (M, n)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorexpr import kmeans_templates
+    >>> X = np.r_[np.zeros((5, 1)), np.ones((5, 1))]
+    >>> np.sort(kmeans_templates(X, 2, random_state=0), axis=0).ravel().tolist()
+    [0.0, 1.0]
+    """
+    from sklearn.cluster import KMeans
+
+    pts = _pool_positions(X)
+    m = check_positive_int(n_templates, "n_templates")
+    if m > pts.shape[0]:
+        raise ValueError(f"n_templates={m} exceeds the {pts.shape[0]} points in X")
+    seed = int(check_random_state(random_state).integers(2**31 - 1))
+    km = KMeans(n_clusters=m, n_init=4, random_state=seed).fit(pts)
+    return km.cluster_centers_
+
+
+def check_memory(n_bytes: int, memory_limit: int, what: str) -> None:
+    if n_bytes > memory_limit:
+        raise ValueError(
+            f"{what} needs {n_bytes / 2**20:.1f} MiB, more than memory_limit="
+            f"{memory_limit / 2**20:.1f} MiB; use fewer templates or a smaller d, "
+            "or raise memory_limit"
+        )
+
+
+def row_blocks(n_rows: int, bytes_per_row: int, budget: int) -> Iterator[slice]:
+    """Slices of rows so that one block's work arrays fit in ``budget`` bytes."""
+    per_block = max(1, int(budget // max(1, bytes_per_row)))
+    for start in range(0, n_rows, per_block):
+        yield slice(start, min(n_rows, start + per_block))
+
+
+def grid_tensor(
+    score_fn: Callable,
+    templates,
+    d: int,
+    batch_size: int = 8192,
+    memory_limit: int = DEFAULT_MEMORY_LIMIT,
+):
+    """Grid tensor of any score function, by evaluating it on every template tuple.
+
+    This is the slow, independent path: ``M^d`` evaluations in batches. Networks
+    have fast routes (:meth:`TTNetwork.grid_tensor` and friends).
+
+    Parameters
+    ----------
+    score_fn : callable
+        Maps a tensor of shape (batch, d, n) to (batch,) or (batch, C).
+    templates : array of shape (M, n)
+        Template points (1-D for n = 1).
+    d : int
+        Number of positions.
+    batch_size : int, default 8192
+        Tuples evaluated per call of ``score_fn``.
+    memory_limit : int
+        Bytes allowed for the result; a larger grid raises ValueError up front.
+
+    Returns
+    -------
+    tensor of shape (M,) * d, or (M,) * d + (C,)
+        On the current backend, with the dtype ``score_fn`` returns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tensorexpr as te
+    >>> G = te.grid_tensor(lambda X: X[:, 0, 0] * X[:, 1, 0], [1.0, 2.0, 3.0], d=2)
+    >>> G.tolist()
+    [[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [3.0, 6.0, 9.0]]
+    """
+    if not callable(score_fn):
+        raise TypeError(f"score_fn must be callable, got {type(score_fn).__name__}")
+    pts = check_templates(templates)
+    d = check_positive_int(d, "d")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if not isinstance(memory_limit, numbers.Real) or memory_limit <= 0:
+        raise ValueError(f"memory_limit must be a positive number of bytes, got {memory_limit!r}")
+    M = pts.shape[0]
+    total = M**d
+    check_memory(total * 8, memory_limit, f"a grid tensor of {M}^{d} entries")
+    outputs = []
+    for start in range(0, total, batch_size):
+        flat = np.arange(start, min(total, start + batch_size))
+        idx = np.stack(np.unravel_index(flat, (M,) * d), axis=1)  # (batch, d), mode 0 slowest
+        X = tl.tensor(pts[idx], dtype=tl.backend.float64)
+        out = score_fn(X)
+        shape = tuple(tl.shape(out))
+        if shape[:1] != (len(flat),) or len(shape) > 2:
+            raise ValueError(
+                f"score_fn must return shape (batch,) or (batch, C); got {shape} "
+                f"for a batch of {len(flat)}"
+            )
+        outputs.append(out if tl.is_tensor(out) else tl.tensor(to_numpy(out)))
+    full = tl.concatenate(outputs, axis=0) if len(outputs) > 1 else outputs[0]
+    return tl.reshape(full, (M,) * d + tuple(tl.shape(full)[1:]))
