@@ -1,6 +1,7 @@
 """tensorexpr: the expressive power of tensor networks, on TensorLy."""
 
 from ._backend import get_backend, set_backend
+from .expressivity import MatricizationRank, matricization, matricization_rank
 from .features import (
     FeatureMap,
     LinearFeatures,
@@ -45,5 +46,8 @@ __all__ = [
     "templates_from_points",
     "random_templates",
     "kmeans_templates",
+    "matricization",
+    "matricization_rank",
+    "MatricizationRank",
     *decomposition.__all__,
 ]

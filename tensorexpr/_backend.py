@@ -81,7 +81,7 @@ def dtype_of(name: str):
 
 
 def is_float64(tensor) -> bool:
-    return str(tl.context(tensor)["dtype"]).endswith("float64")
+    return "float64" in str(tl.context(tensor)["dtype"])
 
 
 def to_numpy(tensor, name: str = "tensor") -> np.ndarray:
@@ -161,6 +161,11 @@ def check_positive_int(value, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
     return int(value)
+
+
+def relu(x):
+    """``max(x, 0)`` elementwise, exact, on every backend (torch's maximum wants tensors)."""
+    return (x + tl.abs(x)) / 2
 
 
 def tensor_like(array: np.ndarray, like=None):

@@ -16,6 +16,7 @@ from ._backend import (
     check_positive_int,
     check_random_state,
     check_tensor,
+    relu,
     tensor_like,
 )
 
@@ -151,7 +152,7 @@ class ReLUFeatures(_AffineFeatures):
     """
 
     def _transform(self, x):
-        return self._finish(tl.maximum(self._affine(x), 0.0))
+        return self._finish(relu(self._affine(x)))
 
 
 class LinearFeatures(_AffineFeatures):

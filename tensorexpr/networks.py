@@ -116,8 +116,7 @@ class _Network:
 
     # -- evaluation --------------------------------------------------------------------
     def _check_input(self, X):
-        if not tl.is_tensor(X):
-            X = check_tensor(X, "X")
+        X = check_tensor(X, "X")
         shape = tuple(tl.shape(X))
         if len(shape) != 3 or shape[1:] != (self.d, self.n_inputs):
             raise ValueError(
@@ -615,8 +614,15 @@ class HTNetwork(_Network):
                     f"(m={m}, r), got {arr.shape}"
                 )
             arrays.append(arr)
+            children = tree.children(node)
+            if children is not None:
+                expected = tuple(arrays[c].shape[-1] for c in children)
+                if arr.shape[:2] != expected:
+                    raise ValueError(
+                        f"factors[{node}] has shape {arr.shape}, its children have ranks "
+                        f"{expected}"
+                    )
         self.tree = tree
-        self._layout = HTTensor(arrays, tree)  # validates the ranks along the tree
         super().__init__(feature_map, xi, tree.d, arrays[tree.root].shape[-1])
         self.factors = arrays
 
@@ -661,7 +667,8 @@ class HTNetwork(_Network):
 
     @property
     def ranks(self) -> tuple[int, ...]:
-        return self._layout.ranks
+        """Rank of every tree node, in post-order (root last: n_outputs)."""
+        return tuple(f.shape[-1] for f in self.factors)
 
     def _arrays(self):
         return self.factors

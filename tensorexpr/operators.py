@@ -11,11 +11,9 @@ from dataclasses import dataclass
 
 import tensorly as tl
 
+from ._backend import relu
+
 __all__ = ["Operator", "get_operator", "generalized_outer", "OPERATORS"]
-
-
-def _relu(x):
-    return tl.maximum(x, 0.0)
 
 
 def _softplus(x, y):
@@ -79,7 +77,7 @@ class Operator:
         """``xi(x, unit)``: the first step of a recursion that begins at the unit."""
         if self.unit is None:
             return x
-        return self(x, self.unit)
+        return self(x, x * 0.0 + self.unit)
 
     def reduce(self, terms):
         """Fold xi over a non-empty sequence of tensors (left to right)."""
@@ -101,8 +99,8 @@ class Operator:
 
 OPERATORS: dict[str, Operator] = {
     "product": Operator("product", _multiply, 1.0),
-    "relu_max": Operator("relu_max", _maximum, 0.0, pre=_relu),
-    "relu_sum": Operator("relu_sum", _add, 0.0, pre=_relu),
+    "relu_max": Operator("relu_max", _maximum, 0.0, pre=relu),
+    "relu_sum": Operator("relu_sum", _add, 0.0, pre=relu),
     "softplus": Operator("softplus", _softplus, None),
     "max": Operator("max", _maximum, None),
 }

@@ -1,0 +1,39 @@
+"""One module per reproduced result of PAPERS.md section 4.
+
+Each experiment is an :class:`Experiment`: ``run(quick, seed, progress)`` returns an
+:class:`ExperimentResult` (a table and a summary) and ``plot(result, path)`` draws
+it. Experiments living outside this package (the estimators' ``training``)
+register under the entry-point group ``tensorexpr.experiments``.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from ._base import Experiment, ExperimentResult, no_progress
+from .theorem1 import THEOREM1
+
+__all__ = ["Experiment", "ExperimentResult", "no_progress", "get_experiment", "list_experiments"]
+
+_BUILTIN = [THEOREM1]
+
+
+def list_experiments() -> dict[str, Experiment | object]:
+    """Experiments by name: the built-in ones, then entry points (loaded lazily)."""
+    found: dict = {exp.name: exp for exp in _BUILTIN}
+    for ep in entry_points(group="tensorexpr.experiments"):
+        found.setdefault(ep.name, ep)
+    return found
+
+
+def get_experiment(name: str) -> Experiment:
+    """The experiment called ``name`` (``tensorexpr list`` shows them)."""
+    found = list_experiments()
+    if name not in found:
+        raise ValueError(f"unknown experiment {name!r}; known: {', '.join(sorted(found))}")
+    exp = found[name]
+    if not isinstance(exp, Experiment):
+        exp = exp.load()
+        if not isinstance(exp, Experiment):
+            raise TypeError(f"entry point {name!r} did not give an Experiment")
+    return exp
