@@ -44,7 +44,7 @@ def row_modes_of(row_modes, order: int) -> tuple[int, ...]:
             modes.append(int(mode))
         if len(set(modes)) != len(modes):
             raise ValueError(f"row_modes must not repeat a mode, got {list(row_modes)}")
-        modes = tuple(modes)
+        modes = tuple(sorted(modes))
     if not modes or len(modes) == order:
         raise ValueError(
             f"row_modes must be a non-empty proper subset of the {order} modes, got {modes}"
@@ -61,7 +61,7 @@ def matricization(tensor, row_modes="odd"):
     row_modes : "odd", "even" or sequence of ints, default "odd"
         S. ``"odd"`` is the modes 1, 3, 5, ... (counted from 1; indices 0, 2, 4, ...),
         the canonical partition of [K18]; the remaining modes index the columns.
-        Modes keep their order within rows and within columns.
+        S is a set: rows and columns both list their modes in increasing order.
 
     Returns
     -------
