@@ -1,0 +1,212 @@
+"""TT-, CP- and HT-network classifiers and regressors (PAPERS.md sections 1, 3 and 4.7)."""
+
+from __future__ import annotations
+
+from sklearn.base import ClassifierMixin, RegressorMixin
+
+from ._base import _BaseNetwork, _NetworkClassifierMixin, _NetworkRegressorMixin
+
+__all__ = [
+    "TTNetworkClassifier",
+    "TTNetworkRegressor",
+    "CPNetworkClassifier",
+    "CPNetworkRegressor",
+    "HTNetworkClassifier",
+    "HTNetworkRegressor",
+]
+
+_FORMATS = {
+    "tt": (
+        "a TT-network (recurrent network with multiplicative units [K18]; with a xi other "
+        "than the product, the generalized RNN of [K19])",
+        "TT-rank r of the train: every core is (r, m, r), the first (1, m, r), the last "
+        "(r, m, n_outputs).",
+        "tensorexpr.TTNetwork",
+    ),
+    "cp": (
+        "a CP-network (shallow network: one hidden layer of width R with product or xi "
+        "pooling over all positions)",
+        "CP-rank R (width of the hidden layer).",
+        "tensorexpr.CPNetwork",
+    ),
+    "ht": (
+        "an HT-network (deep convolutional arithmetic circuit: hierarchical Tucker over the "
+        "balanced dimension tree, size-2 pooling of neighbouring positions)",
+        "rank r of every node of the tree (the root has n_outputs).",
+        "tensorexpr.HTNetwork",
+    ),
+}
+
+_DOC = """{title}
+
+The score function is {what}, on a feature map f shared by all positions
+(PAPERS.md section 1). X is a batch of sequences: 3-D ``(n_samples, d, n)`` is taken as
+is, 2-D ``(n_samples, d * n)`` is split into d positions of ``n = input_dim`` values.
+Training is mini-batch Adam in a compiled TensorFlow step (on a GPU when TensorFlow
+sees one) on {loss}; it does not go through tensorly, so it keeps working whatever
+``tensorexpr.set_backend`` chose.
+
+Scale on long inputs: the running state is stored as ``exp(L) * u`` with ``u``
+divided by its largest entry at every step and the log-norm ``L`` accumulated on the
+side (for xi = product, and for the positively homogeneous ``relu_max``, ``relu_sum``,
+``max``, where both arguments of xi are first divided by the larger of their scales).
+The score is exactly ``exp(L) * u``, so hundreds of positions neither overflow nor
+vanish and the exported :attr:`network_` gives the same scores. ``softplus`` is not
+homogeneous and runs unrescaled.
+
+Parameters
+----------
+rank : int, default 8
+    {rank}
+n_features : int, default 8
+    Size m of the feature map f for the learned maps ("relu", "linear"): ``m - 1``
+    units plus a constant 1. For "poly" the degree is ``max(1, (m - 1) // n)``;
+    ignored for "trig" (m = 2 n).
+feature_map : {{"relu", "linear", "trig", "poly"}}, default "relu"
+    ``"relu"``: learned ``f(x) = [max(Ax + b, 0), 1]``; ``"linear"``: learned
+    ``[Ax + b, 1]``; ``"trig"``: fixed ``[cos(pi x / 2), sin(pi x / 2)]`` per value;
+    ``"poly"``: fixed ``1, x, x^2, ...``. Scale the inputs (to [0, 1] for the fixed maps).
+xi : str, default "product"
+    The operator of the generalized network (``tensorexpr.get_operator``):
+    ``"product"``, ``"relu_max"`` (the generalized ReLU network), ``"relu_sum"``,
+    ``"softplus"``, ``"max"``.
+input_dim : int, optional
+    Values per position n when X is 2-D; None means 1 (every column a position).
+alpha : float, default 0.0
+    L2 penalty ``alpha / 2 * ||theta||^2`` on all parameters.
+max_epochs : int, default 200
+    Maximum number of passes over the training data.
+batch_size : int, default 64
+    Mini-batch size (the whole set when it is smaller).
+learning_rate : float, default 5e-3
+    Adam step size.
+early_stopping : bool, default False
+    Hold out ``validation_fraction`` of the data (stratified for classifiers), stop when
+    the validation score has not improved by ``tol`` for ``n_iter_no_change`` epochs,
+    and keep the best parameters. Otherwise the training loss is watched the same way.
+validation_fraction : float, default 0.1
+    Share of the data held out when ``early_stopping``.
+n_iter_no_change : int, default 10
+    Epochs without improvement before stopping.
+tol : float, default 1e-4
+    Improvement that counts.
+warm_start : bool, default False
+    Continue from the previous fit (parameters and Adam state) instead of starting over.
+dtype : {{"auto", "float32", "float64"}}, default "auto"
+    Precision of training and scores; "auto" is float64 below 512 training samples
+    (cheap there, and reproducible to rounding) and float32 above.
+random_state : int, RandomState instance or None, default None
+    Seeds the initialisation, the shuffling and the validation split.
+verbose : int, default 0
+    Print epoch, training loss and validation score.
+
+Attributes
+----------
+{attributes}network_ : {network}
+    The trained score functions as a tensorexpr network, feature map included
+    (``ReLUFeatures(A=..., b=..., append_constant=True)`` for "relu"). On an input
+    ``X.reshape(n_samples, d, n)`` its outputs equal {equal} (to the training
+    precision), so tensorexpr's tools (grid tensors, ranks, width bounds) apply.
+loss_curve_ : list of float
+    Training loss (weighted mean over the epoch) after every epoch.
+n_iter_ : int
+    Number of epochs run (cumulated over ``partial_fit`` and warm starts).
+validation_scores_ : list of float
+    Validation score per epoch (only with ``early_stopping``).
+best_validation_score_ : float
+    Best validation score (only with ``early_stopping``).
+n_positions_ : int
+    Number of positions d.
+input_dim_ : int
+    Values per position n.
+n_features_in_ : int
+    Number of columns of X seen in fit (d for 3-D input).
+feature_names_in_ : ndarray of shape (n_features_in_,)
+    Column names of X, when X is a DataFrame with string column names.
+
+See Also
+--------
+{see_also}
+
+References
+----------
+.. [K18] Khrulkov, Novikov, Oseledets. Expressive power of recurrent neural networks.
+   ICLR 2018.
+.. [K19] Khrulkov, Hrinchuk, Oseledets. Generalized tensor models for recurrent neural
+   networks. ICLR 2019.
+
+Examples
+--------
+{example}
+"""
+
+_CLASSIFIER_ATTRIBUTES = """classes_ : ndarray of shape (n_classes,)
+    Class labels.
+"""
+
+_EXAMPLE_CLASSIFIER = """>>> from sklearn.datasets import make_moons
+>>> from estimators import {name}
+>>> X, y = make_moons(n_samples=40, noise=0.1, random_state=0)
+>>> clf = {name}(rank=4, max_epochs=5, random_state=0).fit(X, y)
+>>> clf.predict(X[:3]).shape
+(3,)
+>>> clf.network_(X[:3].reshape(3, 2, 1)).shape  # equals clf.decision_function(X[:3])
+(3,)"""
+
+_EXAMPLE_REGRESSOR = """>>> import numpy as np
+>>> from estimators import {name}
+>>> X = np.random.default_rng(0).uniform(size=(40, 4))
+>>> y = X.sum(axis=1)
+>>> reg = {name}(rank=4, max_epochs=5, random_state=0).fit(X, y)
+>>> reg.predict(X[:3]).shape
+(3,)"""
+
+
+def _docstring(family: str, name: str, classifier: bool) -> str:
+    what, rank, network = _FORMATS[family]
+    others = [f"{n}" for n in __all__ if n != name]
+    return _DOC.format(
+        title=f"{'Classifier' if classifier else 'Regressor'} whose score function is "
+              f"{what.split(' (')[0]}.",
+        what=what,
+        loss="the sigmoid (two classes) or softmax cross-entropy of the scores" if classifier
+        else "the squared error",
+        rank=rank,
+        attributes=_CLASSIFIER_ATTRIBUTES if classifier else "",
+        network=network,
+        equal="``decision_function(X)``: one output, the score of ``classes_[1]``, for two "
+              "classes; one output per class otherwise" if classifier else "``predict(X)``",
+        see_also="\n".join(f"{n} : The same with another format or task." for n in others)
+        + "\nImagePatches : Images to patch sequences for these estimators.",
+        example=(_EXAMPLE_CLASSIFIER if classifier else _EXAMPLE_REGRESSOR).format(name=name),
+    )
+
+
+class TTNetworkClassifier(ClassifierMixin, _NetworkClassifierMixin, _BaseNetwork):
+    __doc__ = _docstring("tt", "TTNetworkClassifier", True)
+    _family = "tt"
+
+
+class TTNetworkRegressor(RegressorMixin, _NetworkRegressorMixin, _BaseNetwork):
+    __doc__ = _docstring("tt", "TTNetworkRegressor", False)
+    _family = "tt"
+
+
+class CPNetworkClassifier(ClassifierMixin, _NetworkClassifierMixin, _BaseNetwork):
+    __doc__ = _docstring("cp", "CPNetworkClassifier", True)
+    _family = "cp"
+
+
+class CPNetworkRegressor(RegressorMixin, _NetworkRegressorMixin, _BaseNetwork):
+    __doc__ = _docstring("cp", "CPNetworkRegressor", False)
+    _family = "cp"
+
+
+class HTNetworkClassifier(ClassifierMixin, _NetworkClassifierMixin, _BaseNetwork):
+    __doc__ = _docstring("ht", "HTNetworkClassifier", True)
+    _family = "ht"
+
+
+class HTNetworkRegressor(RegressorMixin, _NetworkRegressorMixin, _BaseNetwork):
+    __doc__ = _docstring("ht", "HTNetworkRegressor", False)
+    _family = "ht"
