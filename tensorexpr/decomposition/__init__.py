@@ -1,3 +1,24 @@
-"""CP, TT and Hierarchical Tucker decompositions with ranks or error tolerances."""
+"""CP, TT and Hierarchical Tucker decompositions with ranks or error tolerances.
 
-__all__: list[str] = []
+Every function works on the current TensorLy backend (numpy, pytorch, jax, tensorflow), in
+float32 and float64, through tensorly's backend functions only.
+"""
+
+from ._cp import CP, CPRankResult, cp, cp_rank
+from ._ht import HTSVD, ht_round, ht_svd, ht_to_tt, tt_to_ht
+from ._tt import TTSVD, tt_round, tt_svd
+
+__all__ = [
+    "tt_svd",
+    "tt_round",
+    "TTSVD",
+    "ht_svd",
+    "ht_round",
+    "tt_to_ht",
+    "ht_to_tt",
+    "HTSVD",
+    "cp",
+    "cp_rank",
+    "CPRankResult",
+    "CP",
+]
