@@ -2,6 +2,14 @@
 
 from ._backend import get_backend, set_backend
 from .expressivity import MatricizationRank, matricization, matricization_rank
+from .expressivity import (
+    ShallowWidthBound,
+    WidthConversion,
+    shallow_width_lower_bound,
+    width_conversion_bounds,
+)
+from .decomposition._generalized import GeneralizedFit, fit_generalized
+from .network_io import load_network, save_network
 from .features import (
     FeatureMap,
     LinearFeatures,
@@ -49,5 +57,13 @@ __all__ = [
     "matricization",
     "matricization_rank",
     "MatricizationRank",
+    "shallow_width_lower_bound",
+    "ShallowWidthBound",
+    "width_conversion_bounds",
+    "WidthConversion",
+    "fit_generalized",
+    "GeneralizedFit",
+    "save_network",
+    "load_network",
     *decomposition.__all__,
 ]

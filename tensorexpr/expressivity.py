@@ -17,7 +17,16 @@ import tensorly as tl
 
 from ._backend import check_tensor, to_numpy
 
-__all__ = ["matricization", "matricization_rank", "MatricizationRank", "row_modes_of"]
+__all__ = [
+    "matricization",
+    "matricization_rank",
+    "MatricizationRank",
+    "row_modes_of",
+    "shallow_width_lower_bound",
+    "ShallowWidthBound",
+    "width_conversion_bounds",
+    "WidthConversion",
+]
 
 
 def row_modes_of(row_modes, order: int) -> tuple[int, ...]:
@@ -189,3 +198,236 @@ def matricization_rank(tensor_or_network, row_modes="odd", tol: float | None = N
         row_modes=rows,
         shape=tuple(mat.shape),
     )
+
+
+# -- shallow-width lower bounds (PAPERS.md 4.1, 4.2, 4.4) -----------------------------------
+#: Largest matricization rank of one shallow term over a partition (S, T), per xi:
+#: product terms are rank 1; a relu_sum term is u 1^T + 1 v^T (rank <= 2, **our derivation**);
+#: a max / relu_max term has at most sum_{k in S} M_k distinct row values (PAPERS.md 4.4).
+_TERM_RANK = {
+    "product": lambda rows, cols: 1,
+    "relu_sum": lambda rows, cols: 2,
+    "relu_max": lambda rows, cols: min(sum(rows), sum(cols)),
+    "max": lambda rows, cols: min(sum(rows), sum(cols)),
+}
+
+
+@dataclass(frozen=True)
+class ShallowWidthBound:
+    """A certified lower bound on the width of an equivalent (generalized) shallow network.
+
+    ``bound = ceil(rank / term_rank)``: a shallow network of width R has matricization rank
+    ``<= R * term_rank`` over the partition, so ``R >= bound``.
+
+    Attributes
+    ----------
+    bound : int
+        The lower bound on the width R.
+    rank : int
+        Numerical rank of the matricization that gives the bound.
+    row_modes : tuple of int
+        Modes indexing the rows of that matricization.
+    tol : float
+        Absolute singular-value threshold of the rank.
+    gap : float
+        ``sigma_rank / sigma_(rank+1)`` (inf if clean): large means the rank is trustworthy.
+    xi : str
+        The operator of the shallow networks the bound is about.
+    term_rank : int
+        Largest matricization rank of one shallow term (1 for product, ``M d / 2`` for
+        relu_max on the odd/even partition, 2 for relu_sum).
+    ranks : dict
+        Rank found on every partition tried (row modes -> rank).
+    """
+
+    bound: int
+    rank: int
+    row_modes: tuple[int, ...]
+    tol: float
+    gap: float
+    xi: str
+    term_rank: int
+    ranks: dict
+
+    def __int__(self) -> int:
+        return self.bound
+
+    def __index__(self) -> int:
+        return self.bound
+
+
+def shallow_width_lower_bound(network_or_tensor, templates=None, xi: str | None = None,
+                              partitions: Sequence = ("odd",),
+                              tol: float | None = None) -> ShallowWidthBound:
+    """Certified lower bound on the width of a shallow network equal to a network or tensor.
+
+    For xi = product (PAPERS.md 4.1-4.2) every matricization rank is a lower bound on the CP
+    rank, i.e. on the width; the largest over ``partitions`` is returned. For xi = relu_max
+    (PAPERS.md 4.4, [K19] Thm 5.2) one term ``max(z_1[i_1], ..., z_d[i_d], 0)`` has rank
+    ``<= M min(|S|, |T|)`` over a partition (S, T) (``M d / 2`` for odd/even), hence the bound
+    ``ceil(rank / (M d / 2))``; ``max`` is the same, and relu_sum terms have rank <= 2.
+
+    Parameters
+    ----------
+    network_or_tensor : network or tensor
+        A single-output CP / TT / HT network, or a tensor (a grid or coefficient tensor).
+    templates : array of shape (M, n), optional
+        For a network: the grid tensor on these templates is analysed. Required for a
+        generalized network; for a product network the coefficient tensor W is used when
+        omitted.
+    xi : str, optional
+        Operator of the shallow networks compared with. A network's own xi by default (a
+        different value is an error); ``"product"`` for a tensor.
+    partitions : sequence, default ("odd",)
+        Row modes of each matricization tried: ``"odd"``, ``"even"`` or sequences of ints.
+    tol : float, optional
+        Absolute singular-value threshold (default: ``sigma_max * max(shape) * eps``).
+
+    Returns
+    -------
+    ShallowWidthBound
+        ``.bound``, ``.rank``, ``.row_modes``, ``.tol``, ``.gap``.
+
+    Raises
+    ------
+    ValueError
+        For an xi with no known bound (softplus), a generalized network without templates,
+        or a multi-output network.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tensorexpr as te
+    >>> witness = 1.0 - np.eye(9).reshape(3, 3, 3, 3).transpose(0, 2, 1, 3)  # J - I
+    >>> te.shallow_width_lower_bound(witness, xi="relu_max").bound  # ceil(9 / (3 * 2))
+    2
+    >>> te.shallow_width_lower_bound(witness).bound  # product: the rank itself
+    9
+    """
+    from .networks import _Network
+
+    if isinstance(network_or_tensor, _Network):
+        net = network_or_tensor
+        if xi is not None and get_operator_name(xi) != net.xi.name:
+            raise ValueError(
+                f"xi={xi!r} differs from the network's xi={net.xi.name!r}; the bound compares "
+                "with shallow networks of the network's own operator"
+            )
+        xi_name = net.xi.name
+        if net.n_outputs > 1:
+            raise ValueError(
+                f"network must have a single output, this one has n_outputs={net.n_outputs}"
+            )
+        if templates is None:
+            if not net.xi.is_product:
+                raise ValueError(
+                    f"templates are required for a xi={xi_name!r} network: the bound is on "
+                    "its grid tensor"
+                )
+            tensor = net.coefficient_tensor()
+        else:
+            tensor = net.grid_tensor(templates)
+    else:
+        if templates is not None:
+            raise ValueError("templates are only used with a network, not with a tensor")
+        xi_name = "product" if xi is None else get_operator_name(xi)
+        tensor = check_tensor(network_or_tensor, "network_or_tensor")
+    if xi_name not in _TERM_RANK:
+        raise ValueError(
+            f"no shallow-width lower bound is known for xi={xi_name!r}; supported: "
+            f"{sorted(_TERM_RANK)}"
+        )
+    shape = tuple(tl.shape(tensor))
+    if len(shape) < 2:
+        raise ValueError(f"the tensor must have order >= 2, got shape {shape}")
+    if isinstance(partitions, str) or not isinstance(partitions, Sequence) or not partitions:
+        raise TypeError(
+            f"partitions must be a non-empty sequence of row modes, got {partitions!r}"
+        )
+    best, ranks = None, {}
+    for part in partitions:
+        found = matricization_rank(tensor, part, tol=tol)
+        rows = found.row_modes
+        cols = tuple(k for k in range(len(shape)) if k not in rows)
+        term = _TERM_RANK[xi_name]([shape[k] for k in rows], [shape[k] for k in cols])
+        bound = -(-found.rank // term)
+        ranks[rows] = found.rank
+        if best is None or bound > best[0]:
+            best = (bound, found, term)
+    bound, found, term = best
+    return ShallowWidthBound(bound=int(bound), rank=found.rank, row_modes=found.row_modes,
+                             tol=found.tol, gap=found.gap, xi=xi_name, term_rank=int(term),
+                             ranks=ranks)
+
+
+def get_operator_name(xi) -> str:
+    from .operators import get_operator
+
+    return get_operator(xi).name
+
+
+@dataclass(frozen=True)
+class WidthConversion:
+    """One cell of the width-conversion table (PAPERS.md 4.2, [K18] Table 2).
+
+    Attributes
+    ----------
+    value : int
+        The width (rounded up when the formula is not an integer).
+    exact : bool
+        True: the width suffices and is sharp for generic networks (an upper bound that is
+        attained); False: a lower bound (``>=``) only.
+    formula : str
+        The formula, e.g. ``"r^(d/2)"``.
+    """
+
+    value: int
+    exact: bool
+    formula: str
+
+
+def width_conversion_bounds(r: int, d: int) -> dict[str, dict[str, WidthConversion]]:
+    """The width a network of one kind needs to equal a generic one of width r of another.
+
+    Parameters
+    ----------
+    r : int
+        Width (rank) of the given network.
+    d : int
+        Number of positions (the HT formulas assume a balanced tree, d a power of 2).
+
+    Returns
+    -------
+    dict
+        ``table[needed][given]`` is a :class:`WidthConversion`, kinds ``"tt"``, ``"ht"``,
+        ``"cp"``. Rows of PAPERS.md 4.2: TT needs r / r^(log2(d)/2) / r, HT needs r^2 / r / r,
+        CP needs >= r^(d/2) / >= r^(d/2) / r (given TT / HT / CP).
+
+    Examples
+    --------
+    >>> import tensorexpr as te
+    >>> table = te.width_conversion_bounds(3, 4)
+    >>> table["cp"]["tt"]
+    WidthConversion(value=9, exact=False, formula='r^(d/2)')
+    >>> table["ht"]["tt"].value, table["tt"]["ht"].value
+    (9, 3)
+    """
+    from ._backend import check_positive_int
+
+    r = check_positive_int(r, "r")
+    d = check_positive_int(d, "d", minimum=2)
+    half = -(-d // 2)
+    log_half = np.log2(d) / 2
+    deep = int(np.ceil(r**log_half - 1e-9))
+
+    def cell(value, exact, formula):
+        return WidthConversion(int(value), exact, formula)
+
+    return {
+        "tt": {"tt": cell(r, True, "r"), "ht": cell(deep, True, "r^(log2(d)/2)"),
+               "cp": cell(r, True, "r")},
+        "ht": {"tt": cell(r**2, True, "r^2"), "ht": cell(r, True, "r"),
+               "cp": cell(r, True, "r")},
+        "cp": {"tt": cell(r**half, False, "r^(d/2)"), "ht": cell(r**half, False, "r^(d/2)"),
+               "cp": cell(r, True, "r")},
+    }
