@@ -184,7 +184,7 @@ class _Network:
                 return factorized
             check_memory(M**self.d * self.n_outputs * 8, memory_limit,
                          f"a grid tensor of {M}^{self.d} entries")
-            return factorized.to_tensor()
+            return self._dense(factorized)
         check_memory(M**self.d * self.n_outputs * 8, memory_limit,
                      f"a grid tensor of {M}^{self.d} entries")
         return self._generalized_grid(F, memory_limit)
@@ -201,7 +201,10 @@ class _Network:
                 f"coefficient_tensor exists for xi='product' only, this network has "
                 f"xi={self.xi.name!r}"
             )
-        return self._structured_grid(tl.eye(self.n_features, **_f64())).to_tensor()
+        return self._dense(self._structured_grid(tl.eye(self.n_features, **_f64())))
+
+    def _dense(self, factorized):
+        return factorized.to_tensor()
 
     def _structured_grid(self, F):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -539,6 +542,25 @@ class TTNetwork(_Network):
             C = self.n_outputs
             cores.append(tl.reshape(tl.eye(C, **tl.context(F)), (C, C, 1)))
         return TTTensor(cores)
+
+    def _dense(self, factorized):
+        # Contract the left and the right half of the train separately, then one wide
+        # product (M^h, r) x (r, M^(d-h)) writes the result once: 2-3x faster than
+        # tensorly's left-to-right tt_to_tensor on grid tensors (benchmarks/bench_grid.py).
+        cores = list(factorized.factors)
+        if len(cores) < 2:
+            return factorized.to_tensor()
+        h = len(cores) // 2
+        left = tl.reshape(cores[0], (-1, tl.shape(cores[0])[2]))
+        for core in cores[1:h]:
+            r_prev, n, r_next = tl.shape(core)
+            left = tl.reshape(tl.dot(left, tl.reshape(core, (r_prev, n * r_next))), (-1, r_next))
+        right = tl.reshape(cores[-1], (tl.shape(cores[-1])[0], -1))
+        for core in reversed(cores[h:-1]):
+            r_prev, n, r_next = tl.shape(core)
+            right = tl.reshape(tl.dot(tl.reshape(core, (r_prev * n, r_next)), right), (r_prev, -1))
+        shape = tuple(tl.shape(core)[1] for core in cores)
+        return tl.reshape(tl.dot(left, right), shape)
 
     def _generalized_grid(self, F, memory_limit):
         # PAPERS.md 3: Gamma_t[i1..it, k] = sum_{l,j} G_t[l,j,k] xi((F C_t^T)[i_t, l], Gamma_{t-1}[.., j])
