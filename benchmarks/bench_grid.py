@@ -48,9 +48,13 @@ def main() -> int:
     t_eval = best_of(lambda: te.grid_tensor(net, templates, d=7, batch_size=2**15), 1)
     slow = te.grid_tensor(net, templates, d=7, batch_size=2**15)
     err = float(np.max(np.abs(slow - grid)) / np.max(np.abs(grid)))
-    print(f"  grid_tensor {t_grid:.3f} s | copy {t_copy:.3f} s | batched evaluation {t_eval:.2f} s"
-          f" | max rel. difference {err:.1e}")
-    ok &= report("batched evaluation / grid_tensor", t_eval / t_grid, ">= 50", t_eval / t_grid >= 50)
+    print(
+        f"  grid_tensor {t_grid:.3f} s | copy {t_copy:.3f} s | batched evaluation {t_eval:.2f} s"
+        f" | max rel. difference {err:.1e}"
+    )
+    ok &= report(
+        "batched evaluation / grid_tensor", t_eval / t_grid, ">= 50", t_eval / t_grid >= 50
+    )
     ok &= report("grid_tensor / copy", t_grid / t_copy, "<= 3", t_grid / t_copy <= 3)
 
     print("Generalized ReLU RNN grid tensor, xi=relu_max, d=6, M=10, m=10, R=8 (10^6 entries)")
@@ -62,9 +66,13 @@ def main() -> int:
     t_eval = best_of(lambda: te.grid_tensor(rnn, templates, d=6, batch_size=2**15), 1)
     slow = te.grid_tensor(rnn, templates, d=6, batch_size=2**15)
     err = float(np.max(np.abs(slow - grid)) / np.max(np.abs(grid)))
-    print(f"  grid_tensor {t_grid:.3f} s | batched evaluation {t_eval:.2f} s"
-          f" | max rel. difference {err:.1e}")
-    ok &= report("batched evaluation / grid_tensor", t_eval / t_grid, ">= 10", t_eval / t_grid >= 10)
+    print(
+        f"  grid_tensor {t_grid:.3f} s | batched evaluation {t_eval:.2f} s"
+        f" | max rel. difference {err:.1e}"
+    )
+    ok &= report(
+        "batched evaluation / grid_tensor", t_eval / t_grid, ">= 10", t_eval / t_grid >= 10
+    )
     print("ALL PASS" if ok else "SOME TARGETS MISSED")
     return 0 if ok else 1
 

@@ -150,8 +150,7 @@ def check_random_state(random_state) -> np.random.Generator:
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(0, 2**31 - 1))
     raise TypeError(
-        "random_state must be None, an int or a numpy Generator, "
-        f"got {type(random_state).__name__}"
+        f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}"
     )
 
 

@@ -81,8 +81,7 @@ class _AffineFeatures(FeatureMap):
             n_out = check_positive_int(n_features, "n_features") - int(bool(append_constant))
             if n_out < 1:
                 raise ValueError(
-                    "n_features must be >= 2 when append_constant=True, "
-                    f"got {n_features}"
+                    f"n_features must be >= 2 when append_constant=True, got {n_features}"
                 )
             rng = check_random_state(random_state)
             A = rng.standard_normal((n_out, self.n_inputs)) / np.sqrt(self.n_inputs)

@@ -41,8 +41,10 @@ __all__ = ["CPNetwork", "TTNetwork", "HTNetwork"]
 def _params(arrays, name: str, ndim: int) -> list[np.ndarray]:
     if isinstance(arrays, (str, bytes)) or not hasattr(arrays, "__len__"):
         raise TypeError(f"{name} must be a list of arrays, got {type(arrays).__name__}")
-    out = [as_float_array(a, f"{name}[{k}]", ndim=ndim).astype(np.float64)
-           for k, a in enumerate(arrays)]
+    out = [
+        as_float_array(a, f"{name}[{k}]", ndim=ndim).astype(np.float64)
+        for k, a in enumerate(arrays)
+    ]
     if not out:
         raise ValueError(f"{name} must not be empty")
     return out
@@ -151,8 +153,9 @@ class _Network:
         raise NotImplementedError
 
     # -- grid tensors ------------------------------------------------------------------
-    def grid_tensor(self, templates, structured: bool = False,
-                    memory_limit: int = DEFAULT_MEMORY_LIMIT):
+    def grid_tensor(
+        self, templates, structured: bool = False, memory_limit: int = DEFAULT_MEMORY_LIMIT
+    ):
         """Grid tensor ``Gamma[i1..id] = l(x^(i1), ..., x^(id))`` on templates.
 
         Parameters
@@ -182,11 +185,15 @@ class _Network:
             factorized = self._structured_grid(F)
             if structured:
                 return factorized
-            check_memory(M**self.d * self.n_outputs * 8, memory_limit,
-                         f"a grid tensor of {M}^{self.d} entries")
+            check_memory(
+                M**self.d * self.n_outputs * 8,
+                memory_limit,
+                f"a grid tensor of {M}^{self.d} entries",
+            )
             return self._dense(factorized)
-        check_memory(M**self.d * self.n_outputs * 8, memory_limit,
-                     f"a grid tensor of {M}^{self.d} entries")
+        check_memory(
+            M**self.d * self.n_outputs * 8, memory_limit, f"a grid tensor of {M}^{self.d} entries"
+        )
         return self._generalized_grid(F, memory_limit)
 
     def coefficient_tensor(self):
@@ -323,8 +330,15 @@ class CPNetwork(_Network):
         self.factors, self.weights, self.rank = factors, weights, R
 
     @classmethod
-    def random(cls, d: int, feature_map: FeatureMap, rank: int, xi="product",
-               n_outputs: int = 1, random_state=None) -> CPNetwork:
+    def random(
+        cls,
+        d: int,
+        feature_map: FeatureMap,
+        rank: int,
+        xi="product",
+        n_outputs: int = 1,
+        random_state=None,
+    ) -> CPNetwork:
         """A network with Gaussian factors ``N(0, 1/m)`` and weights ``N(0, 1/R)``.
 
         Parameters
@@ -367,8 +381,9 @@ class CPNetwork(_Network):
         factors = [tl.dot(F, self._t(f, F)) for f in self.factors]
         if self.n_outputs == 1:
             return CPTensor((self._t(self.weights[:, 0], F), factors))
-        return CPTensor((tl.ones(self.rank, **tl.context(F)),
-                         [*factors, self._t(self.weights.T.copy(), F)]))
+        return CPTensor(
+            (tl.ones(self.rank, **tl.context(F)), [*factors, self._t(self.weights.T.copy(), F)])
+        )
 
     def _generalized_grid(self, F, memory_limit):
         # PAPERS.md 3: Gamma = sum_a lambda_a (F v_1a) (x)_xi ... (x)_xi (F v_da)
@@ -381,8 +396,14 @@ class CPNetwork(_Network):
         for k in range(1, self.d):
             last = k == self.d - 1
             reserved = (M**self.d * self.n_outputs + 2 * M**k * self.rank) * 8
-            state = _diagonal_blocks(self.xi, self.xi.prepare(state), self.xi.prepare(z[k]),
-                                     weights if last else None, memory_limit, reserved)
+            state = _diagonal_blocks(
+                self.xi,
+                self.xi.prepare(state),
+                self.xi.prepare(z[k]),
+                weights if last else None,
+                memory_limit,
+                reserved,
+            )
         return tl.reshape(state, self._grid_shape(M))
 
 
@@ -461,8 +482,16 @@ class TTNetwork(_Network):
         self.cores, self.matrices = cores, mats
 
     @classmethod
-    def random(cls, d: int, feature_map: FeatureMap, rank, xi="product", n_outputs: int = 1,
-               hidden_size: int | None = None, random_state=None) -> TTNetwork:
+    def random(
+        cls,
+        d: int,
+        feature_map: FeatureMap,
+        rank,
+        xi="product",
+        n_outputs: int = 1,
+        hidden_size: int | None = None,
+        random_state=None,
+    ) -> TTNetwork:
         """A network with Gaussian cores ``N(0, 1/(r_{t-1} L))``.
 
         Parameters
@@ -493,8 +522,10 @@ class TTNetwork(_Network):
         if hidden_size is not None:
             L = check_positive_int(hidden_size, "hidden_size")
             matrices = [rng.standard_normal((L, m)) / np.sqrt(m) for _ in range(d)]
-        cores = [rng.standard_normal((ranks[t], L, ranks[t + 1])) / np.sqrt(ranks[t] * L)
-                 for t in range(d)]
+        cores = [
+            rng.standard_normal((ranks[t], L, ranks[t + 1])) / np.sqrt(ranks[t] * L)
+            for t in range(d)
+        ]
         return cls(cores, feature_map, xi=xi, matrices=matrices)
 
     @property
@@ -512,15 +543,18 @@ class TTNetwork(_Network):
             )
         if self.matrices is None:
             return TTNetwork(self.cores, self.feature_map)
-        cores = [np.einsum("jik,im->jmk", g, c) for g, c in zip(self.cores, self.matrices,
-                                                                  strict=True)]
+        cores = [
+            np.einsum("jik,im->jmk", g, c) for g, c in zip(self.cores, self.matrices, strict=True)
+        ]
         return TTNetwork(cores, self.feature_map)
 
     def _inputs(self, leaves):
         if self.matrices is None:
             return leaves
-        return [tl.dot(leaf, tl.transpose(self._t(c, leaf)))
-                for leaf, c in zip(leaves, self.matrices, strict=True)]
+        return [
+            tl.dot(leaf, tl.transpose(self._t(c, leaf)))
+            for leaf, c in zip(leaves, self.matrices, strict=True)
+        ]
 
     def _scores(self, leaves):
         a = self._inputs(leaves)
@@ -536,8 +570,9 @@ class TTNetwork(_Network):
 
     def _structured_grid(self, F):
         a = self._inputs([F] * self.d)  # F C_t^T, (M, L)
-        cores = [tl.einsum("jik,mi->jmk", self._t(g, F), at)
-                 for g, at in zip(self.cores, a, strict=True)]
+        cores = [
+            tl.einsum("jik,mi->jmk", self._t(g, F), at) for g, at in zip(self.cores, a, strict=True)
+        ]
         if self.n_outputs > 1:  # the outputs as a last mode: an identity core (C, C, 1)
             C = self.n_outputs
             cores.append(tl.reshape(tl.eye(C, **tl.context(F)), (C, C, 1)))
@@ -563,15 +598,22 @@ class TTNetwork(_Network):
         return tl.reshape(tl.dot(left, right), shape)
 
     def _generalized_grid(self, F, memory_limit):
-        # PAPERS.md 3: Gamma_t[i1..it, k] = sum_{l,j} G_t[l,j,k] xi((F C_t^T)[i_t, l], Gamma_{t-1}[.., j])
+        # PAPERS.md 3, grid recursion of the generalized RNN:
+        # Gamma_t[i1..it, k] = sum_{l,j} G_t[l,j,k] xi((F C_t^T)[i_t, l], Gamma_{t-1}[.., j])
         a = self._inputs([F] * self.d)
         M = tl.shape(F)[0]
         state = tl.dot(self.xi.start(a[0]), self._t(self.cores[0][0], F))
         for t in range(1, self.d):
             reserved = (M**self.d * self.n_outputs + 2 * M**t * max(self.ranks)) * 8
             # cores[t][j, i, k] pairs previous rows (index j) with the new mode (index i)
-            state = _combine_blocks(self.xi, self.xi.prepare(state), self.xi.prepare(a[t]),
-                                    self._t(self.cores[t], F), memory_limit, reserved)
+            state = _combine_blocks(
+                self.xi,
+                self.xi.prepare(state),
+                self.xi.prepare(a[t]),
+                self._t(self.cores[t], F),
+                memory_limit,
+                reserved,
+            )
         return tl.reshape(state, self._grid_shape(M))
 
 
@@ -607,8 +649,9 @@ class HTNetwork(_Network):
 
     kind = "ht"
 
-    def __init__(self, factors, feature_map: FeatureMap, tree: DimensionTree | None = None,
-                 xi="product"):
+    def __init__(
+        self, factors, feature_map: FeatureMap, tree: DimensionTree | None = None, xi="product"
+    ):
         if isinstance(factors, (str, bytes)) or not hasattr(factors, "__len__"):
             raise TypeError(f"factors must be a list of arrays, got {type(factors).__name__}")
         factors = list(factors)
@@ -641,16 +684,23 @@ class HTNetwork(_Network):
                 expected = tuple(arrays[c].shape[-1] for c in children)
                 if arr.shape[:2] != expected:
                     raise ValueError(
-                        f"factors[{node}] has shape {arr.shape}, its children have ranks "
-                        f"{expected}"
+                        f"factors[{node}] has shape {arr.shape}, its children have ranks {expected}"
                     )
         self.tree = tree
         super().__init__(feature_map, xi, tree.d, arrays[tree.root].shape[-1])
         self.factors = arrays
 
     @classmethod
-    def random(cls, d: int, feature_map: FeatureMap, rank: int, xi="product", n_outputs: int = 1,
-               tree: DimensionTree | None = None, random_state=None) -> HTNetwork:
+    def random(
+        cls,
+        d: int,
+        feature_map: FeatureMap,
+        rank: int,
+        xi="product",
+        n_outputs: int = 1,
+        tree: DimensionTree | None = None,
+        random_state=None,
+    ) -> HTNetwork:
         """A network with Gaussian leaves ``N(0, 1/m)`` and transfers ``N(0, 1/(r_l r_r))``.
 
         Parameters
@@ -711,12 +761,15 @@ class HTNetwork(_Network):
         return phi[self.tree.root]
 
     def _structured_grid(self, F):
-        factors = [tl.dot(F, self._t(f, F)) if self.tree.is_leaf(node) else self._t(f, F)
-                   for node, f in enumerate(self.factors)]
+        factors = [
+            tl.dot(F, self._t(f, F)) if self.tree.is_leaf(node) else self._t(f, F)
+            for node, f in enumerate(self.factors)
+        ]
         return HTTensor(factors, self.tree)
 
     def _generalized_grid(self, F, memory_limit):
-        # PAPERS.md 3 (generalized HT): U_t[(i_l, i_r), c] = sum_ab B[a,b,c] xi(U_l[i_l,a], U_r[i_r,b])
+        # PAPERS.md 3 (generalized HT):
+        # U_t[(i_l, i_r), c] = sum_ab B[a,b,c] xi(U_l[i_l,a], U_r[i_r,b])
         tree, M = self.tree, tl.shape(F)[0]
         reserved = (M**self.d * self.n_outputs + M ** (self.d - 1) * max(self.ranks)) * 8
         U = [None] * tree.n_nodes
@@ -726,9 +779,14 @@ class HTNetwork(_Network):
                 U[node] = tl.dot(F, self._t(self.factors[node], F))
                 continue
             left, right = children
-            U[node] = _combine_blocks(self.xi, self.xi.prepare(U[left]),
-                                      self.xi.prepare(U[right]), self._t(self.factors[node], F),
-                                      memory_limit, reserved)
+            U[node] = _combine_blocks(
+                self.xi,
+                self.xi.prepare(U[left]),
+                self.xi.prepare(U[right]),
+                self._t(self.factors[node], F),
+                memory_limit,
+                reserved,
+            )
             U[left] = U[right] = None
         order = tree.mode_order
         full = tl.reshape(U[tree.root], (M,) * self.d + (self.n_outputs,))

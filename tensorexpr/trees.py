@@ -69,9 +69,7 @@ class DimensionTree:
     @staticmethod
     def _normalise(node):
         if isinstance(node, bool) or not isinstance(node, (numbers.Integral, tuple, list)):
-            raise TypeError(
-                f"tree nodes must be ints (modes) or pairs of nodes, got {node!r}"
-            )
+            raise TypeError(f"tree nodes must be ints (modes) or pairs of nodes, got {node!r}")
         if isinstance(node, numbers.Integral):
             if node < 0:
                 raise ValueError(f"tree leaves must be modes >= 0, got {node}")

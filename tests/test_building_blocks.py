@@ -40,17 +40,20 @@ def test_operators_on_every_backend(backend):
     b = tl.tensor(np.array([0.5, -3.0, 2.0]), dtype=tl.backend.float64)
     for name in XI:
         out = tl.to_numpy(te.get_operator(name)(a, b))
-        expected = [XI[name](x, y) for x, y in zip([-1.5, 0.25, 2.0], [0.5, -3.0, 2.0],
-                                                   strict=True)]
+        expected = [
+            XI[name](x, y) for x, y in zip([-1.5, 0.25, 2.0], [0.5, -3.0, 2.0], strict=True)
+        ]
         np.testing.assert_allclose(out, expected, rtol=1e-12)
         start = tl.to_numpy(te.get_operator(name).start(a))
         assert start.shape == (3,)
 
 
 @settings(max_examples=40, deadline=None)
-@given(sa=st.lists(st.integers(1, 3), min_size=1, max_size=3),
-       sb=st.lists(st.integers(1, 3), min_size=1, max_size=2),
-       name=st.sampled_from(sorted(XI)))
+@given(
+    sa=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    sb=st.lists(st.integers(1, 3), min_size=1, max_size=2),
+    name=st.sampled_from(sorted(XI)),
+)
 def test_generalized_outer_shape_and_entries(sa, sb, name):
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal(sa), rng.standard_normal(sb)
@@ -93,13 +96,16 @@ def test_balanced_tree_pairs_contiguous_modes():
     assert te.DimensionTree.linear(3).structure == ((0, 1), 2)
 
 
-@pytest.mark.parametrize(("structure", "error", "match"), [
-    (((0, 1), (1, 2)), ValueError, "each exactly once"),
-    (((0, 1), 3), ValueError, "modes 0..d-1"),
-    (((0, 1, 2), 3), ValueError, "exactly 2 children"),
-    (((0, "a"), 1), TypeError, "tree nodes must be ints"),
-    (((0, -1), 1), ValueError, "modes >= 0"),
-])
+@pytest.mark.parametrize(
+    ("structure", "error", "match"),
+    [
+        (((0, 1), (1, 2)), ValueError, "each exactly once"),
+        (((0, 1), 3), ValueError, "modes 0..d-1"),
+        (((0, 1, 2), 3), ValueError, "exactly 2 children"),
+        (((0, "a"), 1), TypeError, "tree nodes must be ints"),
+        (((0, -1), 1), ValueError, "modes >= 0"),
+    ],
+)
 def test_bad_trees(structure, error, match):
     with pytest.raises(error, match=match):
         te.DimensionTree(structure)
@@ -120,8 +126,9 @@ def test_feature_maps_against_formulas(backend):
     relu = te.ReLUFeatures(2, 4, random_state=1)
     np.testing.assert_allclose(tl.to_numpy(relu(xt)), np.maximum(x @ relu.A.T + relu.b, 0))
     lin = te.LinearFeatures(2, 4, append_constant=True, random_state=1)
-    np.testing.assert_allclose(tl.to_numpy(lin(xt)),
-                               np.c_[x @ lin.A.T + lin.b, np.ones(5)], rtol=1e-12)
+    np.testing.assert_allclose(
+        tl.to_numpy(lin(xt)), np.c_[x @ lin.A.T + lin.b, np.ones(5)], rtol=1e-12
+    )
     trig = te.TrigFeatures(2)
     expected = np.stack([np.cos(np.pi * x / 2), np.sin(np.pi * x / 2)], axis=2).reshape(5, 4)
     np.testing.assert_allclose(tl.to_numpy(trig(xt)), expected, atol=1e-15)

@@ -20,14 +20,19 @@ def make(kind, xi, n_outputs=1, seed=0, d=4, m=3, n=2, hidden=None, tree=None):
     if kind == "cp":
         return te.CPNetwork.random(d, fmap, 3, xi=xi, n_outputs=n_outputs, random_state=seed)
     if kind == "tt":
-        return te.TTNetwork.random(d, fmap, 2, xi=xi, n_outputs=n_outputs, hidden_size=hidden,
-                                   random_state=seed)
-    return te.HTNetwork.random(d, fmap, 2, xi=xi, n_outputs=n_outputs, tree=tree,
-                               random_state=seed)
+        return te.TTNetwork.random(
+            d, fmap, 2, xi=xi, n_outputs=n_outputs, hidden_size=hidden, random_state=seed
+        )
+    return te.HTNetwork.random(d, fmap, 2, xi=xi, n_outputs=n_outputs, tree=tree, random_state=seed)
 
 
-NETS = [("cp", {}), ("tt", {}), ("tt", {"hidden": 4}), ("ht", {}),
-        ("ht", {"tree": te.DimensionTree(((0, 2), (3, 1)))})]
+NETS = [
+    ("cp", {}),
+    ("tt", {}),
+    ("tt", {"hidden": 4}),
+    ("ht", {}),
+    ("ht", {"tree": te.DimensionTree(((0, 2), (3, 1)))}),
+]
 NET_IDS = ["cp", "tt", "tt-C_t", "ht", "ht-custom-tree"]
 
 
@@ -71,8 +76,9 @@ def test_product_dense_structured_and_mode_products_agree(backend, kind, opts, n
     templates = np.random.default_rng(4).standard_normal((4, net.n_inputs))
     dense = tl.to_numpy(net.grid_tensor(templates))
     structured = net.grid_tensor(templates, structured=True)
-    expected_type = {"cp": tl.cp_tensor.CPTensor, "tt": tl.tt_tensor.TTTensor,
-                     "ht": te.HTTensor}[kind]
+    expected_type = {"cp": tl.cp_tensor.CPTensor, "tt": tl.tt_tensor.TTTensor, "ht": te.HTTensor}[
+        kind
+    ]
     assert isinstance(structured, expected_type)
     np.testing.assert_allclose(tl.to_numpy(structured.to_tensor()), dense, rtol=1e-11, atol=1e-12)
     W = ref.coefficient_tensor(net)
@@ -91,8 +97,9 @@ def test_generalized_rnn_with_product_is_the_folded_tt():
     X = np.random.default_rng(5).standard_normal((6, net.d, net.n_inputs))
     np.testing.assert_allclose(np.asarray(folded(X)), np.asarray(net(X)), rtol=1e-12)
     templates = np.random.default_rng(6).standard_normal((3, net.n_inputs))
-    np.testing.assert_allclose(folded.grid_tensor(templates), net.grid_tensor(templates),
-                               rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(
+        folded.grid_tensor(templates), net.grid_tensor(templates), rtol=1e-12, atol=1e-13
+    )
     with pytest.raises(ValueError, match="xi='product'"):
         make("tt", "relu_max", hidden=5).folded()
 

@@ -50,8 +50,12 @@ class ExperimentResult:
             writer.writeheader()
             writer.writerows(self.rows)
         with json_path.open("w") as fh:
-            json.dump({"name": self.name, "summary": self.summary, "rows": self.rows}, fh,
-                      indent=2, default=_jsonable)
+            json.dump(
+                {"name": self.name, "summary": self.summary, "rows": self.rows},
+                fh,
+                indent=2,
+                default=_jsonable,
+            )
         return [csv_path, json_path]
 
 

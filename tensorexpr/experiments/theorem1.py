@@ -71,21 +71,33 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
         found = matricization_rank(net, "odd", templates=templates)
         witness = matricization_rank(witness_network(d, m, r, fmap), "odd", templates=templates)
         bound = min(m, r) ** (d // 2)
-        rows.append({
-            "d": d, "r": r, "m": m, "M": m, "seed": s,
-            "bound": bound,
-            "rank_random": found.rank,
-            "rank_witness": witness.rank,
-            "tol": found.tol,
-            "gap_random": found.gap,
-            "cond_F": float(np.linalg.cond(F)),
-            "bound_holds": found.rank >= bound,
-            "witness_exact": witness.rank == bound,
-        })
+        rows.append(
+            {
+                "d": d,
+                "r": r,
+                "m": m,
+                "M": m,
+                "seed": s,
+                "bound": bound,
+                "rank_random": found.rank,
+                "rank_witness": witness.rank,
+                "tol": found.tol,
+                "gap_random": found.gap,
+                "cond_F": float(np.linalg.cond(F)),
+                "bound_holds": found.rank >= bound,
+                "witness_exact": witness.rank == bound,
+            }
+        )
     summary = {
         "theorem": "[K18] Theorem 1: CP-rank(W) >= min(m, r)^(d/2) for generic TT of rank r",
-        "settings": {"d": list(ds), "r": list(rs), "m": m, "seeds": n_seeds, "base_seed": seed,
-                     "templates": "M = m Gaussian points; LinearFeatures (invertible F)"},
+        "settings": {
+            "d": list(ds),
+            "r": list(rs),
+            "m": m,
+            "seeds": n_seeds,
+            "base_seed": seed,
+            "templates": "M = m Gaussian points; LinearFeatures (invertible F)",
+        },
         "bound_holds_everywhere": all(row["bound_holds"] for row in rows),
         "witness_exact_everywhere": all(row["witness_exact"] for row in rows),
     }
