@@ -28,6 +28,8 @@ __all__ = ["fit_generalized", "GeneralizedFit"]
 _KINDS = ("cp", "tt", "ht")
 #: Gradient steps run inside one compiled call between two tolerance checks.
 _CHUNK = 50
+#: Initial temperature of the smoothed max (the target is scaled to unit RMS).
+_TAU0 = 0.3
 
 
 @dataclass
@@ -72,25 +74,39 @@ def _tf():
     return tf
 
 
-def _tf_xi(name: str):
-    """``(pre, combine, start)`` of xi in TensorFlow; same semantics as tensorexpr.operators."""
+def _tf_xi(name: str, tau):
+    """``(pre, combine, start)`` of xi in TensorFlow; same semantics as tensorexpr.operators.
+
+    For the max operators the maximum is smoothed at temperature ``tau`` (a tf.Variable):
+    ``max(x, y) + tau log(1 + exp(-|x - y| / tau))``, exact at ``tau = 0``. The exact max
+    sends the gradient to the winning argument only, so a fit can stall with the wrong
+    argument winning everywhere; the fit anneals ``tau`` to 0 early on.
+    """
     tf = _tf()
-    relu = tf.nn.relu
+
+    def smooth_max(x, y):
+        gap = tf.math.divide_no_nan(tf.abs(x - y), tau)
+        return tf.maximum(x, y) + tau * tf.math.log1p(tf.exp(-gap))
+
+    def relu(x):
+        return smooth_max(x, tf.zeros_like(x))
+
     table = {
         "product": (None, lambda x, y: x * y, lambda a: a),
-        "relu_max": (relu, tf.maximum, relu),
-        "relu_sum": (relu, lambda x, y: x + y, relu),
+        "relu_max": (relu, smooth_max, relu),
         "softplus": (None, lambda x, y: tf.maximum(x, y) + tf.math.log1p(tf.exp(-tf.abs(x - y))),
                      lambda a: a),
-        "max": (None, tf.maximum, lambda a: a),
+        "max": (None, smooth_max, lambda a: a),
     }
+    if name == "relu_sum":
+        table["relu_sum"] = (tf.nn.relu, lambda x, y: x + y, tf.nn.relu)
     return table[name]
 
 
-def _grid_fn(kind: str, xi: str, d: int, M: int, tree):
+def _grid_fn(kind: str, xi: str, d: int, M: int, tree, tau):
     """A TF function ``params -> dense grid tensor (M**d,)`` for the kind and xi."""
     tf = _tf()
-    pre, combine, start = _tf_xi(xi)
+    pre, combine, start = _tf_xi(xi, tau)
 
     def prep(x):
         return x if pre is None else pre(x)
@@ -144,9 +160,12 @@ def _grid_fn(kind: str, xi: str, d: int, M: int, tree):
 class _Trainer:
     """Variables, a hand-written Adam and a compiled chunk of steps, reused across restarts."""
 
-    def __init__(self, grid, shapes, n_entries):
+    def __init__(self, kind, xi, d, M, tree, shapes):
         tf = _tf()
         f64 = tf.float64
+        n_entries = M**d
+        self.tau = tf.Variable(tf.constant(0.0, dtype=f64))
+        grid = _grid_fn(kind, xi, d, M, tree, self.tau)
         self.params = [tf.Variable(tf.zeros(s, dtype=f64)) for s in shapes]
         self.m = [tf.Variable(tf.zeros(s, dtype=f64)) for s in shapes]
         self.v = [tf.Variable(tf.zeros(s, dtype=f64)) for s in shapes]
@@ -183,7 +202,8 @@ class _Trainer:
 
         self.chunk = chunk
 
-    def reset(self, values, target, lr):
+    def reset(self, values, target, lr, tau):
+        self.tau.assign(tau)
         for p, m, v, val in zip(self.params, self.m, self.v, values, strict=True):
             p.assign(val)
             m.assign(np.zeros_like(val))
@@ -201,7 +221,7 @@ def _trainer(kind, xi, d, M, tree, shapes) -> _Trainer:
     if key not in _TRAINERS:
         if len(_TRAINERS) > 64:
             _TRAINERS.clear()
-        _TRAINERS[key] = _Trainer(_grid_fn(kind, xi, d, M, tree), shapes, M**d)
+        _TRAINERS[key] = _Trainer(kind, xi, d, M, tree, shapes)
     return _TRAINERS[key]
 
 
@@ -216,17 +236,23 @@ def _shapes(kind, d, M, rank, hidden, tree):
             else (rank, rank, 1 if node == tree.root else rank) for node in range(tree.n_nodes)]
 
 
-def _init(kind, shapes, d, rng, init_scale):
-    """Gaussian values with outputs of order ``init_scale`` whatever the widths."""
+def _init(kind, shapes, d, rng, positive_leaves):
+    """Gaussian values giving outputs of order 1 whatever the widths.
+
+    With a ReLU-type xi the leaf values start positive (half-normal): a negative entry is a
+    dead ReLU with zero gradient, and a fit from mostly dead units stalls.
+    """
     values = []
     for k, shape in enumerate(shapes):
         if kind == "cp":
-            std = 1.0 if k < d else 1.0 / np.sqrt(shape[0])
+            leaf, std = k < d, 1.0 if k < d else 1.0 / np.sqrt(shape[0])
         elif kind == "tt":
-            std = 1.0 / np.sqrt(shape[0] * shape[1]) if k < d else 1.0
+            leaf, std = k >= d, 1.0 / np.sqrt(shape[0] * shape[1]) if k < d else 1.0
         else:
-            std = 1.0 if len(shape) == 2 else 1.0 / np.sqrt(shape[0] * shape[1])
-        values.append(init_scale * std * rng.standard_normal(shape))
+            leaf = len(shape) == 2
+            std = 1.0 if leaf else 1.0 / np.sqrt(shape[0] * shape[1])
+        value = std * rng.standard_normal(shape)
+        values.append(np.abs(value) if leaf and positive_leaves else value)
     return values
 
 
@@ -355,7 +381,9 @@ def fit_generalized(
     best = None
     restart_errors: list[float] = []
     for _ in range(n_restarts):
-        trainer.reset(_init(kind, shapes, d, rng, 1.0), target, float(learning_rate))
+        values = _init(kind, shapes, d, rng, xi_name in ("relu_max", "relu_sum"))
+        smooth = xi_name in ("relu_max", "max")
+        trainer.reset(values, target, float(learning_rate), _TAU0 if smooth else 0.0)
         history: list[np.ndarray] = []
         best_loss, stall = np.inf, 0
         done = 0
@@ -365,6 +393,10 @@ def fit_generalized(
             done += n
             history.append(np.sqrt(np.maximum(np.asarray(losses), 0.0)))
             last = float(last)
+            tau = float(trainer.tau.numpy())
+            if tau > 0:  # anneal the smoothing of the max: exact (tau = 0) after ~10 chunks
+                trainer.tau.assign(tau * 0.5 if tau > _TAU0 / 1000 else 0.0)
+                continue
             if not np.isfinite(last) or np.sqrt(max(last, 0.0)) <= tol:
                 break
             if last < 0.98 * best_loss:
