@@ -11,11 +11,16 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from ._base import Experiment, ExperimentResult, no_progress
+from .fig3 import FIG3
+from .table2 import TABLE2
 from .theorem1 import THEOREM1
+from .theorem5_2 import THEOREM5_2
+from .theorem5_3 import THEOREM5_3
+from .universality import UNIVERSALITY
 
 __all__ = ["Experiment", "ExperimentResult", "no_progress", "get_experiment", "list_experiments"]
 
-_BUILTIN = [THEOREM1]
+_BUILTIN = [THEOREM1, TABLE2, UNIVERSALITY, THEOREM5_2, THEOREM5_3, FIG3]
 
 
 def list_experiments() -> dict[str, Experiment | object]:

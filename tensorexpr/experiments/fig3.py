@@ -29,7 +29,7 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress, n_samples: int
     Parameters
     ----------
     quick : bool
-        M = 4, d = 4, 40 networks per R (a second); otherwise the paper's M = 10, d = 6 with
+        M = 4, d = 4, 100 networks per R (a second); otherwise the paper's M = 10, d = 6 with
         100 networks per R (about 5 s each on one core).
     seed : int
         Base seed.
@@ -46,7 +46,7 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress, n_samples: int
     """
     M = M or (4 if quick else 10)
     d = d or (4 if quick else 6)
-    n_samples = n_samples or (40 if quick else 100)
+    n_samples = n_samples or (100 if quick else 100)
     templates = np.eye(M)
     cases = [(R, s) for R in ranks for s in range(n_samples)]
     rows = []
