@@ -33,7 +33,7 @@ def _check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
     if not np.all(np.isfinite(sw)) or np.any(sw < 0):
         raise ValueError("sample_weight must be finite and non-negative")
     if sw.sum() <= 0:
-        raise ValueError("sample_weight must have a positive sum")
+        raise ValueError("sample_weight must have a positive sum, got all weights zero")
     return sw
 
 
@@ -74,6 +74,7 @@ class _BaseNetwork(BaseEstimator):
         xi="product",
         input_dim=None,
         alpha=0.0,
+        dropout=0.0,
         max_epochs=200,
         batch_size=64,
         learning_rate=5e-3,
@@ -92,6 +93,7 @@ class _BaseNetwork(BaseEstimator):
         self.xi = xi
         self.input_dim = input_dim
         self.alpha = alpha
+        self.dropout = dropout
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -121,6 +123,12 @@ class _BaseNetwork(BaseEstimator):
         if self.input_dim is not None:
             _check_int(self.input_dim, "input_dim")
         _check_float(self.alpha, "alpha", 0.0)
+        _check_float(self.dropout, "dropout", 0.0, 1.0)
+        if self.dropout >= 1.0 or (self.dropout > 0 and self.feature_map == "trig"):
+            raise ValueError(
+                "dropout must be in [0, 1) and needs a feature map with a constant feature "
+                f"(not 'trig'), got dropout={self.dropout!r} with feature_map="
+                f"{self.feature_map!r}")
         _check_int(self.max_epochs, "max_epochs")
         _check_int(self.batch_size, "batch_size")
         _check_float(self.learning_rate, "learning_rate", 0.0, open_interval=True)
@@ -211,27 +219,31 @@ class _BaseNetwork(BaseEstimator):
         moments = [tf.Variable(tf.constant(self._adam[0][k], dtype)) for k in names]
         variances = [tf.Variable(tf.constant(self._adam[1][k], dtype)) for k in names]
         count = tf.Variable(tf.constant(self._adam_count, dtype))
-        step = _model.train_step_function(self._spec, self._loss_kind)
+        jit = self._dtype == "float32"
+        epoch_fn = _model.train_epoch_function(self._spec, self._loss_kind, self.dropout > 0, jit)
+        dropout = tf.constant(self.dropout, dtype)
         lr = tf.constant(self.learning_rate, dtype)
         alpha = tf.constant(self.alpha, dtype)
         n = seq.shape[0]
         batch = min(self.batch_size, n)
+        n_batches = -(-n // batch)
         X_all = tf.constant(seq, dtype)
         y_all = tf.constant(y_enc, dtype)
-        w_all = tf.constant(sw, dtype)
         total_weight = float(sw.sum())
 
         epochs = 1 if incremental else self.max_epochs
         no_improvement = 0
         best_params = None
         for _ in range(epochs):
-            order = rng.permutation(n)
-            epoch_loss = 0.0
-            for start in range(0, n, batch):
-                idx = tf.constant(order[start : start + batch])
-                loss = step(params, moments, variances, count, tf.gather(X_all, idx),
-                            tf.gather(y_all, idx), tf.gather(w_all, idx), lr, alpha)
-                epoch_loss += float(loss) * float(sw[order[start : start + batch]].sum())
+            # the last batch is padded with weight-0 samples, so every batch has one shape
+            order = np.concatenate([rng.permutation(n), np.zeros(n_batches * batch - n, int)])
+            weights = np.concatenate([sw, [0.0]])[
+                np.where(np.arange(n_batches * batch) < n, order, n)]
+            seed = tf.constant(rng.integers(2**31 - 1, size=2), tf.int64)
+            epoch_loss = float(epoch_fn(
+                params, moments, variances, count, X_all, y_all,
+                tf.constant(order.reshape(n_batches, batch), tf.int32),
+                tf.constant(weights.reshape(n_batches, batch), dtype), lr, alpha, dropout, seed))
             epoch_loss /= total_weight
             if not np.isfinite(epoch_loss):
                 raise FloatingPointError(

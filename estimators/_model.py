@@ -29,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 FAMILIES = ("tt", "cp", "ht")
 FEATURE_MAPS = ("relu", "linear", "trig", "poly")
 HOMOGENEOUS = ("product", "relu_max", "relu_sum", "max")  # the operators that are rescaled
-UNROLL_MAX = 64  # longer sequences run in a tf.while_loop (tf.scan) instead of unrolled
+UNROLL_MAX = int(os.environ.get("UNROLL_MAX", 64))  # longer sequences run in a tf.while_loop (tf.scan) instead of unrolled
 
 _tf = None
 
@@ -250,7 +250,7 @@ def _tt_scores(spec: NetworkSpec, p: dict, F, log_norm: bool):
     def step(state, elem, normalise=True):
         u, L = state
         a, G = elem
-        r_prev, m, r_next = G.shape[0], G.shape[1], G.shape[2]
+        r_prev, m, r_next = tf.unstack(tf.shape(G))  # shapes may be relaxed to None
         if log_norm and xi_name != "product":
             la = tf.stop_gradient(tf.math.log(tf.maximum(tf.reduce_max(tf.abs(a), axis=1),
                                                          1e-30)))
@@ -311,9 +311,10 @@ def _ht_scores(spec: NetworkSpec, p: dict, F, log_norm: bool):
         return u[:, 0], L[:, 0]
     if log_norm:
         u, L = _normalise(u, L)
+    width = spec.d
     for level, pairs in enumerate(sizes):
         B = p[f"nodes_{level}"]
-        r_a, r_b, r_c = B.shape[1], B.shape[2], B.shape[3]
+        r_a, r_b, r_c = tf.unstack(tf.shape(B)[1:])
         left, right = u[:, 0 : 2 * pairs : 2], u[:, 1 : 2 * pairs : 2]
         l_left, l_right = L[:, 0 : 2 * pairs : 2], L[:, 1 : 2 * pairs : 2]
         if log_norm:
@@ -326,15 +327,25 @@ def _ht_scores(spec: NetworkSpec, p: dict, F, log_norm: bool):
         last = level == len(sizes) - 1
         if log_norm and not last:
             v, s = _normalise(v, s)
-        if u.shape[1] % 2:
+        if width % 2:
             v, s = tf.concat([v, u[:, -1:]], axis=1), tf.concat([s, L[:, -1:]], axis=1)
-        u, L = v, s
+        u, L, width = v, s, pairs + width % 2
     return u[:, 0], L[:, 0]
 
 
-def scores(spec: NetworkSpec, p: dict, X):
-    """``(v, L)`` with the scores ``exp(L)[:, None] * v``; X of shape (batch, d, n)."""
+def scores(spec: NetworkSpec, p: dict, X, keep=None):
+    """``(v, L)`` with the scores ``exp(L)[:, None] * v``; X of shape (batch, d, n).
+
+    ``keep``: optional (batch, d) 0/1 mask; a dropped position sees only the constant
+    feature, which the initialisation makes a near-identity step (position dropout).
+    """
     F = _features(spec, p, X)
+    if keep is not None:
+        tf = tf_module()
+        m = tf.shape(F)[2]
+        const = tf.one_hot(0 if spec.feature_map == "poly" else m - 1, m, dtype=F.dtype)
+        keep = tf.expand_dims(keep, 2)
+        F = keep * F + (1.0 - keep) * const
     log_norm = spec.xi in HOMOGENEOUS
     fn = {"tt": _tt_scores, "cp": _cp_scores, "ht": _ht_scores}[spec.family]
     return fn(spec, p, F, log_norm)
@@ -366,23 +377,30 @@ def scores_function(spec: NetworkSpec):
     return _CACHE[key]
 
 
-def train_step_function(spec: NetworkSpec, loss: str):
-    """Compiled Adam step on a weighted mini-batch; returns the batch loss.
+def train_epoch_function(spec: NetworkSpec, loss: str, use_dropout: bool, jit: bool):
+    """Compiled epoch of Adam steps on weighted mini-batches; returns the summed w * loss.
 
     ``loss``: "binary" (sigmoid cross-entropy on one score), "multiclass" (softmax
-    cross-entropy), or "squared" (half squared error).
+    cross-entropy), or "squared" (half squared error). The epoch is one graph (a
+    while loop over the batches), so Python is entered once per epoch; ``batches`` is
+    ``(n_batches, batch_size)`` sample indices and ``batch_weights`` their sample
+    weights, 0 for the padding of the last batch. ``jit`` compiles it with XLA.
     """
-    key = ("train", loss, *_static_key(spec))
+    key = ("epoch", loss, use_dropout, jit, *_static_key(spec))
     if key in _CACHE:
         return _CACHE[key]
     tf = tf_module()
     names = param_names(spec)
     beta1, beta2 = 0.9, 0.999
 
-    @tf.function(reduce_retracing=True, autograph=False)
-    def step(params, moments, variances, count, X, y, w, learning_rate, alpha):
+    def update(params, moments, variances, count, X, y, w, learning_rate, alpha, dropout,
+               seed):
+        keep = None
+        if use_dropout:
+            keep = tf.cast(tf.random.stateless_uniform(tf.shape(X)[:2], seed) >= dropout,
+                           X.dtype)
         with tf.GradientTape() as tape:
-            v, L = scores(spec, dict(zip(names, params, strict=True)), X)
+            v, L = scores(spec, dict(zip(names, params, strict=True)), X, keep)
             # exact scores; the clip only guards float32 against exp overflow
             z = v * tf.expand_dims(tf.exp(tf.minimum(L, 60.0)), 1)
             if loss == "binary":
@@ -392,7 +410,8 @@ def train_step_function(spec: NetworkSpec, loss: str):
                     labels=tf.cast(y, tf.int32), logits=z)
             else:
                 per_sample = 0.5 * tf.square(z[:, 0] - y)
-            data = tf.reduce_sum(w * per_sample) / tf.maximum(tf.reduce_sum(w), 1e-12)
+            weight = tf.reduce_sum(w)
+            data = tf.reduce_sum(w * per_sample) / tf.maximum(weight, 1e-12)
             penalty = tf.add_n([tf.reduce_sum(tf.square(q)) for q in params])
             total = data + 0.5 * alpha * penalty
         grads = tape.gradient(total, params)
@@ -402,10 +421,27 @@ def train_step_function(spec: NetworkSpec, loss: str):
             mo.assign(beta1 * mo + (1.0 - beta1) * g)
             va.assign(beta2 * va + (1.0 - beta2) * tf.square(g))
             q.assign_sub(learning_rate * correction * mo / (tf.sqrt(va) + 1e-8))
-        return data
+        return data * weight
 
-    _CACHE[key] = step
-    return step
+    @tf.function(reduce_retracing=True, autograph=False, jit_compile=jit)
+    def epoch(params, moments, variances, count, X, y, batches, batch_weights,
+              learning_rate, alpha, dropout, seed):
+        def body(i, total):
+            idx = batches[i]
+            step_seed = seed + tf.cast(tf.stack([0, i]), seed.dtype)
+            with tf.control_dependencies([total]):
+                loss_i = update(params, moments, variances, count, tf.gather(X, idx),
+                                tf.gather(y, idx), batch_weights[i], learning_rate, alpha,
+                                dropout, step_seed)
+            return i + 1, total + loss_i
+
+        zero = tf.zeros([], X.dtype)
+        _, total = tf.while_loop(lambda i, _: i < tf.shape(batches)[0], body,
+                                 (tf.constant(0), zero))
+        return total
+
+    _CACHE[key] = epoch
+    return epoch
 
 
 # --- export to tensorexpr ------------------------------------------------------------------

@@ -74,6 +74,11 @@ input_dim : int, optional
     Values per position n when X is 2-D; None means 1 (every column a position).
 alpha : float, default 0.0
     L2 penalty ``alpha / 2 * ||theta||^2`` on all parameters.
+dropout : float, default 0.0
+    Position dropout during training: each position of each sample is replaced, with
+    this probability, by the constant feature alone, which the initialisation makes a
+    near-identity step (a skipped position). A regulariser against the quick
+    overfitting of TT-networks; needs a map with a constant feature (not "trig").
 max_epochs : int, default 200
     Maximum number of passes over the training data.
 batch_size : int, default 64

@@ -1,0 +1,34 @@
+"""scikit-learn's own estimator checks, in full, for every estimator of estimators/."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from estimators import (  # noqa: E402
+    CPNetworkClassifier,
+    CPNetworkRegressor,
+    HTNetworkClassifier,
+    HTNetworkRegressor,
+    ImagePatches,
+    TTNetworkClassifier,
+    TTNetworkRegressor,
+)
+
+ESTIMATORS = [
+    TTNetworkClassifier(),
+    TTNetworkRegressor(),
+    CPNetworkClassifier(),
+    CPNetworkRegressor(),
+    HTNetworkClassifier(),
+    HTNetworkRegressor(),
+    ImagePatches(),
+]
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
