@@ -229,6 +229,22 @@ def truncated_left_svd(
     return u[:, :k], _scale_rows(s[:k], vt[:k]), float(np.sum(s2[k:])), "svd"
 
 
+def gram_rank(lam: np.ndarray, cap: int | None, delta2: float | None, eps: float) -> int | None:
+    """Rank kept from the eigenvalues ``lam`` (decreasing, >= 0) of a Gram matrix ``C C^T``,
+    or None when the Gram matrix cannot deliver the accuracy requested."""
+    p = len(lam)
+    norm2 = float(np.sum(lam))
+    if delta2 is not None and delta2 < GRAM_SAFETY * p * eps * norm2:
+        return None  # the tail at the budget's level is rounding noise in C C^T
+    k = rank_from_singular_values(lam, cap, delta2)
+    if k < p:
+        # rank only: the kept singular values must be resolved, sigma_k >= eps^(1/4) sigma_1,
+        # so that the subspace error ~ eps sigma_1 / sigma_k stays below eps^(3/4)
+        if delta2 is None and not lam[k - 1] >= np.sqrt(eps) * lam[0]:
+            return None
+    return k
+
+
 def _gram_route(matrix, cap, delta2, gram=None):
     """The Gram route, or None when the accuracy requested is out of its reach."""
     p, q = tl.shape(matrix)
@@ -238,14 +254,9 @@ def _gram_route(matrix, cap, delta2, gram=None):
     lam, vecs = tl.eigh(gram)
     lam = np.clip(tl.to_numpy(lam).astype(np.float64)[::-1], 0.0, None)
     norm2 = float(np.sum(lam))
-    k = rank_from_singular_values(lam, cap, delta2)
-    if k < p:
-        if delta2 is not None and delta2 < GRAM_SAFETY * p * eps * norm2:
-            return None
-        # rank only: the kept singular values must be resolved, sigma_k >= eps^(1/4) sigma_1,
-        # so that the subspace error ~ eps sigma_1 / sigma_k stays below eps^(3/4)
-        if delta2 is None and not lam[k - 1] >= np.sqrt(eps) * lam[0]:
-            return None
+    k = gram_rank(lam, cap, delta2, eps)
+    if k is None:
+        return None
     u = tl.flip(vecs[:, p - k :], axis=1)
     w = tl.dot(tl.transpose(u), matrix)
     if k == p:

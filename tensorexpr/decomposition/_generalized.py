@@ -94,8 +94,11 @@ def _tf_xi(name: str, tau):
     table = {
         "product": (None, lambda x, y: x * y, lambda a: a),
         "relu_max": (relu, smooth_max, relu),
-        "softplus": (None, lambda x, y: tf.maximum(x, y) + tf.math.log1p(tf.exp(-tf.abs(x - y))),
-                     lambda a: a),
+        "softplus": (
+            None,
+            lambda x, y: tf.maximum(x, y) + tf.math.log1p(tf.exp(-tf.abs(x - y))),
+            lambda a: a,
+        ),
         "max": (None, smooth_max, lambda a: a),
     }
     if name == "relu_sum":
@@ -119,6 +122,7 @@ def _grid_fn(kind: str, xi: str, d: int, M: int, tree, tau):
         return tf.reshape(pair, (P * Q, A * B)) @ tf.reshape(weights, (A * B, -1))
 
     if kind == "cp":
+
         def grid(params):
             *factors, weights = params
             if d == 1:
@@ -130,6 +134,7 @@ def _grid_fn(kind: str, xi: str, d: int, M: int, tree, tau):
                 state = tf.reshape(pair, (P * M, R))
             return tf.reshape(state @ weights, (-1,))
     elif kind == "tt":
+
         def grid(params):
             # params: d cores (r, L, r'), then d input maps a_t = F C_t^T = C_t^T (M, L)
             cores, inputs = params[:d], params[d:]
@@ -154,6 +159,7 @@ def _grid_fn(kind: str, xi: str, d: int, M: int, tree, tau):
             if inverse != list(range(d)):
                 full = tf.transpose(tf.reshape(full, (M,) * d), inverse)
             return tf.reshape(full, (-1,))
+
     return grid
 
 
@@ -232,8 +238,12 @@ def _shapes(kind, d, M, rank, hidden, tree):
     if kind == "tt":
         ranks = [1] + [rank] * (d - 1) + [1]
         return [(ranks[t], hidden, ranks[t + 1]) for t in range(d)] + [(M, hidden)] * d
-    return [(M, rank if node != tree.root else 1) if tree.is_leaf(node)
-            else (rank, rank, 1 if node == tree.root else rank) for node in range(tree.n_nodes)]
+    return [
+        (M, rank if node != tree.root else 1)
+        if tree.is_leaf(node)
+        else (rank, rank, 1 if node == tree.root else rank)
+        for node in range(tree.n_nodes)
+    ]
 
 
 def _init(kind, shapes, d, rng, positive_leaves):
@@ -364,8 +374,11 @@ def fit_generalized(
         raise ValueError(f"tol must be a number >= 0, got {tol!r}")
     max_iter = check_positive_int(max_iter, "max_iter")
     n_restarts = check_positive_int(n_restarts, "n_restarts")
-    if (isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real)
-            or not learning_rate > 0):
+    if (
+        isinstance(learning_rate, bool)
+        or not isinstance(learning_rate, numbers.Real)
+        or not learning_rate > 0
+    ):
         raise ValueError(f"learning_rate must be a number > 0, got {learning_rate!r}")
     norm = float(np.linalg.norm(arr))
     if norm == 0:
@@ -415,9 +428,15 @@ def fit_generalized(
         if err <= tol:
             break
     err, net, hist, n_iter = best
-    return GeneralizedFit(network=net, relative_error=err, history=hist,
-                          n_restarts=len(restart_errors), n_iter=n_iter,
-                          converged=bool(err <= tol), restart_errors=restart_errors)
+    return GeneralizedFit(
+        network=net,
+        relative_error=err,
+        history=hist,
+        n_restarts=len(restart_errors),
+        n_iter=n_iter,
+        converged=bool(err <= tol),
+        restart_errors=restart_errors,
+    )
 
 
 def _relative_error(net, arr: np.ndarray, M: int) -> float:

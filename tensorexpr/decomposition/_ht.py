@@ -12,9 +12,12 @@ from tensorly.tt_tensor import TTTensor
 from ..ht_tensor import HTTensor, ht_orthogonalize
 from ..trees import DimensionTree
 from ._common import (
+    WIDE,
     check_dense,
     check_ht_rank,
     check_tol,
+    eps_of,
+    gram_rank,
     rank_from_singular_values,
     squared_norm,
     truncated_left_svd,
@@ -43,11 +46,14 @@ def ht_svd(
     """HT decomposition by the hierarchical SVD, truncated from the leaves to the root.
 
     Each leaf basis is the leading left singular subspace of its mode's matricization, taken on
-    the tensor already projected on the previous leaves (sequential truncation, one pass each on
-    a shrinking tensor); then each internal node in post-order gets the leading left singular
-    subspace of its children's reduced modes, and the root transfer tensor is what remains.
-    The two children of the root share one matricization, so there are ``2 d - 3`` truncations;
-    each discards at most ``delta = tol * ||tensor|| / sqrt(2 d - 3)``.
+    the tensor already projected on the previous leaves (sequential truncation on a shrinking
+    tensor; the Gram matrix of a mode is formed without transposing the tensor, and a leaf kept
+    at full rank gets the identity basis at no cost). Then each internal node in post-order gets
+    the leading left singular subspace of its children's reduced modes, and the root transfer
+    tensor is what remains. The two children of the root share one matricization, so there are
+    ``2 d - 3`` truncations; each discards at most ``delta = tol * ||tensor|| / sqrt(2 d - 3)``.
+    Routes as in :func:`tt_svd`; with ``tol`` the final error is also checked a posteriori
+    (the squared norm lost) and the exact route is rerun should the Gram route have missed.
 
     Guarantee (with ``tol`` given and no binding ``rank`` cap): the projections are orthogonal
     and commute (every frame lies in the span of its children's), so the squared error is the
@@ -89,32 +95,84 @@ def ht_svd(
     """
     tensor = check_dense(tensor, "tensor", min_ndim=2)
     tol = check_tol(tol)
-    shape = tuple(tl.shape(tensor))
-    d = len(shape)
+    d = tl.ndim(tensor)
     tree = _check_tree(tree, d)
     caps = check_ht_rank(rank, tree)
     norm2 = squared_norm(tensor)
     delta2 = None if tol is None else tol**2 * norm2 / (2 * d - 3)
     order = tree.mode_order
     core = tensor if order == tuple(range(d)) else tl.transpose(tensor, order)
+    ht, root_norm2 = _hsvd(core, tree, caps, delta2, exact=False)
+    if tol is not None and norm2 - root_norm2 > tol**2 * norm2:
+        # a posteriori check of the Gram route (all frames orthonormal: the squared error is
+        # the squared norm lost); should rounding have defeated it, redo on the exact route
+        ht, _ = _hsvd(core, tree, caps, delta2, exact=True)
+    return ht
+
+
+def _mode_gram(core, n: int):
+    """Gram matrix of the middle mode of a core of shape (A, n, B), without transposing it."""
+    a, _, b = tl.shape(core)
+    if b == 1:
+        matrix = tl.reshape(core, (a, n))
+        return tl.dot(tl.transpose(matrix), matrix)
+    if a == 1:
+        matrix = tl.reshape(core, (n, b))
+        return tl.dot(matrix, tl.transpose(matrix))
+    if b * b * n <= a and b <= 16:
+        # few trailing columns: one (n b) x (n b) Gram matrix, then the trace over b
+        matrix = tl.reshape(core, (a, n * b))
+        full = tl.reshape(tl.dot(tl.transpose(matrix), matrix), (n, b, n, b))
+        return tl.einsum("ibjb->ij", full)
+    return tl.sum(tl.matmul(core, tl.transpose(core, (0, 2, 1))), axis=0)
+
+
+def _project_mode(core, u):
+    """``u^T`` applied to the middle mode of a core (A, n, B) -> (A, k, B)."""
+    a, n, b = tl.shape(core)
+    k = tl.shape(u)[1]
+    if b == 1:
+        return tl.reshape(tl.dot(tl.reshape(core, (a, n)), u), (a, k, 1))
+    if a == 1:
+        return tl.reshape(tl.dot(tl.transpose(u), tl.reshape(core, (n, b))), (1, k, b))
+    return tl.matmul(tl.transpose(u), core)
+
+
+def _hsvd(core, tree: DimensionTree, caps, delta2, exact: bool):
+    """Leaves-to-root HSVD of ``core`` (modes in tree order); returns (ht, ||root||^2)."""
+    d = tree.d
+    shape = list(tl.shape(core))
+    eps = eps_of(core)
     factors: list = [None] * tree.n_nodes
     # the root child truncated last shares its matricization with its sibling: no budget
-    last = tree.internal_nodes[-2] if d > 2 else tree.leaf(order[-1])
-    core_norm2 = norm2
-    # leaves, sequentially: the current mode is always in front, processed modes cycle to the back
-    for mode in order:
+    last = tree.internal_nodes[-2] if d > 2 else tree.leaf(tree.mode_order[-1])
+    # leaves, sequentially on the shrinking core, mode j seen as the middle of (A, n_j, B)
+    for j, mode in enumerate(tree.mode_order):
         node = tree.leaf(mode)
-        n = shape[mode]
         budget = None if node == last else delta2
-        u, w, tail2, _ = truncated_left_svd(
-            tl.reshape(core, (n, -1)), caps[node], budget, norm2=core_norm2
-        )
-        factors[node] = u
-        core = tl.transpose(w)
-        core_norm2 = max(core_norm2 - tail2, 0.0)
-    dims = [tl.shape(factors[tree.leaf(m)])[1] for m in order]
-    core = tl.reshape(core, tuple(dims))
-    axes = [tree.leaf(m) for m in order]
+        a, n = int(np.prod(shape[:j])), shape[j]
+        b = int(np.prod(shape[j + 1 :]))
+        core = tl.reshape(core, (a, n, b))
+        k = None
+        if not exact and n * WIDE <= a * b:
+            lam, vecs = tl.eigh(_mode_gram(core, n))
+            lam = np.clip(tl.to_numpy(lam).astype(np.float64)[::-1], 0.0, None)
+            k = gram_rank(lam, caps[node], budget, eps)
+        if k is not None and k == n:
+            u = None  # nothing to truncate: the identity basis, no pass over the core
+        elif k is not None:
+            u = tl.flip(vecs[:, n - k :], axis=1)
+            core = _project_mode(core, u)
+        else:
+            matrix = tl.reshape(tl.transpose(core, (1, 0, 2)), (n, a * b))
+            u, w, _, _ = truncated_left_svd(matrix, caps[node], budget, route="qr")
+            k = tl.shape(u)[1]
+            core = tl.transpose(tl.reshape(w, (k, a, b)), (1, 0, 2))
+        factors[node] = tl.eye(n, **tl.context(core)) if u is None else u
+        shape[j] = k
+    core = tl.reshape(core, tuple(shape))
+    dims = shape
+    axes = [tree.leaf(m) for m in tree.mode_order]
     for node in tree.internal_nodes[:-1]:
         left, right = tree.children(node)
         i = axes.index(left)
@@ -122,17 +180,17 @@ def ht_svd(
         rl, rr = dims[i], dims[i + 1]
         matrix = tl.reshape(tl.transpose(core, perm), (rl * rr, -1))
         budget = None if node == last else delta2
-        u, w, tail2, _ = truncated_left_svd(matrix, caps[node], budget, norm2=core_norm2)
+        u, w, _, _ = truncated_left_svd(matrix, caps[node], budget, route="qr" if exact else "auto")
         k = tl.shape(u)[1]
         factors[node] = tl.reshape(u, (rl, rr, k))
-        core_norm2 = max(core_norm2 - tail2, 0.0)
         axes[i : i + 2] = [node]
         dims[i : i + 2] = [k]
         others = dims[:i] + dims[i + 1 :]
         core = tl.reshape(w, (k, *others))
         core = tl.transpose(core, list(range(1, i + 1)) + [0] + list(range(i + 1, len(dims))))
     factors[tree.root] = tl.reshape(core, (dims[0], dims[1], 1))
-    return HTTensor(factors, tree)
+    flat = tl.reshape(core, (-1,))
+    return HTTensor(factors, tree), float(tl.to_numpy(tl.dot(flat, flat)))
 
 
 def _reduced_gramian_factors(ht: HTTensor):
