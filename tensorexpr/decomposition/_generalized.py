@@ -246,23 +246,25 @@ def _shapes(kind, d, M, rank, hidden, tree):
     ]
 
 
-def _init(kind, shapes, d, rng, positive_leaves):
+def _init(kind, shapes, d, rng, positive):
     """Gaussian values giving outputs of order 1 whatever the widths.
 
-    With a ReLU-type xi the leaf values start positive (half-normal): a negative entry is a
-    dead ReLU with zero gradient, and a fit from mostly dead units stalls.
+    With a ReLU-type xi every parameter but the output layer starts positive (half-normal):
+    a negative pre-activation is a dead ReLU with zero gradient, and a fit from mostly dead
+    units stalls.
     """
     values = []
     for k, shape in enumerate(shapes):
         if kind == "cp":
-            leaf, std = k < d, 1.0 if k < d else 1.0 / np.sqrt(shape[0])
+            output, std = k == d, 1.0 if k < d else 1.0 / np.sqrt(shape[0])
         elif kind == "tt":
-            leaf, std = k >= d, 1.0 / np.sqrt(shape[0] * shape[1]) if k < d else 1.0
+            output = k == d - 1
+            std = 1.0 / np.sqrt(shape[0] * shape[1]) if k < d else 1.0
         else:
-            leaf = len(shape) == 2
-            std = 1.0 if leaf else 1.0 / np.sqrt(shape[0] * shape[1])
+            output = k == len(shapes) - 1
+            std = 1.0 if len(shape) == 2 else 1.0 / np.sqrt(shape[0] * shape[1])
         value = std * rng.standard_normal(shape)
-        values.append(np.abs(value) if leaf and positive_leaves else value)
+        values.append(np.abs(value) if positive and not output else value)
     return values
 
 

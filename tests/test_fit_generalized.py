@@ -1,0 +1,120 @@
+"""fit_generalized: fits reproduce their target through tensorexpr's own grid tensors, on
+every kind and operator, also after the TensorFlow backend switched TF to NumPy behaviour."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorly as tl
+
+import tensorexpr as te
+
+
+def _grid(net, M):
+    return np.asarray(net.grid_tensor(np.eye(M)))
+
+
+def test_product_cp_recovers_a_rank_2_tensor():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 3, 3))
+    target = np.einsum("i,j,k->ijk", a[0], a[1], a[2]) + np.einsum("i,j,k->ijk", *b)
+    fit = te.fit_generalized(target, "cp", rank=2, xi="product", tol=1e-8, max_iter=4000,
+                             random_state=0)
+    assert fit.converged and fit.relative_error <= 1e-8
+    assert isinstance(fit.network, te.CPNetwork) and fit.network.rank == 2
+    np.testing.assert_allclose(_grid(fit.network, 3), target, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["cp", "tt", "ht"])
+@pytest.mark.parametrize("xi", ["relu_max", "relu_sum", "product", "softplus", "max"])
+def test_fitted_network_reproduces_the_reported_error(kind, xi):
+    target = np.random.default_rng(1).standard_normal((2, 2, 2, 2))
+    fit = te.fit_generalized(target, kind, rank=2, xi=xi, tol=0.0, max_iter=100,
+                             random_state=0)
+    net = fit.network
+    assert net.kind == kind and net.xi.name == xi
+    assert isinstance(net.feature_map, te.LinearFeatures) and net.n_features == 2
+    err = np.linalg.norm(_grid(net, 2) - target) / np.linalg.norm(target)
+    assert fit.relative_error == pytest.approx(err, rel=1e-10)
+    assert len(fit.history) == fit.n_iter == 100 and not fit.converged
+    # the history is the error of the training loop: it starts above where it ends
+    assert fit.history[-1] < fit.history[0]
+
+
+@pytest.mark.parametrize("kind", ["tt", "ht"])
+def test_relu_max_deep_networks_fit_a_realisable_target(kind):
+    cls = {"tt": te.TTNetwork, "ht": te.HTNetwork}[kind]
+    opts = {"hidden_size": 3} if kind == "tt" else {}
+    teacher = cls.random(4, te.LinearFeatures.identity(3), rank=2, xi="relu_max",
+                         random_state=3, **opts)
+    target = _grid(teacher, 3)
+    fit = te.fit_generalized(target, kind, rank=3, xi="relu_max", tol=1e-3, max_iter=3000,
+                             n_restarts=2, random_state=0)
+    assert fit.relative_error < 2e-2
+
+
+def test_relu_max_universality_at_width_M_to_the_d_plus_1():
+    target = np.random.default_rng(2).standard_normal((2, 2, 2))
+    fit = te.fit_generalized(target, "cp", rank=9, xi="relu_max", tol=1e-6, max_iter=3000,
+                             random_state=0)
+    assert fit.relative_error < 1e-4
+
+
+def test_restarts_keep_the_best_and_stop_when_converged():
+    target = np.random.default_rng(3).standard_normal((3, 3, 3))
+    fit = te.fit_generalized(target, "cp", rank=1, xi="product", tol=1e-12, max_iter=60,
+                             n_restarts=3, random_state=0)
+    assert fit.n_restarts == 3 and len(fit.restart_errors) == 3
+    assert fit.relative_error == min(fit.restart_errors)
+    easy = te.fit_generalized(np.ones((2, 2)), "cp", rank=1, xi="product", tol=1e-6,
+                              max_iter=2000, n_restarts=3, random_state=0)
+    assert easy.converged and easy.n_restarts == 1
+
+
+def test_reproducible_with_random_state():
+    target = np.random.default_rng(4).standard_normal((2, 2, 2))
+    a = te.fit_generalized(target, "tt", rank=2, xi="relu_max", tol=0.0, max_iter=100,
+                           random_state=7)
+    b = te.fit_generalized(target, "tt", rank=2, xi="relu_max", tol=0.0, max_iter=100,
+                           random_state=7)
+    np.testing.assert_allclose(a.history, b.history, rtol=1e-10)
+
+
+def test_works_after_tensorflow_backend(backend):
+    if backend not in ("numpy", "tensorflow"):
+        pytest.skip("the TensorFlow switch is what matters here")
+    target = np.add.outer(np.arange(3.0), np.arange(3.0)) + 1.0
+    fit = te.fit_generalized(target, "cp", rank=1, xi="relu_sum", tol=1e-8, max_iter=3000,
+                             random_state=0)
+    assert tl.get_backend() == backend
+    assert fit.relative_error < 1e-6
+
+
+def test_bad_input_names_the_argument():
+    T = np.ones((2, 2, 2))
+    with pytest.raises(ValueError, match="kind must be one of"):
+        te.fit_generalized(T, "tucker", rank=1)
+    with pytest.raises(ValueError, match="rank must be"):
+        te.fit_generalized(T, rank=0)
+    with pytest.raises(TypeError, match="rank must be"):
+        te.fit_generalized(T, rank=1.5)
+    with pytest.raises(ValueError, match="xi must be one of"):
+        te.fit_generalized(T, xi="tanh")
+    with pytest.raises(ValueError, match="same size M"):
+        te.fit_generalized(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="order d >= 2"):
+        te.fit_generalized(np.ones(3))
+    with pytest.raises(ValueError, match="identically zero"):
+        te.fit_generalized(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="tol must be"):
+        te.fit_generalized(T, tol=-1.0)
+    with pytest.raises(ValueError, match="learning_rate must be"):
+        te.fit_generalized(T, learning_rate=0)
+    with pytest.raises(ValueError, match="tree is only used"):
+        te.fit_generalized(T, "cp", tree=te.DimensionTree.balanced(3))
+    with pytest.raises(ValueError, match="hidden_size is only used"):
+        te.fit_generalized(T, "cp", hidden_size=3)
+    with pytest.raises(ValueError, match="tree must be a DimensionTree over d=3"):
+        te.fit_generalized(T, "ht", tree=te.DimensionTree.balanced(4))
+    with pytest.raises(ValueError, match="finite"):
+        te.fit_generalized(np.full((2, 2), np.nan))
