@@ -1,0 +1,73 @@
+"""The tensorexpr command: list, reproduce, analyze; errors exit with code 2."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import tensorexpr as te
+from tensorexpr.cli import main
+
+
+def test_list_names_every_experiment(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("theorem1", "table2", "universality", "theorem5_2", "theorem5_3", "fig3"):
+        assert name in out
+
+
+def test_reproduce_unknown_experiment(capsys):
+    assert main(["reproduce", "nope", "--quick"]) == 2
+    assert "unknown experiment 'nope'" in capsys.readouterr().err
+
+
+def test_reproduce_theorem5_2_writes_files(tmp_path, capsys):
+    assert main(["reproduce", "theorem5_2", "--quick", "--out", str(tmp_path)]) == 0
+    assert {p.name for p in tmp_path.iterdir()} >= {"theorem5_2.csv", "theorem5_2.json",
+                                                     "theorem5_2.png"}
+    assert "rnn_realises_witness: True" in capsys.readouterr().out
+
+
+def test_analyze_random_product_network(capsys):
+    assert main(["analyze", "--kind", "tt", "--d", "4", "--m", "3", "--rank", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "needs width >= 9" in out  # min(m, r)^(d/2) for a generic TT
+    assert "width conversions" in out and "r^(d/2)" in out
+
+
+def test_analyze_relu_network_and_partitions(capsys):
+    assert main(["analyze", "--kind", "tt", "--d", "4", "--m", "3", "--rank", "3", "--xi",
+                 "relu_max", "--partition", "odd", "--partition", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "one-hot templates" in out and "ranks per partition" in out
+
+
+def test_analyze_loaded_network_matches_library(tmp_path, capsys):
+    net = te.CPNetwork.random(4, te.ReLUFeatures(2, 3, random_state=0), rank=2,
+                              xi="relu_max", random_state=0)
+    path = te.save_network(net, tmp_path / "net.npz")
+    assert main(["analyze", "--load", str(path), "--templates", "4", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    templates = np.random.default_rng([1, 1]).standard_normal((4, 2))
+    bound = te.shallow_width_lower_bound(net, templates=templates).bound
+    assert f"needs width >= {bound}" in out
+
+
+def test_analyze_save(tmp_path, capsys):
+    target = tmp_path / "saved"
+    assert main(["analyze", "--kind", "cp", "--d", "2", "--m", "2", "--rank", "1",
+                 "--save", str(target)]) == 0
+    assert te.load_network(tmp_path / "saved.npz").kind == "cp"
+
+
+def test_analyze_errors(capsys):
+    assert main(["analyze", "--kind", "tt"]) == 2
+    assert "missing --d, --m, --rank" in capsys.readouterr().err
+    assert main(["analyze", "--kind", "tt", "--d", "4", "--m", "2", "--rank", "2", "--xi",
+                 "softplus"]) == 2
+    assert "no shallow-width lower bound is known" in capsys.readouterr().err
+    assert main(["analyze", "--kind", "tt", "--d", "4", "--m", "2", "--rank", "2",
+                 "--partition", "a,b"]) == 2
+    assert "--partition" in capsys.readouterr().err
+    assert main(["analyze", "--load", "/nonexistent.npz"]) == 2
+    assert main(["analyze", "--kind", "tt", "--d", "0", "--m", "2", "--rank", "2"]) == 2
+    assert "d must be" in capsys.readouterr().err
