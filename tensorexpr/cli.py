@@ -62,16 +62,26 @@ def _analysed_network(args):
 
     if args.load is not None:
         return load_network(args.load)
-    missing = [flag for flag, value in (("--kind", args.kind), ("--d", args.d),
-                                         ("--m", args.m), ("--rank", args.rank))
-               if value is None]
+    missing = [
+        flag
+        for flag, value in (
+            ("--kind", args.kind),
+            ("--d", args.d),
+            ("--m", args.m),
+            ("--rank", args.rank),
+        )
+        if value is None
+    ]
     if missing:
-        raise ValueError(f"analyze needs --load FILE or all of --kind, --d, --m, --rank; "
-                         f"missing {', '.join(missing)}")
+        raise ValueError(
+            f"analyze needs --load FILE or all of --kind, --d, --m, --rank; "
+            f"missing {', '.join(missing)}"
+        )
     cls = {"cp": networks.CPNetwork, "tt": networks.TTNetwork, "ht": networks.HTNetwork}
     rng = np.random.default_rng(args.seed)
-    return cls[args.kind].random(args.d, LinearFeatures.identity(args.m), rank=args.rank,
-                                 xi=args.xi, random_state=rng)
+    return cls[args.kind].random(
+        args.d, LinearFeatures.identity(args.m), rank=args.rank, xi=args.xi, random_state=rng
+    )
 
 
 def _partition(text: str):
@@ -80,8 +90,9 @@ def _partition(text: str):
     try:
         return tuple(int(k) for k in text.split(","))
     except ValueError:
-        raise ValueError(f"--partition must be 'odd', 'even' or comma-separated modes like "
-                         f"0,2, got {text!r}") from None
+        raise ValueError(
+            f"--partition must be 'odd', 'even' or comma-separated modes like 0,2, got {text!r}"
+        ) from None
 
 
 def _cmd_analyze(args) -> int:
@@ -103,31 +114,55 @@ def _cmd_analyze(args) -> int:
         templates = np.eye(net.n_inputs)
         on = f"grid tensor on {net.n_inputs} one-hot templates"
     else:
-        raise ValueError(f"a xi={net.xi.name!r} network needs --templates M: the bound is on "
-                         "its grid tensor")
+        raise ValueError(
+            f"a xi={net.xi.name!r} network needs --templates M: the bound is on its grid tensor"
+        )
     partitions = [_partition(p) for p in (args.partition or ["odd"])]
     found = shallow_width_lower_bound(net, templates=templates, partitions=partitions)
     print(f"network: {net!r}")
     print(f"analysed: {on}")
-    _print_table([{
-        "xi": found.xi, "partition": ",".join(str(k) for k in found.row_modes),
-        "rank": found.rank, "term_rank": found.term_rank, "bound": found.bound,
-        "tol": found.tol, "gap": found.gap,
-    }])
+    _print_table(
+        [
+            {
+                "xi": found.xi,
+                "partition": ",".join(str(k) for k in found.row_modes),
+                "rank": found.rank,
+                "term_rank": found.term_rank,
+                "bound": found.bound,
+                "tol": found.tol,
+                "gap": found.gap,
+            }
+        ]
+    )
     if len(found.ranks) > 1:
-        print("ranks per partition: " + "; ".join(
-            f"{','.join(str(k) for k in rows)}: {rank}" for rows, rank in found.ranks.items()))
+        print(
+            "ranks per partition: "
+            + "; ".join(
+                f"{','.join(str(k) for k in rows)}: {rank}" for rows, rank in found.ranks.items()
+            )
+        )
     print(f"an equivalent shallow ({found.xi}) network needs width >= {found.bound}")
     if net.xi.is_product:
         r = max(net.ranks) if net.kind != "ht" else max(net.ranks[:-1])
         table = width_conversion_bounds(r, net.d)
-        print(f"\nwidth conversions for a {net.kind.upper()} network of width r = {r} "
-              f"(PAPERS.md 4.2):")
-        _print_table([{
-            "needed": needed.upper(), "width": ("" if cell.exact else ">= ") + str(cell.value),
-            "formula": cell.formula, "exact": cell.exact,
-            "always_suffices": "" if cell.upper is None else cell.upper,
-        } for needed, row in table.items() for given, cell in row.items() if given == net.kind])
+        print(
+            f"\nwidth conversions for a {net.kind.upper()} network of width r = {r} "
+            f"(PAPERS.md 4.2):"
+        )
+        _print_table(
+            [
+                {
+                    "needed": needed.upper(),
+                    "width": ("" if cell.exact else ">= ") + str(cell.value),
+                    "formula": cell.formula,
+                    "exact": cell.exact,
+                    "always_suffices": "" if cell.upper is None else cell.upper,
+                }
+                for needed, row in table.items()
+                for given, cell in row.items()
+                if given == net.kind
+            ]
+        )
     if args.save is not None:
         print(f"saved {save_network(net, args.save)}")
     return 0
@@ -165,20 +200,29 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--seed", type=int, default=0, help="base random seed (default 0)")
     rep.add_argument("--out", default="results", help="output folder (default ./results)")
     rep.set_defaults(func=_cmd_reproduce)
-    ana = sub.add_parser("analyze", help="shallow-width lower bound and width conversions "
-                         "of a network")
+    ana = sub.add_parser(
+        "analyze", help="shallow-width lower bound and width conversions of a network"
+    )
     ana.add_argument("--load", help="a network saved with tensorexpr.save_network (.npz)")
     ana.add_argument("--kind", choices=("cp", "tt", "ht"), help="random network: its kind")
     ana.add_argument("--d", type=int, help="number of positions")
     ana.add_argument("--m", type=int, help="number of features (identity feature map)")
     ana.add_argument("--rank", type=int, help="width / rank of the network")
-    ana.add_argument("--xi", default="product",
-                     choices=("product", "relu_max", "relu_sum", "softplus", "max"),
-                     help="operator (default product)")
-    ana.add_argument("--templates", type=int, metavar="M",
-                     help="analyse the grid tensor on M Gaussian templates")
-    ana.add_argument("--partition", action="append", metavar="MODES",
-                     help="row modes: odd, even or e.g. 0,2 (repeatable; default odd)")
+    ana.add_argument(
+        "--xi",
+        default="product",
+        choices=("product", "relu_max", "relu_sum", "softplus", "max"),
+        help="operator (default product)",
+    )
+    ana.add_argument(
+        "--templates", type=int, metavar="M", help="analyse the grid tensor on M Gaussian templates"
+    )
+    ana.add_argument(
+        "--partition",
+        action="append",
+        metavar="MODES",
+        help="row modes: odd, even or e.g. 0,2 (repeatable; default odd)",
+    )
     ana.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     ana.add_argument("--save", metavar="FILE", help="also save the network to FILE (.npz)")
     ana.set_defaults(func=_cmd_analyze)

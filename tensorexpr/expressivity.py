@@ -38,7 +38,9 @@ def row_modes_of(row_modes, order: int) -> tuple[int, ...]:
         elif row_modes == "even":
             modes = tuple(range(1, order, 2))
         else:
-            raise ValueError(f"row_modes must be 'odd', 'even' or a sequence of ints, got {row_modes!r}")
+            raise ValueError(
+                f"row_modes must be 'odd', 'even' or a sequence of ints, got {row_modes!r}"
+            )
     else:
         if not isinstance(row_modes, Sequence) and not isinstance(row_modes, np.ndarray):
             raise TypeError(
@@ -132,8 +134,9 @@ class MatricizationRank:
         return self.rank
 
 
-def matricization_rank(tensor_or_network, row_modes="odd", tol: float | None = None,
-                       templates=None) -> MatricizationRank:
+def matricization_rank(
+    tensor_or_network, row_modes="odd", tol: float | None = None, templates=None
+) -> MatricizationRank:
     """Numerical rank of a matricization, in float64, with its tolerance.
 
     Parameters
@@ -256,9 +259,13 @@ class ShallowWidthBound:
         return self.bound
 
 
-def shallow_width_lower_bound(network_or_tensor, templates=None, xi: str | None = None,
-                              partitions: Sequence = ("odd",),
-                              tol: float | None = None) -> ShallowWidthBound:
+def shallow_width_lower_bound(
+    network_or_tensor,
+    templates=None,
+    xi: str | None = None,
+    partitions: Sequence = ("odd",),
+    tol: float | None = None,
+) -> ShallowWidthBound:
     """Certified lower bound on the width of a shallow network equal to a network or tensor.
 
     For xi = product (PAPERS.md 4.1-4.2) every matricization rank is a lower bound on the CP
@@ -341,9 +348,7 @@ def shallow_width_lower_bound(network_or_tensor, templates=None, xi: str | None 
     if len(shape) < 2:
         raise ValueError(f"the tensor must have order >= 2, got shape {shape}")
     if isinstance(partitions, str) or not isinstance(partitions, Sequence) or not partitions:
-        raise TypeError(
-            f"partitions must be a non-empty sequence of row modes, got {partitions!r}"
-        )
+        raise TypeError(f"partitions must be a non-empty sequence of row modes, got {partitions!r}")
     best, ranks = None, {}
     for part in partitions:
         found = matricization_rank(tensor, part, tol=tol)
@@ -355,9 +360,16 @@ def shallow_width_lower_bound(network_or_tensor, templates=None, xi: str | None 
         if best is None or bound > best[0]:
             best = (bound, found, term)
     bound, found, term = best
-    return ShallowWidthBound(bound=int(bound), rank=found.rank, row_modes=found.row_modes,
-                             tol=found.tol, gap=found.gap, xi=xi_name, term_rank=int(term),
-                             ranks=ranks)
+    return ShallowWidthBound(
+        bound=int(bound),
+        rank=found.rank,
+        row_modes=found.row_modes,
+        tol=found.tol,
+        gap=found.gap,
+        xi=xi_name,
+        term_rank=int(term),
+        ranks=ranks,
+    )
 
 
 def get_operator_name(xi) -> str:
@@ -437,9 +449,15 @@ def width_conversion_bounds(r: int, d: int) -> dict[str, dict[str, WidthConversi
         return WidthConversion(int(value), bool(exact), formula, upper)
 
     return {
-        "tt": {"tt": cell(r, "r", r), "ht": cell(deep, "r^(log2(d)/2)", deep_upper),
-               "cp": cell(r, "r", r)},
+        "tt": {
+            "tt": cell(r, "r", r),
+            "ht": cell(deep, "r^(log2(d)/2)", deep_upper),
+            "cp": cell(r, "r", r),
+        },
         "ht": {"tt": cell(r**2, "r^2", r**2), "ht": cell(r, "r", r), "cp": cell(r, "r", r)},
-        "cp": {"tt": cell(r**half, "r^(d/2)"), "ht": cell(r**half, "r^(d/2)"),
-               "cp": cell(r, "r", r)},
+        "cp": {
+            "tt": cell(r**half, "r^(d/2)"),
+            "ht": cell(r**half, "r^(d/2)"),
+            "cp": cell(r, "r", r),
+        },
     }

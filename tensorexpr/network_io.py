@@ -20,8 +20,10 @@ _FORMAT = 1
 def _feature_classes() -> dict:
     from . import features
 
-    return {name: getattr(features, name) for name in
-            ("ReLUFeatures", "LinearFeatures", "TrigFeatures", "PolynomialFeatures")}
+    return {
+        name: getattr(features, name)
+        for name in ("ReLUFeatures", "LinearFeatures", "TrigFeatures", "PolynomialFeatures")
+    }
 
 
 def save_network(network, path: str | Path) -> Path:
@@ -52,8 +54,9 @@ def save_network(network, path: str | Path) -> Path:
     from .networks import _Network
 
     if not isinstance(network, _Network):
-        raise TypeError(f"network must be a CPNetwork, TTNetwork or HTNetwork, got "
-                        f"{type(network).__name__}")
+        raise TypeError(
+            f"network must be a CPNetwork, TTNetwork or HTNetwork, got {type(network).__name__}"
+        )
     fmap = network.feature_map
     fclass = type(fmap).__name__
     if fclass not in _feature_classes():
@@ -65,8 +68,13 @@ def save_network(network, path: str | Path) -> Path:
             arrays[f"feature_map.{key}"] = value
         else:
             params[key] = value
-    meta = {"format": _FORMAT, "kind": network.kind, "xi": network.xi.name,
-            "feature_map": fclass, "feature_params": params}
+    meta = {
+        "format": _FORMAT,
+        "kind": network.kind,
+        "xi": network.xi.name,
+        "feature_map": fclass,
+        "feature_params": params,
+    }
     if network.kind == "cp":
         names = ["weights"] + [f"factors.{k}" for k in range(network.d)]
         arrays["weights"] = network.weights
@@ -109,15 +117,17 @@ def load_network(path: str | Path):
 
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"path must be an existing .npz file written by save_network, got "
-                         f"{str(path)!r}")
+        raise ValueError(
+            f"path must be an existing .npz file written by save_network, got {str(path)!r}"
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
         meta = json.loads(str(arrays.pop("meta")))
     except Exception as err:
-        raise ValueError(f"{str(path)!r} is not a network file written by save_network "
-                         f"({err})") from None
+        raise ValueError(
+            f"{str(path)!r} is not a network file written by save_network ({err})"
+        ) from None
     if meta.get("format") != _FORMAT:
         raise ValueError(f"unsupported network file format {meta.get('format')!r} in {path}")
     fparams = dict(meta["feature_params"])
@@ -126,8 +136,9 @@ def load_network(path: str | Path):
     fmap = _feature_classes()[meta["feature_map"]](**fparams)
 
     def listed(prefix):
-        keys = sorted((k for k in arrays if k.startswith(prefix + ".")),
-                      key=lambda k: int(k.split(".")[1]))
+        keys = sorted(
+            (k for k in arrays if k.startswith(prefix + ".")), key=lambda k: int(k.split(".")[1])
+        )
         return [arrays[k] for k in keys]
 
     kind, xi = meta["kind"], meta["xi"]

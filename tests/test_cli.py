@@ -22,8 +22,11 @@ def test_reproduce_unknown_experiment(capsys):
 
 def test_reproduce_theorem5_2_writes_files(tmp_path, capsys):
     assert main(["reproduce", "theorem5_2", "--quick", "--out", str(tmp_path)]) == 0
-    assert {p.name for p in tmp_path.iterdir()} >= {"theorem5_2.csv", "theorem5_2.json",
-                                                     "theorem5_2.png"}
+    assert {p.name for p in tmp_path.iterdir()} >= {
+        "theorem5_2.csv",
+        "theorem5_2.json",
+        "theorem5_2.png",
+    }
     assert "rnn_realises_witness: True" in capsys.readouterr().out
 
 
@@ -35,15 +38,36 @@ def test_analyze_random_product_network(capsys):
 
 
 def test_analyze_relu_network_and_partitions(capsys):
-    assert main(["analyze", "--kind", "tt", "--d", "4", "--m", "3", "--rank", "3", "--xi",
-                 "relu_max", "--partition", "odd", "--partition", "0"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "--kind",
+                "tt",
+                "--d",
+                "4",
+                "--m",
+                "3",
+                "--rank",
+                "3",
+                "--xi",
+                "relu_max",
+                "--partition",
+                "odd",
+                "--partition",
+                "0",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "one-hot templates" in out and "ranks per partition" in out
 
 
 def test_analyze_loaded_network_matches_library(tmp_path, capsys):
-    net = te.CPNetwork.random(4, te.ReLUFeatures(2, 3, random_state=0), rank=2,
-                              xi="relu_max", random_state=0)
+    net = te.CPNetwork.random(
+        4, te.ReLUFeatures(2, 3, random_state=0), rank=2, xi="relu_max", random_state=0
+    )
     path = te.save_network(net, tmp_path / "net.npz")
     assert main(["analyze", "--load", str(path), "--templates", "4", "--seed", "1"]) == 0
     out = capsys.readouterr().out
@@ -54,19 +78,41 @@ def test_analyze_loaded_network_matches_library(tmp_path, capsys):
 
 def test_analyze_save(tmp_path, capsys):
     target = tmp_path / "saved"
-    assert main(["analyze", "--kind", "cp", "--d", "2", "--m", "2", "--rank", "1",
-                 "--save", str(target)]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "--kind",
+                "cp",
+                "--d",
+                "2",
+                "--m",
+                "2",
+                "--rank",
+                "1",
+                "--save",
+                str(target),
+            ]
+        )
+        == 0
+    )
     assert te.load_network(tmp_path / "saved.npz").kind == "cp"
 
 
 def test_analyze_errors(capsys):
     assert main(["analyze", "--kind", "tt"]) == 2
     assert "missing --d, --m, --rank" in capsys.readouterr().err
-    assert main(["analyze", "--kind", "tt", "--d", "4", "--m", "2", "--rank", "2", "--xi",
-                 "softplus"]) == 2
+    assert (
+        main(["analyze", "--kind", "tt", "--d", "4", "--m", "2", "--rank", "2", "--xi", "softplus"])
+        == 2
+    )
     assert "no shallow-width lower bound is known" in capsys.readouterr().err
-    assert main(["analyze", "--kind", "tt", "--d", "4", "--m", "2", "--rank", "2",
-                 "--partition", "a,b"]) == 2
+    assert (
+        main(
+            ["analyze", "--kind", "tt", "--d", "4", "--m", "2", "--rank", "2", "--partition", "a,b"]
+        )
+        == 2
+    )
     assert "--partition" in capsys.readouterr().err
     assert main(["analyze", "--load", "/nonexistent.npz"]) == 2
     assert main(["analyze", "--kind", "tt", "--d", "0", "--m", "2", "--rank", "2"]) == 2

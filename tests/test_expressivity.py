@@ -37,7 +37,8 @@ def test_theorem5_2_witness_rank_and_bound(M, d):
 def test_product_bound_below_cp_rank_found(kind):
     """The certificate never exceeds the CP rank ALS finds (an upper bound on the true one)."""
     net = {"cp": te.CPNetwork, "tt": te.TTNetwork, "ht": te.HTNetwork}[kind].random(
-        4, te.LinearFeatures.identity(2), rank=2, random_state=1)
+        4, te.LinearFeatures.identity(2), rank=2, random_state=1
+    )
     W = np.asarray(net.coefficient_tensor())
     found = te.shallow_width_lower_bound(net, partitions=("odd", [0, 1], [0, 3]))
     cp = te.cp_rank(W, tol=1e-7, random_state=0)
@@ -54,11 +55,11 @@ def test_bound_never_exceeds_true_shallow_width(xi, seed):
     R = int(rng.integers(1, 4))
     d = int(rng.choice([2, 4]))
     M = int(rng.integers(2, 5))
-    net = te.CPNetwork.random(d, te.ReLUFeatures(2, 3, random_state=seed), rank=R, xi=xi,
-                              random_state=seed)
+    net = te.CPNetwork.random(
+        d, te.ReLUFeatures(2, 3, random_state=seed), rank=R, xi=xi, random_state=seed
+    )
     templates = rng.standard_normal((M, 2))
-    found = te.shallow_width_lower_bound(net, templates=templates,
-                                         partitions=("odd", [0]))
+    found = te.shallow_width_lower_bound(net, templates=templates, partitions=("odd", [0]))
     assert 1 <= found.bound <= R
 
 
@@ -104,8 +105,9 @@ def test_bound_errors_name_the_argument():
 
 def test_width_conversion_table():
     table = te.width_conversion_bounds(3, 4)
-    assert set(table) == {"tt", "ht", "cp"} and all(set(row) == {"tt", "ht", "cp"}
-                                                  for row in table.values())
+    assert set(table) == {"tt", "ht", "cp"} and all(
+        set(row) == {"tt", "ht", "cp"} for row in table.values()
+    )
     assert table["ht"]["tt"].value == 9 and table["ht"]["tt"].exact
     assert table["tt"]["ht"].value == 3 and table["tt"]["ht"].exact  # r^(log2(4)/2) = r
     assert table["cp"]["tt"].value == 9 and not table["cp"]["tt"].exact
@@ -130,21 +132,27 @@ def test_conversion_table_is_consistent_with_measured_tt_and_cp_widths():
 
 
 @pytest.mark.parametrize("kind", ["cp", "tt", "tt-matrices", "ht"])
-@pytest.mark.parametrize("fmap", [te.TrigFeatures(1), te.ReLUFeatures(1, 3, random_state=0),
-                                  te.PolynomialFeatures(1, degree=2),
-                                  te.LinearFeatures(1, 2, append_constant=True, random_state=0)],
-                         ids=["trig", "relu", "poly", "linear"])
+@pytest.mark.parametrize(
+    "fmap",
+    [
+        te.TrigFeatures(1),
+        te.ReLUFeatures(1, 3, random_state=0),
+        te.PolynomialFeatures(1, degree=2),
+        te.LinearFeatures(1, 2, append_constant=True, random_state=0),
+    ],
+    ids=["trig", "relu", "poly", "linear"],
+)
 def test_save_load_round_trip(tmp_path, kind, fmap):
     if kind == "cp":
         net = te.CPNetwork.random(4, fmap, rank=2, xi="relu_sum", random_state=0)
     elif kind == "tt":
         net = te.TTNetwork.random(4, fmap, rank=[2, 3, 2], random_state=0)
     elif kind == "tt-matrices":
-        net = te.TTNetwork.random(4, fmap, rank=2, xi="relu_max", hidden_size=3,
-                                  random_state=0)
+        net = te.TTNetwork.random(4, fmap, rank=2, xi="relu_max", hidden_size=3, random_state=0)
     else:
-        net = te.HTNetwork.random(4, fmap, rank=2, xi="max",
-                                  tree=te.DimensionTree(((0, 2), (3, 1))), random_state=0)
+        net = te.HTNetwork.random(
+            4, fmap, rank=2, xi="max", tree=te.DimensionTree(((0, 2), (3, 1))), random_state=0
+        )
     path = te.save_network(net, tmp_path / "net.npz")
     back = te.load_network(path)
     assert type(back) is type(net) and back.xi.name == net.xi.name

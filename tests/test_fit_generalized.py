@@ -18,8 +18,9 @@ def test_product_cp_recovers_a_rank_2_tensor():
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((2, 3, 3))
     target = np.einsum("i,j,k->ijk", a[0], a[1], a[2]) + np.einsum("i,j,k->ijk", *b)
-    fit = te.fit_generalized(target, "cp", rank=2, xi="product", tol=1e-8, max_iter=4000,
-                             random_state=0)
+    fit = te.fit_generalized(
+        target, "cp", rank=2, xi="product", tol=1e-8, max_iter=4000, random_state=0
+    )
     assert fit.converged and fit.relative_error <= 1e-8
     assert isinstance(fit.network, te.CPNetwork) and fit.network.rank == 2
     np.testing.assert_allclose(_grid(fit.network, 3), target, atol=1e-6)
@@ -29,8 +30,7 @@ def test_product_cp_recovers_a_rank_2_tensor():
 @pytest.mark.parametrize("xi", ["relu_max", "relu_sum", "product", "softplus", "max"])
 def test_fitted_network_reproduces_the_reported_error(kind, xi):
     target = np.random.default_rng(1).standard_normal((2, 2, 2, 2))
-    fit = te.fit_generalized(target, kind, rank=2, xi=xi, tol=0.0, max_iter=100,
-                             random_state=0)
+    fit = te.fit_generalized(target, kind, rank=2, xi=xi, tol=0.0, max_iter=100, random_state=0)
     net = fit.network
     assert net.kind == kind and net.xi.name == xi
     assert isinstance(net.feature_map, te.LinearFeatures) and net.n_features == 2
@@ -45,38 +45,52 @@ def test_fitted_network_reproduces_the_reported_error(kind, xi):
 def test_relu_max_deep_networks_fit_a_realisable_target(kind):
     cls = {"tt": te.TTNetwork, "ht": te.HTNetwork}[kind]
     opts = {"hidden_size": 3} if kind == "tt" else {}
-    teacher = cls.random(4, te.LinearFeatures.identity(3), rank=2, xi="relu_max",
-                         random_state=3, **opts)
+    teacher = cls.random(
+        4, te.LinearFeatures.identity(3), rank=2, xi="relu_max", random_state=3, **opts
+    )
     target = _grid(teacher, 3)
-    fit = te.fit_generalized(target, kind, rank=3, xi="relu_max", tol=1e-3, max_iter=3000,
-                             n_restarts=2, random_state=0)
+    fit = te.fit_generalized(
+        target, kind, rank=3, xi="relu_max", tol=1e-3, max_iter=3000, n_restarts=2, random_state=0
+    )
     assert fit.relative_error < 2e-2
 
 
 def test_relu_max_universality_at_width_M_to_the_d_plus_1():
     target = np.random.default_rng(2).standard_normal((2, 2, 2))
-    fit = te.fit_generalized(target, "cp", rank=9, xi="relu_max", tol=1e-6, max_iter=3000,
-                             random_state=0)
+    fit = te.fit_generalized(
+        target, "cp", rank=9, xi="relu_max", tol=1e-6, max_iter=3000, random_state=0
+    )
     assert fit.relative_error < 1e-4
 
 
 def test_restarts_keep_the_best_and_stop_when_converged():
     target = np.random.default_rng(3).standard_normal((3, 3, 3))
-    fit = te.fit_generalized(target, "cp", rank=1, xi="product", tol=1e-12, max_iter=60,
-                             n_restarts=3, random_state=0)
+    fit = te.fit_generalized(
+        target, "cp", rank=1, xi="product", tol=1e-12, max_iter=60, n_restarts=3, random_state=0
+    )
     assert fit.n_restarts == 3 and len(fit.restart_errors) == 3
     assert fit.relative_error == min(fit.restart_errors)
-    easy = te.fit_generalized(np.ones((2, 2)), "cp", rank=1, xi="product", tol=1e-6,
-                              max_iter=2000, n_restarts=3, random_state=0)
+    easy = te.fit_generalized(
+        np.ones((2, 2)),
+        "cp",
+        rank=1,
+        xi="product",
+        tol=1e-6,
+        max_iter=2000,
+        n_restarts=3,
+        random_state=0,
+    )
     assert easy.converged and easy.n_restarts == 1
 
 
 def test_reproducible_with_random_state():
     target = np.random.default_rng(4).standard_normal((2, 2, 2))
-    a = te.fit_generalized(target, "tt", rank=2, xi="relu_max", tol=0.0, max_iter=100,
-                           random_state=7)
-    b = te.fit_generalized(target, "tt", rank=2, xi="relu_max", tol=0.0, max_iter=100,
-                           random_state=7)
+    a = te.fit_generalized(
+        target, "tt", rank=2, xi="relu_max", tol=0.0, max_iter=100, random_state=7
+    )
+    b = te.fit_generalized(
+        target, "tt", rank=2, xi="relu_max", tol=0.0, max_iter=100, random_state=7
+    )
     np.testing.assert_allclose(a.history, b.history, rtol=1e-10)
 
 
@@ -84,8 +98,9 @@ def test_works_after_tensorflow_backend(backend):
     if backend not in ("numpy", "tensorflow"):
         pytest.skip("the TensorFlow switch is what matters here")
     target = np.add.outer(np.arange(3.0), np.arange(3.0)) + 1.0
-    fit = te.fit_generalized(target, "cp", rank=1, xi="relu_sum", tol=1e-8, max_iter=3000,
-                             random_state=0)
+    fit = te.fit_generalized(
+        target, "cp", rank=1, xi="relu_sum", tol=1e-8, max_iter=3000, random_state=0
+    )
     assert tl.get_backend() == backend
     assert fit.relative_error < 1e-6
 

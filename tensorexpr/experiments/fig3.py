@@ -22,8 +22,15 @@ from ._base import Experiment, ExperimentResult, no_progress
 __all__ = ["run", "plot", "FIG3"]
 
 
-def run(quick: bool = False, seed: int = 0, progress=no_progress, n_samples: int | None = None,
-        M: int | None = None, d: int | None = None, ranks=(1, 2, 4, 8)) -> ExperimentResult:
+def run(
+    quick: bool = False,
+    seed: int = 0,
+    progress=no_progress,
+    n_samples: int | None = None,
+    M: int | None = None,
+    d: int | None = None,
+    ranks=(1, 2, 4, 8),
+) -> ExperimentResult:
     """Histogram data of the shallow-width lower bound of random relu_max RNNs.
 
     Parameters
@@ -51,21 +58,44 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress, n_samples: int
     cases = [(R, s) for R in ranks for s in range(n_samples)]
     rows = []
     for R, s in progress(cases, total=len(cases), desc="fig3"):
-        net = TTNetwork.random(d, LinearFeatures.identity(M), rank=R, xi="relu_max",
-                               hidden_size=M, random_state=np.random.default_rng([seed, R, s]))
+        net = TTNetwork.random(
+            d,
+            LinearFeatures.identity(M),
+            rank=R,
+            xi="relu_max",
+            hidden_size=M,
+            random_state=np.random.default_rng([seed, R, s]),
+        )
         found = shallow_width_lower_bound(net, templates=templates)
-        rows.append({"M": M, "d": d, "R": R, "sample": s, "bound": found.bound,
-                     "rank": found.rank, "gap": found.gap, "tol": found.tol})
-    fraction = {R: float(np.mean([row["bound"] == 1 for row in rows if row["R"] == R]))
-                for R in ranks}
+        rows.append(
+            {
+                "M": M,
+                "d": d,
+                "R": R,
+                "sample": s,
+                "bound": found.bound,
+                "rank": found.rank,
+                "gap": found.gap,
+                "tol": found.tol,
+            }
+        )
+    fraction = {
+        R: float(np.mean([row["bound"] == 1 for row in rows if row["R"] == R])) for R in ranks
+    }
     summary = {
         "figure": "[K19] Fig. 3: shallow-width lower bound of random generalized ReLU RNNs",
-        "settings": {"M": M, "d": d, "R": list(ranks), "samples_per_R": n_samples,
-                     "base_seed": seed, "networks": "TTNetwork.random(xi='relu_max', "
-                     "hidden_size=M), one-hot templates"},
+        "settings": {
+            "M": M,
+            "d": d,
+            "R": list(ranks),
+            "samples_per_R": n_samples,
+            "base_seed": seed,
+            "networks": "TTNetwork.random(xi='relu_max', hidden_size=M), one-hot templates",
+        },
         "fraction_bound_1": {str(R): f for R, f in fraction.items()},
-        "fraction_falls_with_R": all(fraction[a] >= fraction[b]
-                                     for a, b in zip(ranks, ranks[1:], strict=False)),
+        "fraction_falls_with_R": all(
+            fraction[a] >= fraction[b] for a, b in zip(ranks, ranks[1:], strict=False)
+        ),
     }
     return ExperimentResult("fig3", rows, summary)
 
@@ -78,8 +108,7 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
     import matplotlib.pyplot as plt
 
     ranks = sorted({row["R"] for row in result.rows})
-    fig, axes = plt.subplots(1, len(ranks), figsize=(3 * len(ranks), 3), squeeze=False,
-                             sharey=True)
+    fig, axes = plt.subplots(1, len(ranks), figsize=(3 * len(ranks), 3), squeeze=False, sharey=True)
     top = max(row["bound"] for row in result.rows)
     for ax, R in zip(axes[0], ranks, strict=True):
         bounds = [row["bound"] for row in result.rows if row["R"] == R]

@@ -51,12 +51,17 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
     """
     ds = (4, 8)
     ms, rs, n_seeds = ((2,), (2, 3), 1) if quick else ((2, 3), (2, 3, 4), 3)
-    cases = [(g, d, m, r, s) for g in ("tt", "ht", "cp") for d in ds for m in ms for r in rs
-             for s in range(n_seeds)]
+    cases = [
+        (g, d, m, r, s)
+        for g in ("tt", "ht", "cp")
+        for d in ds
+        for m in ms
+        for r in rs
+        for s in range(n_seeds)
+    ]
     rows = []
     for given, d, m, r, s in progress(cases, total=len(cases), desc="table2"):
-        rng = np.random.default_rng([seed, ("tt", "ht", "cp").index(given),
-                                     d, m, r, s])
+        rng = np.random.default_rng([seed, ("tt", "ht", "cp").index(given), d, m, r, s])
         fmap = LinearFeatures.identity(m)
         net = _NETWORKS[given].random(d, fmap, rank=r, random_state=rng)
         W = np.asarray(net.coefficient_tensor())
@@ -74,13 +79,24 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
         table = width_conversion_bounds(r, d)
         cap = m ** (d // 2)  # no TT / HT rank and no odd/even rank exceeds m^(d/2)
         q = min(m, r)
-        row = {"given": given, "d": d, "m": m, "r": r, "seed": s,
-               "tt_width": tt_width, "tt_table": table["tt"][given].value,
-               "tt_upper": table["tt"][given].upper,
-               "ht_width": ht_width, "ht_table": table["ht"][given].value,
-               "ht_upper": table["ht"][given].upper,
-               "cp_lower": cp_lower.rank, "cp_table": table["cp"][given].value,
-               "cp_gap": cp_lower.gap, "cap": cap, "converted_width": converted}
+        row = {
+            "given": given,
+            "d": d,
+            "m": m,
+            "r": r,
+            "seed": s,
+            "tt_width": tt_width,
+            "tt_table": table["tt"][given].value,
+            "tt_upper": table["tt"][given].upper,
+            "ht_width": ht_width,
+            "ht_table": table["ht"][given].value,
+            "ht_upper": table["ht"][given].upper,
+            "cp_lower": cp_lower.rank,
+            "cp_table": table["cp"][given].value,
+            "cp_gap": cp_lower.gap,
+            "cap": cap,
+            "converted_width": converted,
+        }
         # certified checks: sufficient widths are never exceeded; lower bounds hold
         row["tt_within_upper"] = tt_width <= min(row["tt_upper"], cap)
         row["ht_within_upper"] = ht_width <= min(row["ht_upper"], cap)
@@ -89,18 +105,25 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
         else:
             row["cp_consistent"] = cp_lower.rank >= min(q ** (d // 2), cap)
         row["conversion_agrees"] = converted is None or converted == (
-            ht_width if given == "tt" else tt_width)
+            ht_width if given == "tt" else tt_width
+        )
         rows.append(row)
     checks = ("tt_within_upper", "ht_within_upper", "cp_consistent", "conversion_agrees")
     summary = {
         "table": "[K18] Table 2: width needed (rows) to equal a network of width r (columns)",
-        "settings": {"d": list(ds), "m": list(ms), "r": list(rs), "seeds": n_seeds,
-                     "base_seed": seed, "rank_tol": _TOL,
-                     "networks": "random product networks, LinearFeatures.identity(m)"},
+        "settings": {
+            "d": list(ds),
+            "m": list(ms),
+            "r": list(rs),
+            "seeds": n_seeds,
+            "base_seed": seed,
+            "rank_tol": _TOL,
+            "networks": "random product networks, LinearFeatures.identity(m)",
+        },
         **{f"{c}_everywhere": all(row[c] for row in rows) for c in checks},
-        "ht_to_tt_exceeds_r^(log2(d)/2)": any(row["given"] == "ht"
-                                               and row["tt_width"] > row["tt_table"]
-                                               for row in rows),
+        "ht_to_tt_exceeds_r^(log2(d)/2)": any(
+            row["given"] == "ht" and row["tt_width"] > row["tt_table"] for row in rows
+        ),
     }
     return ExperimentResult("table2", rows, summary)
 
@@ -114,20 +137,26 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
 
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.5))
     markers = {"tt": "o", "ht": "s", "cp": "^"}
-    for ax, (needed, measured) in zip(axes, (("tt", "tt_width"), ("ht", "ht_width"),
-                                              ("cp", "cp_lower")), strict=True):
+    for ax, (needed, measured) in zip(
+        axes, (("tt", "tt_width"), ("ht", "ht_width"), ("cp", "cp_lower")), strict=True
+    ):
         for given in ("tt", "ht", "cp"):
             sub = [row for row in result.rows if row["given"] == given]
-            ax.plot([min(row[f"{needed}_table"], row["cap"]) for row in sub],
-                    [row[measured] for row in sub], markers[given], mfc="none",
-                    label=f"given {given.upper()}")
+            ax.plot(
+                [min(row[f"{needed}_table"], row["cap"]) for row in sub],
+                [row[measured] for row in sub],
+                markers[given],
+                mfc="none",
+                label=f"given {given.upper()}",
+            )
         top = max(max(row[measured], row["cap"]) for row in result.rows)
         ax.plot([1, top], [1, top], "k:", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("table value, capped at m^(d/2)")
-        ax.set_ylabel(f"measured {needed.upper()} width" + (" (lower bound)"
-                                                            if needed == "cp" else ""))
+        ax.set_ylabel(
+            f"measured {needed.upper()} width" + (" (lower bound)" if needed == "cp" else "")
+        )
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

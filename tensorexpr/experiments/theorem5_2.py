@@ -49,8 +49,9 @@ def witness_rnn(M: int, d: int) -> TTNetwork:
         odd[0, j, j] = 1.0  # cores[t][j_prev, i, k] = G_t[i, j_prev, k]
         even[j, j, 0] = 1.0
     even[0, M, 0] = 1.0 - M
-    return TTNetwork([odd, even] * (d // 2), LinearFeatures.identity(M), xi="relu_max",
-                     matrices=[C] * d)
+    return TTNetwork(
+        [odd, even] * (d // 2), LinearFeatures.identity(M), xi="relu_max", matrices=[C] * d
+    )
 
 
 def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentResult:
@@ -69,8 +70,11 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
     -------
     ExperimentResult
     """
-    cases = ([(M, d) for M in (2, 3) for d in (2, 4)] if quick else
-             [(M, d) for M in (2, 3, 4, 5) for d in (2, 4, 6)])
+    cases = (
+        [(M, d) for M in (2, 3) for d in (2, 4)]
+        if quick
+        else [(M, d) for M in (2, 3, 4, 5) for d in (2, 4, 6)]
+    )
     rows = []
     for M, d in progress(cases, total=len(cases), desc="theorem5_2"):
         target = witness_grid(M, d)
@@ -79,19 +83,25 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
         grid = np.asarray(net.grid_tensor(np.eye(M)))
         bound = shallow_width_lower_bound(net, templates=np.eye(M))
         expected_rank = M ** (d // 2)
-        rows.append({
-            "M": M, "d": d, "R": M,
-            "rank": found.rank, "expected_rank": expected_rank,
-            "tol": found.tol, "gap": found.gap,
-            "bound": bound.bound,
-            "expected_bound": -(-expected_rank // (M * d // 2)),
-            "rnn_max_rank": max(net.ranks),
-            "rnn_max_abs_error": float(np.max(np.abs(grid - target))),
-            "rank_exact": found.rank == expected_rank,
-        })
+        rows.append(
+            {
+                "M": M,
+                "d": d,
+                "R": M,
+                "rank": found.rank,
+                "expected_rank": expected_rank,
+                "tol": found.tol,
+                "gap": found.gap,
+                "bound": bound.bound,
+                "expected_bound": -(-expected_rank // (M * d // 2)),
+                "rnn_max_rank": max(net.ranks),
+                "rnn_max_abs_error": float(np.max(np.abs(grid - target))),
+                "rank_exact": found.rank == expected_rank,
+            }
+        )
     summary = {
         "theorem": "[K19] Thm 5.2: some generalized ReLU RNN of rank <= M needs shallow width "
-                   ">= ceil(M^(d/2) / (M d / 2))",
+        ">= ceil(M^(d/2) / (M d / 2))",
         "settings": {"cases": cases, "templates": "one-hot (np.eye(M))", "base_seed": seed},
         "rank_exact_everywhere": all(row["rank_exact"] for row in rows),
         "rnn_realises_witness": all(row["rnn_max_abs_error"] < 1e-12 for row in rows),

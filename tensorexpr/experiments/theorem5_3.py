@@ -31,8 +31,9 @@ def base_network(M: int, R: int, d: int) -> TTNetwork:
     cores = [2.0 * np.ones((1, M, R))]
     cores += [np.ones((R, M, R)) for _ in range(d - 2)]
     cores += [np.ones((R, M, 1))]
-    return TTNetwork(cores, LinearFeatures.identity(M), xi="relu_max",
-                     matrices=[np.eye(M) for _ in range(d)])
+    return TTNetwork(
+        cores, LinearFeatures.identity(M), xi="relu_max", matrices=[np.eye(M) for _ in range(d)]
+    )
 
 
 def perturbed(net: TTNetwork, eps: float, rng) -> TTNetwork:
@@ -76,51 +77,88 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
     else:
         shapes = [(M, R, d) for M in (3, 4) for R in (1, 2, 4) for d in (4, 6)]
         epss, n_draws, max_iter = (0.0, 1e-3, 1e-2, 5e-2), 3, 6000
-    cases = [(M, R, d, eps, s) for M, R, d in shapes for eps in (*epss, "random")
-             for s in range(n_draws if eps != 0.0 else 1)]
+    cases = [
+        (M, R, d, eps, s)
+        for M, R, d in shapes
+        for eps in (*epss, "random")
+        for s in range(n_draws if eps != 0.0 else 1)
+    ]
     rows = []
     for M, R, d, eps, s in progress(cases, total=len(cases), desc="theorem5_3"):
         rng = np.random.default_rng([seed, M, R, d, s])
         if eps == "random":
-            net = TTNetwork.random(d, LinearFeatures.identity(M), rank=R, xi="relu_max",
-                                   hidden_size=M, random_state=rng)
+            net = TTNetwork.random(
+                d,
+                LinearFeatures.identity(M),
+                rank=R,
+                xi="relu_max",
+                hidden_size=M,
+                random_state=rng,
+            )
         else:
             net = perturbed(base_network(M, R, d), eps, rng)
         templates = np.eye(M)
         grid = np.asarray(net.grid_tensor(templates))
         explicit = rank_one_equivalent(grid)
-        explicit_error = (np.nan if explicit is None else float(
-            np.linalg.norm(np.asarray(explicit.grid_tensor(templates)) - grid)
-            / np.linalg.norm(grid)))
-        fit = fit_generalized(grid, "cp", rank=1, xi="relu_max", tol=1e-12,
-                              max_iter=max_iter, n_restarts=3, random_state=rng)
+        explicit_error = (
+            np.nan
+            if explicit is None
+            else float(
+                np.linalg.norm(np.asarray(explicit.grid_tensor(templates)) - grid)
+                / np.linalg.norm(grid)
+            )
+        )
+        fit = fit_generalized(
+            grid,
+            "cp",
+            rank=1,
+            xi="relu_max",
+            tol=1e-12,
+            max_iter=max_iter,
+            n_restarts=3,
+            random_state=rng,
+        )
         variation = float(np.linalg.norm(grid - grid.mean()))
         residual = fit.relative_error * float(np.linalg.norm(grid))
-        rows.append({
-            "M": M, "R": R, "d": d, "eps": eps, "draw": s,
-            "constant": 2.0 * (M * R) ** (d - 1),
-            "grid_mean": float(grid.mean()),
-            "grid_spread": float(grid.max() - grid.min()),
-            "depends_on_x1_only": explicit is not None,
-            "explicit_rank1_error": explicit_error,
-            "width_bound": shallow_width_lower_bound(net, templates=templates).bound,
-            "fit_rank1_error": fit.relative_error,
-            "fit_rank1_error_of_variation": residual / variation if variation > 0 else 0.0,
-        })
+        rows.append(
+            {
+                "M": M,
+                "R": R,
+                "d": d,
+                "eps": eps,
+                "draw": s,
+                "constant": 2.0 * (M * R) ** (d - 1),
+                "grid_mean": float(grid.mean()),
+                "grid_spread": float(grid.max() - grid.min()),
+                "depends_on_x1_only": explicit is not None,
+                "explicit_rank1_error": explicit_error,
+                "width_bound": shallow_width_lower_bound(net, templates=templates).bound,
+                "fit_rank1_error": fit.relative_error,
+                "fit_rank1_error_of_variation": residual / variation if variation > 0 else 0.0,
+            }
+        )
     base = [row for row in rows if row["eps"] == 0.0]
     pert = [row for row in rows if row["eps"] not in (0.0, "random")]
     summary = {
         "theorem": "[K19] Thm 5.3: an open set of generalized ReLU RNNs equals rank-1 "
-                   "generalized shallow networks",
-        "settings": {"shapes (M, R, d)": shapes, "eps": list(epss), "draws": n_draws,
-                     "base_seed": seed, "fit": "fit_generalized cp rank 1 relu_max"},
-        "base_grid_is_constant": all(row["grid_spread"] == 0.0
-                                     and row["grid_mean"] == row["constant"] for row in base),
-        "perturbed_stay_rank1": all(row["depends_on_x1_only"] and row["width_bound"] == 1
-                                    for row in pert),
+        "generalized shallow networks",
+        "settings": {
+            "shapes (M, R, d)": shapes,
+            "eps": list(epss),
+            "draws": n_draws,
+            "base_seed": seed,
+            "fit": "fit_generalized cp rank 1 relu_max",
+        },
+        "base_grid_is_constant": all(
+            row["grid_spread"] == 0.0 and row["grid_mean"] == row["constant"] for row in base
+        ),
+        "perturbed_stay_rank1": all(
+            row["depends_on_x1_only"] and row["width_bound"] == 1 for row in pert
+        ),
         "max_fit_rank1_error_perturbed": max(row["fit_rank1_error"] for row in pert),
-        "min_fit_rank1_error_random": min(row["fit_rank1_error"] for row in rows
-                                          if row["eps"] == "random"),
+        "min_fit_rank1_error_random": min(
+            row["fit_rank1_error"] for row in rows if row["eps"] == "random"
+        ),
     }
     return ExperimentResult("theorem5_3", rows, summary)
 

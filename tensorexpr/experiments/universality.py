@@ -60,31 +60,62 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
         widths_of = {(3, 3): (2, 9, 28)}
     else:
         shapes, n_targets, max_iter, restarts = [(3, 3), (4, 3), (3, 4)], 3, 6000, 2
-        widths_of = {(M, d): tuple(w for w in (1, 2, 4, 8, 16, 32, 64) if w < M**d)
-                     + (M**d + 1,) for M, d in shapes}
-    cases = [(M, d, t, xi, w) for M, d in shapes for t in range(n_targets) for xi in XIS
-             for w in widths_of[(M, d)]]
+        widths_of = {
+            (M, d): tuple(w for w in (1, 2, 4, 8, 16, 32, 64) if w < M**d) + (M**d + 1,)
+            for M, d in shapes
+        }
+    cases = [
+        (M, d, t, xi, w)
+        for M, d in shapes
+        for t in range(n_targets)
+        for xi in XIS
+        for w in widths_of[(M, d)]
+    ]
     rows = []
     for M, d, t, xi, w in progress(cases, total=len(cases), desc="universality"):
         target = np.random.default_rng([seed, M, d, t]).standard_normal((M,) * d)
-        fit = fit_generalized(target, "cp", rank=w, xi=xi, tol=1e-6, max_iter=max_iter,
-                              n_restarts=restarts, random_state=np.random.default_rng(
-                                  [seed, M, d, t, w]))
-        rows.append({"M": M, "d": d, "target": t, "xi": xi, "width": w,
-                     "relative_error": fit.relative_error, "n_iter": fit.n_iter,
-                     "additive_floor": additive_floor(target)})
+        fit = fit_generalized(
+            target,
+            "cp",
+            rank=w,
+            xi=xi,
+            tol=1e-6,
+            max_iter=max_iter,
+            n_restarts=restarts,
+            random_state=np.random.default_rng([seed, M, d, t, w]),
+        )
+        rows.append(
+            {
+                "M": M,
+                "d": d,
+                "target": t,
+                "xi": xi,
+                "width": w,
+                "relative_error": fit.relative_error,
+                "n_iter": fit.n_iter,
+                "additive_floor": additive_floor(target),
+            }
+        )
 
     def final(xi):
-        return [row["relative_error"] for row in rows if row["xi"] == xi
-                and row["width"] == max(widths_of[(row["M"], row["d"])])]
+        return [
+            row["relative_error"]
+            for row in rows
+            if row["xi"] == xi and row["width"] == max(widths_of[(row["M"], row["d"])])
+        ]
 
     ratio = min(s / m for s, m in zip(final("relu_sum"), final("relu_max"), strict=True))
     summary = {
         "theorem": "[K19] Thm 5.1: relu_max and product shallow networks are universal; "
-                   "[CS16]: relu_sum (average pooling) is not",
-        "settings": {"shapes (M, d)": shapes, "widths": {str(k): v for k, v in widths_of.items()},
-                     "targets": n_targets, "max_iter": max_iter, "restarts": restarts,
-                     "base_seed": seed},
+        "[CS16]: relu_sum (average pooling) is not",
+        "settings": {
+            "shapes (M, d)": shapes,
+            "widths": {str(k): v for k, v in widths_of.items()},
+            "targets": n_targets,
+            "max_iter": max_iter,
+            "restarts": restarts,
+            "base_seed": seed,
+        },
         "max_final_error_relu_max": max(final("relu_max")),
         "max_final_error_product": max(final("product")),
         "min_final_error_relu_sum": min(final("relu_sum")),
@@ -106,11 +137,23 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
         sub = [row for row in result.rows if (row["M"], row["d"]) == (M, d)]
         for xi in XIS:
             widths = sorted({row["width"] for row in sub if row["xi"] == xi})
-            errs = [np.mean([max(row["relative_error"], 1e-17) for row in sub
-                             if row["xi"] == xi and row["width"] == w]) for w in widths]
+            errs = [
+                np.mean(
+                    [
+                        max(row["relative_error"], 1e-17)
+                        for row in sub
+                        if row["xi"] == xi and row["width"] == w
+                    ]
+                )
+                for w in widths
+            ]
             ax.plot(widths, errs, "o-", label=xi)
-        ax.axhline(np.mean([row["additive_floor"] for row in sub]), color="k", ls=":",
-                   label="additive floor")
+        ax.axhline(
+            np.mean([row["additive_floor"] for row in sub]),
+            color="k",
+            ls=":",
+            label="additive floor",
+        )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"M = {M}, d = {d}")
