@@ -315,7 +315,7 @@ def shallow_width_lower_bound(
 
     if isinstance(network_or_tensor, _Network):
         net = network_or_tensor
-        if xi is not None and get_operator_name(xi) != net.xi.name:
+        if xi is not None and _operator_name(xi) != net.xi.name:
             raise ValueError(
                 f"xi={xi!r} differs from the network's xi={net.xi.name!r}; the bound compares "
                 "with shallow networks of the network's own operator"
@@ -337,7 +337,7 @@ def shallow_width_lower_bound(
     else:
         if templates is not None:
             raise ValueError("templates are only used with a network, not with a tensor")
-        xi_name = "product" if xi is None else get_operator_name(xi)
+        xi_name = "product" if xi is None else _operator_name(xi)
         tensor = check_tensor(network_or_tensor, "network_or_tensor")
     if xi_name not in _TERM_RANK:
         raise ValueError(
@@ -372,7 +372,7 @@ def shallow_width_lower_bound(
     )
 
 
-def get_operator_name(xi) -> str:
+def _operator_name(xi) -> str:
     from .operators import get_operator
 
     return get_operator(xi).name

@@ -23,7 +23,14 @@ __all__ = ["run", "plot", "witness_grid", "witness_rnn", "THEOREM5_2"]
 
 
 def witness_grid(M: int, d: int) -> np.ndarray:
-    """``Gamma[i1..id] = 0`` if ``i1 = i2, i3 = i4, ...``, else 1: shape (M,) * d."""
+    """``Gamma[i1..id] = 0`` if ``i1 = i2, i3 = i4, ...``, else 1: shape (M,) * d.
+
+    Examples
+    --------
+    >>> from tensorexpr.experiments.theorem5_2 import witness_grid
+    >>> witness_grid(2, 2).tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    """
     if d % 2:
         raise ValueError(f"d must be even for the theorem 5.2 witness, got {d}")
     idx = np.indices((M,) * d)
@@ -38,6 +45,14 @@ def witness_rnn(M: int, d: int) -> TTNetwork:
     the state becomes ``h[j] = max(s, [x != j])`` (s: "a pair differed so far", in {0, 1});
     at the next position ``sum_j max(a[j], h[j]) + (1 - M) max(1, h[0]) = h[x]``, which is
     ``max(s, [x_odd != x_even])``. Templates: ``np.eye(M)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorexpr.experiments.theorem5_2 import witness_grid, witness_rnn
+    >>> net = witness_rnn(3, 4)
+    >>> max(net.ranks), bool(np.array_equal(net.grid_tensor(np.eye(3)), witness_grid(3, 4)))
+    (3, True)
     """
     if d % 2:
         raise ValueError(f"d must be even for the theorem 5.2 witness, got {d}")

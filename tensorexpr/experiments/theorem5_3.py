@@ -27,7 +27,15 @@ __all__ = ["run", "plot", "base_network", "rank_one_equivalent", "THEOREM5_3"]
 
 
 def base_network(M: int, R: int, d: int) -> TTNetwork:
-    """The base point: a relu_max RNN with the constant grid tensor ``2 (M R)^(d-1)``."""
+    """The base point: a relu_max RNN with the constant grid tensor ``2 (M R)^(d-1)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorexpr.experiments.theorem5_3 import base_network
+    >>> np.unique(base_network(3, 2, 4).grid_tensor(np.eye(3))).tolist()  # 2 * 6^3
+    [432.0]
+    """
     cores = [2.0 * np.ones((1, M, R))]
     cores += [np.ones((R, M, R)) for _ in range(d - 2)]
     cores += [np.ones((R, M, 1))]

@@ -25,7 +25,15 @@ XIS = ("relu_max", "product", "relu_sum")
 
 def additive_floor(tensor: np.ndarray) -> float:
     """Relative distance from ``tensor`` to ``{sum_k g_k(i_k)}``, the tensors relu_sum
-    shallow networks of any width can reach (their closure)."""
+    shallow networks of any width can reach (their closure).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorexpr.experiments.universality import additive_floor
+    >>> round(additive_floor(np.add.outer(np.arange(3.0), np.ones(3))), 12)
+    0.0
+    """
     d = tensor.ndim
     # the orthogonal projection on additive tensors: mean + sum of centred marginals
     mean = tensor.mean()
