@@ -48,7 +48,7 @@ API_UNLISTED = te_docs.write_unlisted_api(DOCS)
 # -- API reference -------------------------------------------------------------------------
 autosummary_generate = True
 autosummary_imported_members = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options: dict = {}
 autodoc_typehints = "none"  # numpydoc's Parameters sections say the types
 numpydoc_show_class_members = False  # the class template lists the members
 numpydoc_class_members_toctree = False

@@ -162,6 +162,7 @@ def reset_backend(gallery_conf, fname) -> None:
     te.set_backend("numpy")
 
 
+_FOREIGN = {"sklearn", "tensorly", "builtins", "abc", "typing", "numpy", "keras", "tensorflow"}
 _REQUEST_METHOD = re.compile(r"^set_\w+_request$")
 _TRAILING_UNDERSCORE = re.compile(r"(\w)_(?=[\s,)\]]|$)")
 
@@ -169,6 +170,12 @@ _TRAILING_UNDERSCORE = re.compile(r"(\w)_(?=[\s,)\]]|$)")
 def skip_member(app, what, name, obj, skip, options):
     """Hide scikit-learn's generated metadata-routing methods (``set_fit_request``...)."""
     if _REQUEST_METHOD.match(name):
+        return True
+    # Inherited members are documented (networks inherit grid_tensor from a private base),
+    # except those of third-party bases (scikit-learn's get_params, tensorly's methods...).
+    target = getattr(obj, "fget", None) or getattr(obj, "__func__", None) or obj
+    module = getattr(target, "__module__", None) or ""
+    if module.split(".")[0] in _FOREIGN:
         return True
     return None
 
