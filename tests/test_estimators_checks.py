@@ -30,5 +30,8 @@ ESTIMATORS = [
 
 
 @parametrize_with_checks(ESTIMATORS)
-def test_sklearn_compatible(estimator, check):
+def test_sklearn_compatible(estimator, check, monkeypatch):
+    # sklearn skips its array-API checks unless this is set; set only for the check itself
+    # (scipy is imported already, so scipy's own behaviour does not change)
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
     check(estimator)

@@ -1,0 +1,354 @@
+"""Tests of estimators/: export to tensorexpr, long inputs, pipelines, pickling, errors."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.datasets import load_digits, make_moons  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+
+import tensorexpr as te  # noqa: E402
+from estimators import (  # noqa: E402
+    CPNetworkClassifier,
+    CPNetworkRegressor,
+    HTNetworkClassifier,
+    HTNetworkRegressor,
+    ImagePatches,
+    TTNetworkClassifier,
+    TTNetworkRegressor,
+)
+
+CLASSIFIERS = [TTNetworkClassifier, CPNetworkClassifier, HTNetworkClassifier]
+REGRESSORS = [TTNetworkRegressor, CPNetworkRegressor, HTNetworkRegressor]
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _sequences(n=120, d=6, n_inputs=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n, d, n_inputs))
+    score = X[:, ::2, 0].sum(axis=1) - X[:, 1::2, -1].sum(axis=1)
+    return X, score
+
+
+def _digit_patches(n=None):
+    X, y = load_digits(return_X_y=True)
+    if n is not None:
+        X, y = X[:n], y[:n]
+    return ImagePatches(patch_size=2, image_shape=(8, 8)).fit_transform(X / 16.0), y
+
+
+# --- network_ gives the scores of the estimator -------------------------------------------
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+@pytest.mark.parametrize("xi", ["product", "relu_max", "softplus"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_network_matches_decision_function(cls, xi, n_classes):
+    X, score = _sequences(d=5)
+    y = np.digitize(score, np.quantile(score, np.linspace(0, 1, n_classes + 1)[1:-1]))
+    clf = cls(rank=3, n_features=4, xi=xi, max_epochs=3, dtype="float32",
+              random_state=0).fit(X, y)
+    dec = clf.decision_function(X)
+    net = clf.network_
+    assert isinstance(net, (te.TTNetwork, te.CPNetwork, te.HTNetwork))
+    assert net.xi.name == xi
+    out = np.asarray(net(X))
+    assert out.shape == dec.shape == ((len(X),) if n_classes == 2 else (len(X), n_classes))
+    scale = np.abs(dec).max()
+    np.testing.assert_allclose(out, dec, rtol=1e-4, atol=1e-4 * scale)
+    if n_classes == 2:  # decision_function is the score of classes_[1]
+        np.testing.assert_array_equal(clf.predict(X), clf.classes_[(out > 0).astype(int)])
+
+
+@pytest.mark.parametrize("cls", REGRESSORS)
+@pytest.mark.parametrize("feature_map", ["relu", "linear", "trig", "poly"])
+def test_network_matches_predict_regressor(cls, feature_map):
+    X, score = _sequences(d=4)
+    reg = cls(rank=3, n_features=5, feature_map=feature_map, max_epochs=3, dtype="float32",
+              random_state=0).fit(X.reshape(len(X), -1), score, )
+    # 2-D X without input_dim: every column one position (n = 1)
+    assert (reg.n_positions_, reg.input_dim_) == (8, 1)
+    pred = reg.predict(X.reshape(len(X), -1))
+    out = np.asarray(reg.network_(X.reshape(len(X), 8, 1)))
+    np.testing.assert_allclose(out, pred, rtol=1e-4, atol=1e-4 * np.abs(pred).max())
+
+
+def test_network_feature_map_is_learned_relu_with_constant():
+    X, score = _sequences(d=3)
+    clf = TTNetworkClassifier(rank=2, n_features=5, max_epochs=2, random_state=0)
+    clf.fit(X, score > 0)
+    fmap = clf.network_.feature_map
+    assert isinstance(fmap, te.ReLUFeatures)
+    assert fmap.append_constant and fmap.n_features == 5 and fmap.A.shape == (4, 2)
+    assert [core.shape for core in clf.network_.cores] == [(1, 5, 2), (2, 5, 2), (2, 5, 1)]
+
+
+# --- long inputs ------------------------------------------------------------------------
+
+
+def _marker_task(n, d, seed):
+    """A spike at a random position; the class says whether it is in the first half."""
+    rng = np.random.default_rng(seed)
+    X = 0.1 * rng.uniform(size=(n, d))
+    where = rng.integers(0, d, n)
+    X[np.arange(n), where] = 1.0
+    return X, (where >= d // 2).astype(int)
+
+
+@pytest.mark.parametrize("xi", ["product", "relu_max"])
+def test_tt_512_positions_trains_without_overflow(xi):
+    d = 512
+    X, y = _marker_task(300, d, seed=0)
+    clf = TTNetworkClassifier(rank=4, n_features=4, xi=xi, max_epochs=15, batch_size=32,
+                              learning_rate=1e-2, dtype="float32", random_state=0)
+    clf.fit(X, y)
+    assert np.all(np.isfinite(clf.loss_curve_))
+    assert clf.loss_curve_[-1] < 0.8 * clf.loss_curve_[0]
+    X_test, y_test = _marker_task(300, d, seed=1)
+    assert np.all(np.isfinite(clf.decision_function(X_test)))
+    assert clf.score(X_test, y_test) >= 0.75
+
+
+def test_scale_is_carried_in_log_space():
+    # scores far beyond float32's range still come out right (exp(L) * u in float64)
+    X, y = _marker_task(40, 300, seed=0)
+    clf = TTNetworkClassifier(rank=2, n_features=3, max_epochs=1, dtype="float32",
+                              random_state=0).fit(X, y)
+    big = {k: v.copy() for k, v in clf._params.items()}
+    big["cores_middle"] = big["cores_middle"] * 2.0  # scores grow by 2 ** 298 ~ 1e90
+    clf._params = big
+    dec = clf.decision_function(X)
+    assert np.all(np.isfinite(dec)) and np.abs(dec).max() > 1e60
+    ref = np.asarray(clf.network_(X.reshape(40, 300, 1)))
+    np.testing.assert_allclose(ref, dec, rtol=1e-3, atol=1e-3 * np.abs(ref).max())
+
+
+# --- backends ---------------------------------------------------------------------------
+
+
+def test_training_after_tensorly_tensorflow_backend():
+    X, y = make_moons(60, noise=0.1, random_state=0)
+    before = TTNetworkClassifier(rank=4, max_epochs=5, random_state=0).fit(X, y)
+    te.set_backend("tensorflow")  # switches TF to NumPy behaviour, process-wide
+    try:
+        after = TTNetworkClassifier(rank=4, max_epochs=5, random_state=0).fit(X, y)
+        np.testing.assert_allclose(after.decision_function(X), before.decision_function(X),
+                                   rtol=1e-6)
+        big = np.tile(X, (5, 1))  # > 512 samples: the float32 / XLA path
+        clf = CPNetworkClassifier(rank=4, max_epochs=2, random_state=0).fit(big, np.tile(y, 5))
+        assert np.all(np.isfinite(clf.loss_curve_))
+    finally:
+        te.set_backend("numpy")
+    np.testing.assert_allclose(np.asarray(after.network_(X.reshape(60, 2, 1))),
+                               after.decision_function(X), rtol=1e-6)
+
+
+# --- scikit-learn workflows ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_pipeline_grid_search(n_jobs):
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:240] / 16.0, y[:240]
+    pipe = make_pipeline(ImagePatches(patch_size=2, image_shape=(8, 8)),
+                         TTNetworkClassifier(input_dim=4, max_epochs=4, random_state=0))
+    search = GridSearchCV(pipe, {"ttnetworkclassifier__rank": [2, 4]}, cv=2, n_jobs=n_jobs)
+    search.fit(X, y)
+    assert search.best_params_["ttnetworkclassifier__rank"] in (2, 4)
+    assert search.score(X, y) > 0.3
+
+
+def test_clone_pickle_and_reproducibility():
+    X, y = _digit_patches(700)  # > 512 samples: float32, XLA-compiled training
+    clf = TTNetworkClassifier(input_dim=4, max_epochs=3, random_state=0, dropout=0.1)
+    clf.fit(X, y)
+    assert clf._dtype == "float32"
+    again = clone(clf).fit(X, y)
+    np.testing.assert_array_equal(again.decision_function(X), clf.decision_function(X))
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.decision_function(X), clf.decision_function(X))
+    np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
+    assert clone(clf).get_params() == clf.get_params()
+    # a pickled model keeps training (warm start, Adam state included)
+    restored.set_params(warm_start=True, max_epochs=1).fit(X, y)
+    assert restored.n_iter_ == 4 and len(restored.loss_curve_) == 4
+
+
+def test_partial_fit_and_warm_start():
+    X, y = _digit_patches(300)
+    clf = HTNetworkClassifier(input_dim=4, random_state=0)
+    with pytest.raises(ValueError, match="classes"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X[:150], y[:150], classes=np.arange(10))
+    clf.partial_fit(X[150:], y[150:])
+    assert clf.n_iter_ == 2 and list(clf.classes_) == list(range(10))
+    with pytest.raises(ValueError, match="not seen"):
+        clf.partial_fit(X[:5], y[:5] + 20)
+    reg = TTNetworkRegressor(max_epochs=2, warm_start=True, random_state=0)
+    Xs, score = _sequences(d=3, n_inputs=1)
+    reg.fit(Xs, score).fit(Xs, score)
+    assert reg.n_iter_ == 4
+    reg.partial_fit(Xs, score)
+    assert reg.n_iter_ == 5
+
+
+def test_early_stopping_and_verbose(capsys):
+    X, y = make_moons(200, noise=0.2, random_state=0)
+    clf = CPNetworkClassifier(rank=8, early_stopping=True, n_iter_no_change=3, max_epochs=50,
+                              verbose=1, random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert "Epoch 1: loss = " in out and "validation score = " in out
+    assert len(clf.validation_scores_) == clf.n_iter_ <= 50
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+
+
+def test_sample_weight_zero_equals_removal_on_small_data():
+    X, score = _sequences(n=40, d=3)
+    y = score > np.median(score)
+    w = np.r_[np.ones(30), np.zeros(10)]
+    a = TTNetworkClassifier(rank=3, max_epochs=20, random_state=0).fit(X, y, sample_weight=w)
+    b = TTNetworkClassifier(rank=3, max_epochs=20, random_state=0).fit(X[:30], y[:30])
+    np.testing.assert_allclose(a.decision_function(X), b.decision_function(X), rtol=1e-7)
+
+
+@pytest.mark.parametrize("xi", ["product", "relu_max", "relu_sum", "max", "softplus"])
+def test_moons_two_positions_learned(xi):
+    X, y = make_moons(300, noise=0.1, random_state=0)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
+    clf = TTNetworkClassifier(rank=8, n_features=16, xi=xi, learning_rate=2e-2,
+                              random_state=0).fit(Xtr, ytr)
+    assert clf.score(Xte, yte) >= 0.9
+
+
+@pytest.mark.slow
+def test_digits_accuracy():
+    X, y = _digit_patches()
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+    logistic = LogisticRegression(max_iter=2000).fit(Xtr, ytr).score(Xte, yte)
+    tt = TTNetworkClassifier(input_dim=4, **TT_DIGITS, random_state=0).fit(Xtr, ytr)
+    accuracy = tt.score(Xte, yte)
+    print(f"digits: TT {accuracy:.4f}, LogisticRegression {logistic:.4f}")
+    assert accuracy >= 0.98
+    assert accuracy > logistic
+
+
+TT_DIGITS = dict(learning_rate=3e-3, batch_size=32, max_epochs=150)
+
+
+# --- errors -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(rank=0), "rank must be an int >= 1, got 0"),
+        (dict(rank=2.5), "rank"),
+        (dict(n_features=1), "n_features"),
+        (dict(feature_map="sigmoid"), "feature_map must be one of"),
+        (dict(xi="min"), "xi must be one of"),
+        (dict(input_dim=0), "input_dim"),
+        (dict(learning_rate=0.0), "learning_rate"),
+        (dict(validation_fraction=1.0), "validation_fraction"),
+        (dict(dropout=0.5, feature_map="trig"), "dropout"),
+        (dict(dtype="float16"), "dtype"),
+    ],
+)
+def test_bad_parameters(params, match):
+    X, y = make_moons(20, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        TTNetworkClassifier(**params).fit(X, y)
+
+
+def test_bad_inputs():
+    X, y = make_moons(30, random_state=0)
+    clf = TTNetworkClassifier(max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
+        clf.fit(X[:, 0], y)
+    with pytest.raises(ValueError, match="X has 3 features, but TTNetworkClassifier is "
+                                         "expecting 2 features"):
+        clf.predict(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        clf.fit(np.where(X > 0.5, np.nan, X), y)
+    with pytest.raises(ValueError, match="input_dim=3 must divide the number of features"):
+        TTNetworkClassifier(input_dim=3).fit(np.ones((10, 8)), np.arange(10) % 2)
+    with pytest.raises(ValueError, match="values per position but input_dim=2"):
+        TTNetworkClassifier(input_dim=2).fit(np.ones((10, 4, 3)), np.arange(10) % 2)
+    with pytest.raises(ValueError, match="was fitted on"):
+        TTNetworkClassifier(max_epochs=1).fit(np.ones((10, 4, 3)), np.arange(10) % 2).predict(
+            np.ones((2, 3, 4)))
+    with pytest.raises(ValueError, match="string|numeric"):
+        TTNetworkRegressor().fit(X, np.array(["a", "b", "c"] * 10))
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        TTNetworkClassifier().fit(X, np.zeros(30))
+    with pytest.raises(ValueError, match="sample_weight must have shape"):
+        TTNetworkClassifier().fit(X, y, sample_weight=np.ones(5))
+
+
+# --- ImagePatches -------------------------------------------------------------------------
+
+
+def test_image_patches_layout():
+    images = np.arange(2 * 4 * 6, dtype=float).reshape(2, 4, 6)
+    patches = ImagePatches(patch_size=2).fit(images)
+    out = patches.transform(images)
+    assert (patches.n_patches_, patches.patch_dim_) == (6, 4)
+    assert out.shape == (2, 24)
+    np.testing.assert_array_equal(out[0, :8], [0, 1, 6, 7, 2, 3, 8, 9])
+    flat = ImagePatches(patch_size=2, image_shape=(4, 6)).fit_transform(images.reshape(2, -1))
+    np.testing.assert_array_equal(flat, out)
+    # channels last: a patch is (height, width, channels)
+    rgb = np.stack([images, -images], axis=3)
+    out_rgb = ImagePatches(patch_size=2).fit_transform(rgb)
+    np.testing.assert_array_equal(out_rgb[0, :8], [0, 0, 1, -1, 6, -6, 7, -7])
+    # overlapping windows, and zero padding where the patches pass the border
+    over = ImagePatches(patch_size=(2, 3), stride=(2, 2)).fit(images)
+    assert over.n_patches_ == 2 * 3 and over.transform(images).shape == (2, 36)
+    padded = ImagePatches(patch_size=3).fit_transform(images)
+    assert padded.shape == (2, 4 * 9) and padded[0, -1] == 0.0
+    # one-row images (signals): windows of p values
+    np.testing.assert_array_equal(ImagePatches(patch_size=2).fit_transform(np.arange(4.0)[None]),
+                                  [[0.0, 1.0, 2.0, 3.0]])
+
+
+def test_image_patches_errors():
+    with pytest.raises(ValueError, match="image_shape"):
+        ImagePatches(image_shape=(3, 3)).fit(np.ones((2, 16)))
+    with pytest.raises(ValueError, match="patch_size"):
+        ImagePatches(patch_size=0).fit(np.ones((2, 4, 4)))
+    with pytest.raises(ValueError, match="X must be"):
+        ImagePatches().fit(np.ones((2, 2, 2, 2, 2)))
+
+
+# --- the experiment -------------------------------------------------------------------------
+
+
+def test_training_experiment_quick(tmp_path):
+    from estimators._experiment import TRAINING
+
+    result = TRAINING.run(quick=True, seed=0)
+    assert result.name == "training" == TRAINING.name
+    networks = {row["network"] for row in result.rows if row["dataset"] == "digits"}
+    assert networks == {"TT", "CP", "HT"}
+    for row in result.rows:
+        assert 0.0 <= row["test_accuracy"] <= 1.0 and row["n_params"] > 0
+    assert result.summary["best_digits_accuracy"]["TT"] > 0.8
+    path = tmp_path / "training.png"
+    TRAINING.plot(result, path)
+    assert path.stat().st_size > 1000
+    result.save(tmp_path)
