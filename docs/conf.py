@@ -73,6 +73,7 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "within_subsection_order": "FileNameSortKey",
     "min_reported_time": 1,
+    "write_computation_times": False,  # times are in the build log; keep the source tree clean
 }
 
 # -- HTML ----------------------------------------------------------------------------------
