@@ -36,7 +36,7 @@ extensions = [
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "sphinxext", "tutorials", "**.ipynb_checkpoints", "auto_examples/*.ipynb"]
+exclude_patterns = ["_build", "sphinxext", "tutorials", "auto_examples/*.ipynb"]
 templates_path = ["_templates"]
 root_doc = "index"
 

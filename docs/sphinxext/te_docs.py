@@ -108,7 +108,7 @@ def reproduce_gallery(docs: Path, logger) -> float:
     out.mkdir(parents=True, exist_ok=True)
     lines: list[str] = []
     start = time.perf_counter()
-    for name, entry in sorted(list_experiments().items()):
+    for name in sorted(list_experiments()):
         title = f"``tensorexpr reproduce {name} --quick``"
         lines += [title, "-" * len(title), ""]
         try:

@@ -28,7 +28,6 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-import tensorexpr as te
 from estimators import ImagePatches, TTNetworkClassifier
 
 X, y = load_digits(return_X_y=True)
@@ -47,7 +46,11 @@ pipe = make_pipeline(
     FunctionTransformer(lambda X: X / 16.0),
     ImagePatches(patch_size=2, image_shape=(8, 8)),
     TTNetworkClassifier(
-        input_dim=4, n_features=6, max_epochs=6, batch_size=50, learning_rate=2e-2,
+        input_dim=4,
+        n_features=6,
+        max_epochs=6,
+        batch_size=50,
+        learning_rate=2e-2,
         random_state=0,
     ),
 )
@@ -85,6 +88,8 @@ net = clf.network_
 print(net)
 X_seq = search.best_estimator_[:-1].transform(X_test[:5]).reshape(5, 16, 4)  # (batch, d, n)
 scores = np.asarray(net(X_seq))
-print("network_ scores equal decision_function:",
-      np.allclose(scores, clf.decision_function(X_seq.reshape(5, -1)), atol=1e-4))
+print(
+    "network_ scores equal decision_function:",
+    np.allclose(scores, clf.decision_function(X_seq.reshape(5, -1)), atol=1e-4),
+)
 print("predicted:", clf.classes_[scores.argmax(axis=1)], " true:", y_test[:5])

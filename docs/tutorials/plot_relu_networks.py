@@ -108,14 +108,17 @@ bounds = {}
 for R in (1, 2, 4):
     bounds[R] = [
         te.shallow_width_lower_bound(
-            te.TTNetwork.random(d, te.LinearFeatures.identity(M), rank=R, xi="relu_max",
-                                random_state=100 * R + s),
+            te.TTNetwork.random(
+                d, te.LinearFeatures.identity(M), rank=R, xi="relu_max", random_state=100 * R + s
+            ),
             templates=np.eye(M),
         ).bound
         for s in range(30)
     ]
-    print(f"R={R}: fraction with bound 1: {np.mean(np.array(bounds[R]) == 1):.2f}, "
-          f"largest bound {max(bounds[R])}")
+    print(
+        f"R={R}: fraction with bound 1: {np.mean(np.array(bounds[R]) == 1):.2f}, "
+        f"largest bound {max(bounds[R])}"
+    )
 
 fig, axes = plt.subplots(1, 3, figsize=(9, 3), sharey=True)
 for ax, (R, values) in zip(axes, bounds.items(), strict=True):
