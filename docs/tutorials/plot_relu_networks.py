@@ -123,6 +123,7 @@ for R in (1, 2, 4):
 fig, axes = plt.subplots(1, 3, figsize=(9, 3), sharey=True)
 for ax, (R, values) in zip(axes, bounds.items(), strict=True):
     ax.hist(values, bins=np.arange(0.5, max(max(v) for v in bounds.values()) + 1.5))
+    ax.set_xticks(range(1, max(max(v) for v in bounds.values()) + 1))
     ax.set_title(f"R = {R}")
     ax.set_xlabel("shallow width bound")
 axes[0].set_ylabel("networks (of 30)")
