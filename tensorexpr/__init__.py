@@ -1,15 +1,17 @@
 """tensorexpr: the expressive power of tensor networks, on TensorLy."""
 
+from . import decomposition
 from ._backend import get_backend, set_backend
-from .expressivity import MatricizationRank, matricization, matricization_rank
+from .decomposition import *  # noqa: F403
 from .expressivity import (
+    MatricizationRank,
     ShallowWidthBound,
     WidthConversion,
+    matricization,
+    matricization_rank,
     shallow_width_lower_bound,
     width_conversion_bounds,
 )
-from .decomposition._generalized import GeneralizedFit, fit_generalized
-from .network_io import load_network, save_network
 from .features import (
     FeatureMap,
     LinearFeatures,
@@ -17,8 +19,6 @@ from .features import (
     ReLUFeatures,
     TrigFeatures,
 )
-from . import decomposition
-from .decomposition import *  # noqa: F403
 from .grid import (
     feature_matrix,
     grid_tensor,
@@ -27,6 +27,7 @@ from .grid import (
     templates_from_points,
 )
 from .ht_tensor import HTTensor
+from .network_io import load_network, save_network
 from .networks import CPNetwork, HTNetwork, TTNetwork
 from .operators import Operator, generalized_outer, get_operator
 from .trees import DimensionTree
@@ -61,8 +62,6 @@ __all__ = [
     "ShallowWidthBound",
     "width_conversion_bounds",
     "WidthConversion",
-    "fit_generalized",
-    "GeneralizedFit",
     "save_network",
     "load_network",
     *decomposition.__all__,

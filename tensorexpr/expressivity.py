@@ -99,7 +99,9 @@ def matricization(tensor, row_modes="odd"):
 class MatricizationRank:
     """A numerical rank with what makes it trustworthy.
 
-    Attributes
+    Returned by :func:`matricization_rank`; the fields are its constructor parameters.
+
+    Parameters
     ----------
     rank : int
         Number of singular values above ``tol``.
@@ -111,6 +113,14 @@ class MatricizationRank:
         The modes indexing the rows.
     shape : tuple of int
         Shape of the matricization.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorexpr import matricization_rank
+    >>> res = matricization_rank(np.eye(4).reshape(2, 2, 2, 2), [0, 1])
+    >>> res.rank, res.gap, int(res)
+    (4, inf, 4)
     """
 
     rank: int
@@ -220,9 +230,10 @@ class ShallowWidthBound:
     """A certified lower bound on the width of an equivalent (generalized) shallow network.
 
     ``bound = ceil(rank / term_rank)``: a shallow network of width R has matricization rank
-    ``<= R * term_rank`` over the partition, so ``R >= bound``.
+    ``<= R * term_rank`` over the partition, so ``R >= bound``. Returned by
+    :func:`shallow_width_lower_bound`; the fields are its constructor parameters.
 
-    Attributes
+    Parameters
     ----------
     bound : int
         The lower bound on the width R.
@@ -241,6 +252,14 @@ class ShallowWidthBound:
         relu_max on the odd/even partition, 2 for relu_sum).
     ranks : dict
         Rank found on every partition tried (row modes -> rank).
+
+    Examples
+    --------
+    >>> import tensorexpr as te
+    >>> net = te.TTNetwork.random(4, te.LinearFeatures(2, 2, random_state=0), 2, random_state=0)
+    >>> res = te.shallow_width_lower_bound(net)
+    >>> res.bound, res.row_modes
+    (4, (0, 2))
     """
 
     bound: int
@@ -382,7 +401,9 @@ def _operator_name(xi) -> str:
 class WidthConversion:
     """One cell of the width-conversion table (PAPERS.md 4.2, [K18] Table 2).
 
-    Attributes
+    Returned inside :func:`width_conversion_bounds`; the fields are its constructor parameters.
+
+    Parameters
     ----------
     value : int
         The width of the table (rounded up when the formula is not an integer).
@@ -392,6 +413,13 @@ class WidthConversion:
         The formula, e.g. ``"r^(d/2)"``.
     upper : int or None
         A width that always suffices, when one is known (``value`` when exact).
+
+    Examples
+    --------
+    >>> import tensorexpr as te
+    >>> cell = te.width_conversion_bounds(3, 4)["cp"]["tt"]
+    >>> cell.value, cell.exact
+    (9, False)
     """
 
     value: int

@@ -30,7 +30,19 @@ __all__ = [
 
 
 class FeatureMap:
-    """Base class: ``n_inputs`` (n) in, ``n_features`` (m) out."""
+    """Base class of feature maps: ``n_inputs`` (n) in, ``n_features`` (m) out.
+
+    Subclasses set ``n_inputs`` and ``n_features`` and implement ``_transform`` on a
+    validated ``(batch, n)`` tensor, and ``get_params``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorexpr import FeatureMap, TrigFeatures
+    >>> f = TrigFeatures(1)
+    >>> isinstance(f, FeatureMap), f.n_inputs, f.n_features
+    (True, 1, 2)
+    """
 
     n_inputs: int
     n_features: int
@@ -157,7 +169,21 @@ class ReLUFeatures(_AffineFeatures):
 class LinearFeatures(_AffineFeatures):
     """Affine features ``f(x) = A x + b``; ``LinearFeatures.identity(n)`` gives ``f(x) = x``.
 
-    Parameters are those of :class:`ReLUFeatures`.
+    Parameters
+    ----------
+    n_inputs : int
+        Input size n of one position.
+    n_features : int, optional
+        Output size m (including the constant when ``append_constant``).
+        Required when ``A`` is not given.
+    A : array of shape (m, n), optional
+        Weights; random ``N(0, 1/n)`` when omitted.
+    b : array of shape (m,), optional
+        Biases; ``N(0, 0.01)`` when ``A`` is random, zeros otherwise.
+    append_constant : bool, default False
+        Append a constant feature 1.
+    random_state : None, int or numpy Generator
+        Seed of the random initialisation.
 
     Examples
     --------

@@ -74,6 +74,15 @@ def feature_matrix(feature_map, templates):
 def templates_from_points(points) -> np.ndarray:
     """Given points as templates, validated: an (M, n) float64 array.
 
+    Parameters
+    ----------
+    points : array of shape (M, n), or (M,) for n = 1
+        Template points; finite reals.
+
+    Returns
+    -------
+    ndarray of shape (M, n)
+
     Examples
     --------
     >>> from tensorexpr import templates_from_points

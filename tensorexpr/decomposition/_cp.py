@@ -93,9 +93,9 @@ def cp(
 
 @dataclass
 class CPRankResult:
-    """Result of :func:`cp_rank`.
+    """Result of :func:`cp_rank`; the fields are its constructor parameters.
 
-    Attributes
+    Parameters
     ----------
     rank : int
         The smallest rank tried whose best fit met the tolerance (the last rank tried if none).
@@ -107,6 +107,15 @@ class CPRankResult:
         Best relative error found at each rank tried.
     reached : bool
         Whether the tolerance was met.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorexpr import cp_rank
+    >>> x = np.arange(1.0, 4.0)
+    >>> res = cp_rank(np.einsum("i,j,k->ijk", x, x, x), tol=1e-8, random_state=0)
+    >>> res.rank, res.reached
+    (1, True)
     """
 
     rank: int

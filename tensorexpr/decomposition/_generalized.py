@@ -34,9 +34,9 @@ _TAU0 = 0.3
 
 @dataclass
 class GeneralizedFit:
-    """Result of :func:`fit_generalized`.
+    """Result of :func:`fit_generalized`; the fields are its constructor parameters.
 
-    Attributes
+    Parameters
     ----------
     network : CPNetwork, TTNetwork or HTNetwork
         The best fitted network: feature map ``LinearFeatures.identity(M)``; its grid tensor
@@ -53,6 +53,16 @@ class GeneralizedFit:
         Whether ``relative_error <= tol``.
     restart_errors : list of float
         Final relative error of every restart run.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tensorexpr as te
+    >>> target = np.add.outer(np.arange(3.0), np.arange(3.0)) + 1.0
+    >>> fit = te.fit_generalized(target, "cp", rank=1, xi="relu_sum", tol=1e-8,
+    ...                          max_iter=3000, random_state=0)
+    >>> fit.converged, fit.network.rank
+    (True, 1)
     """
 
     network: object
