@@ -81,7 +81,8 @@ def init_params(spec: NetworkSpec, rng: np.random.Generator) -> dict[str, np.nda
 
     Following PROTOTYPE-FINDINGS.md: the slice of each middle TT core that meets the
     constant feature is the identity and all other entries are ``N(0, s^2)`` with
-    ``s = 1 / (2 sqrt(r m))``, so that at initialisation every position passes the state
+    ``s = 1 / (2 sqrt(r m))`` (times ``4 / sqrt(d)`` for d > 16, so that the product of
+    d steps stays in scale), so that at initialisation every position passes the state
     on nearly unchanged. CP factors and HT leaves get 1 on the constant feature, HT
     internal nodes a diagonal ``B[a, a, a] = 1``, in the same spirit.
     """
@@ -94,8 +95,10 @@ def init_params(spec: NetworkSpec, rng: np.random.Generator) -> dict[str, np.nda
         params["b"] = 0.1 * rng.standard_normal(m - 1)
 
     def on_constant(shape, eye_axes):
-        # N(0, s^2) plus 1 where the constant feature meets the diagonal of eye_axes
-        s = 1.0 / (2.0 * np.sqrt(r * m))
+        # N(0, s^2) plus 1 where the constant feature meets the diagonal of eye_axes;
+        # each step multiplies the state norm by about sqrt(1 + s^2 r m), so s shrinks
+        # like 1 / sqrt(d) beyond 16 positions to keep the initial scores in scale
+        s = 1.0 / (2.0 * np.sqrt(r * m)) * min(1.0, 4.0 / np.sqrt(d))
         out = s * rng.standard_normal(shape)
         diag = np.eye(shape[eye_axes[0]], shape[eye_axes[1]])
         if const is None:  # no constant feature (trig): spread the identity over f(x)
@@ -423,7 +426,9 @@ def train_epoch_function(spec: NetworkSpec, loss: str, use_dropout: bool, jit: b
             q.assign_sub(learning_rate * correction * mo / (tf.sqrt(va) + 1e-8))
         return data * weight
 
-    @tf.function(reduce_retracing=True, autograph=False, jit_compile=jit)
+    # no shape relaxation under XLA: a relaxed trace reused for variables of another
+    # shape made XLA run a loop body compiled for the old shapes (seen with TF 2.21)
+    @tf.function(reduce_retracing=not jit, autograph=False, jit_compile=jit)
     def epoch(params, moments, variances, count, X, y, batches, batch_weights,
               learning_rate, alpha, dropout, seed):
         def body(i, total):
