@@ -360,9 +360,10 @@ _CACHE: dict = {}
 
 
 def _static_key(spec: NetworkSpec) -> tuple:
-    # what changes the traced graph beyond tensor shapes (those only retrace)
-    return (spec.family, spec.feature_map, spec.xi, spec.d, spec.degree if
-            spec.feature_map == "poly" else 0, spec.n_inputs)
+    # the whole spec: tf.function does not retrace for variables of a new shape (their
+    # trace type ignores the shape), so one function must only ever see one set of shapes
+    return (spec.family, spec.feature_map, spec.xi, spec.d, spec.n_inputs, spec.m, spec.rank,
+            spec.n_outputs)
 
 
 def scores_function(spec: NetworkSpec):
@@ -426,8 +427,7 @@ def train_epoch_function(spec: NetworkSpec, loss: str, use_dropout: bool, jit: b
             q.assign_sub(learning_rate * correction * mo / (tf.sqrt(va) + 1e-8))
         return data * weight
 
-    # no shape relaxation under XLA: a relaxed trace reused for variables of another
-    # shape made XLA run a loop body compiled for the old shapes (seen with TF 2.21)
+    # XLA compiles per concrete shape anyway: no relaxed traces under jit
     @tf.function(reduce_retracing=not jit, autograph=False, jit_compile=jit)
     def epoch(params, moments, variances, count, X, y, batches, batch_weights,
               learning_rate, alpha, dropout, seed):
