@@ -43,6 +43,7 @@ def generated_sequences(n=4000, d=40, seed=0):
 
 def gru_units_for(n_params: int, n_inputs: int, n_classes: int) -> int:
     """Hidden size whose Keras GRU (+ dense softmax) has about n_params parameters."""
+
     def count(h):
         return 3 * (h * (n_inputs + h) + 2 * h) + h * n_classes + n_classes
 
@@ -50,8 +51,9 @@ def gru_units_for(n_params: int, n_inputs: int, n_classes: int) -> int:
 
 
 def time_tt(X, y, epochs, batch_size):
-    clf = TTNetworkClassifier(rank=8, n_features=8, batch_size=batch_size, max_epochs=1,
-                              dtype="float32", random_state=0)
+    clf = TTNetworkClassifier(
+        rank=8, n_features=8, batch_size=batch_size, max_epochs=1, dtype="float32", random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(X, y)  # compile (tf.function tracing) outside the timing
@@ -66,13 +68,17 @@ def time_gru(X, y, epochs, batch_size, units):
     import keras
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input(shape=X.shape[1:]),
-        keras.layers.GRU(units),
-        keras.layers.Dense(int(y.max()) + 1),
-    ])
-    model.compile(optimizer=keras.optimizers.Adam(5e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model = keras.Sequential(
+        [
+            keras.Input(shape=X.shape[1:]),
+            keras.layers.GRU(units),
+            keras.layers.Dense(int(y.max()) + 1),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(5e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     Xf = X.astype("float32")
     model.fit(Xf, y, batch_size=batch_size, epochs=1, verbose=0)  # compile
     start = time.perf_counter()
@@ -87,17 +93,21 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args(argv)
     ok = True
-    for name, (X, y) in [("digits 16x(2x2)", digits_sequences()),
-                         ("generated d=40", generated_sequences())]:
+    for name, (X, y) in [
+        ("digits 16x(2x2)", digits_sequences()),
+        ("generated d=40", generated_sequences()),
+    ]:
         tt_rate, tt_params = time_tt(X, y, args.epochs, args.batch_size)
         units = gru_units_for(tt_params, X.shape[2], int(y.max()) + 1)
         gru_rate, gru_params = time_gru(X, y, args.epochs, args.batch_size, units)
         ratio = tt_rate / gru_rate
         ok &= ratio >= TARGET
-        print(f"{name}: TTNetworkClassifier {tt_rate:,.0f} samples/s ({tt_params} params), "
-              f"Keras GRU({units}) {gru_rate:,.0f} samples/s ({gru_params} params), "
-              f"ratio {ratio:.1f}x (target >= {TARGET:.0f}x): "
-              f"{'PASS' if ratio >= TARGET else 'FAIL'}")
+        print(
+            f"{name}: TTNetworkClassifier {tt_rate:,.0f} samples/s ({tt_params} params), "
+            f"Keras GRU({units}) {gru_rate:,.0f} samples/s ({gru_params} params), "
+            f"ratio {ratio:.1f}x (target >= {TARGET:.0f}x): "
+            f"{'PASS' if ratio >= TARGET else 'FAIL'}"
+        )
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -128,7 +128,8 @@ class _BaseNetwork(BaseEstimator):
             raise ValueError(
                 "dropout must be in [0, 1) and needs a feature map with a constant feature "
                 f"(not 'trig'), got dropout={self.dropout!r} with feature_map="
-                f"{self.feature_map!r}")
+                f"{self.feature_map!r}"
+            )
         _check_int(self.max_epochs, "max_epochs")
         _check_int(self.batch_size, "batch_size")
         _check_float(self.learning_rate, "learning_rate", 0.0, open_interval=True)
@@ -185,7 +186,12 @@ class _BaseNetwork(BaseEstimator):
         self._validate_hyperparameters()
         reset = not (hasattr(self, "_params") and (incremental or self.warm_start))
         X, y = validate_data(
-            self, X, y, reset=reset, allow_nd=True, dtype=[np.float64, np.float32],
+            self,
+            X,
+            y,
+            reset=reset,
+            allow_nd=True,
+            dtype=[np.float64, np.float32],
             y_numeric=self._regression,
         )
         seq = self._sequences(X, reset)
@@ -201,12 +207,17 @@ class _BaseNetwork(BaseEstimator):
             stratify = None if self._regression else y_enc
             try:
                 idx_train, idx_val = train_test_split(
-                    np.arange(seq.shape[0]), test_size=self.validation_fraction,
-                    stratify=stratify, random_state=rng.integers(2**31 - 1))
+                    np.arange(seq.shape[0]),
+                    test_size=self.validation_fraction,
+                    stratify=stratify,
+                    random_state=rng.integers(2**31 - 1),
+                )
             except ValueError:
                 idx_train, idx_val = train_test_split(
-                    np.arange(seq.shape[0]), test_size=self.validation_fraction,
-                    random_state=rng.integers(2**31 - 1))
+                    np.arange(seq.shape[0]),
+                    test_size=self.validation_fraction,
+                    random_state=rng.integers(2**31 - 1),
+                )
             val = (seq[idx_val], y_enc[idx_val], sw[idx_val])
             if not hasattr(self, "validation_scores_"):
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
@@ -238,12 +249,25 @@ class _BaseNetwork(BaseEstimator):
             # the last batch is padded with weight-0 samples, so every batch has one shape
             order = np.concatenate([rng.permutation(n), np.zeros(n_batches * batch - n, int)])
             weights = np.concatenate([sw, [0.0]])[
-                np.where(np.arange(n_batches * batch) < n, order, n)]
+                np.where(np.arange(n_batches * batch) < n, order, n)
+            ]
             seed = tf.constant(rng.integers(2**31 - 1, size=2), tf.int64)
-            epoch_loss = float(epoch_fn(
-                params, moments, variances, count, X_all, y_all,
-                tf.constant(order.reshape(n_batches, batch), tf.int32),
-                tf.constant(weights.reshape(n_batches, batch), dtype), lr, alpha, dropout, seed))
+            epoch_loss = float(
+                epoch_fn(
+                    params,
+                    moments,
+                    variances,
+                    count,
+                    X_all,
+                    y_all,
+                    tf.constant(order.reshape(n_batches, batch), tf.int32),
+                    tf.constant(weights.reshape(n_batches, batch), dtype),
+                    lr,
+                    alpha,
+                    dropout,
+                    seed,
+                )
+            )
             epoch_loss /= total_weight
             if not np.isfinite(epoch_loss):
                 raise FloatingPointError(
@@ -275,19 +299,26 @@ class _BaseNetwork(BaseEstimator):
                 print(message)
             if not incremental and no_improvement >= self.n_iter_no_change:
                 if self.verbose:
-                    print(f"Stopping: no improvement > tol={self.tol} for "
-                          f"{self.n_iter_no_change} epochs")
+                    print(
+                        f"Stopping: no improvement > tol={self.tol} for "
+                        f"{self.n_iter_no_change} epochs"
+                    )
                 break
         else:
             if not incremental:
                 warnings.warn(
                     f"{type(self).__name__}: max_epochs={self.max_epochs} reached before "
-                    "convergence; increase max_epochs", ConvergenceWarning, stacklevel=3)
+                    "convergence; increase max_epochs",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
         self._params = {k: v.numpy() for k, v in zip(names, params, strict=True)}
         if best_params is not None:
             self._params = best_params
-        self._adam = ({k: v.numpy() for k, v in zip(names, moments, strict=True)},
-                      {k: v.numpy() for k, v in zip(names, variances, strict=True)})
+        self._adam = (
+            {k: v.numpy() for k, v in zip(names, moments, strict=True)},
+            {k: v.numpy() for k, v in zip(names, variances, strict=True)},
+        )
         self._adam_count = float(count.numpy())
         return self
 
@@ -295,20 +326,26 @@ class _BaseNetwork(BaseEstimator):
         import tensorexpr as te
 
         self._rng = np.random.default_rng(
-            self.random_state if not isinstance(self.random_state, np.random.RandomState)
-            else self.random_state.randint(2**31 - 1))
+            self.random_state
+            if not isinstance(self.random_state, np.random.RandomState)
+            else self.random_state.randint(2**31 - 1)
+        )
         if self.dtype == "auto":
             self._dtype = "float64" if n_samples < FLOAT64_BELOW else "float32"
         else:
             self._dtype = self.dtype
         self._spec = _model.NetworkSpec(
-            family=self._family, feature_map=self.feature_map, xi=te.get_operator(self.xi).name,
-            d=self.n_positions_, n_inputs=self.input_dim_, n_features=self.n_features,
-            rank=self.rank, n_outputs=self._n_outputs,
+            family=self._family,
+            feature_map=self.feature_map,
+            xi=te.get_operator(self.xi).name,
+            d=self.n_positions_,
+            n_inputs=self.input_dim_,
+            n_features=self.n_features,
+            rank=self.rank,
+            n_outputs=self._n_outputs,
         )
         self._params = _model.init_params(self._spec, self._rng)
-        self._adam = tuple({k: np.zeros_like(v) for k, v in self._params.items()}
-                           for _ in range(2))
+        self._adam = tuple({k: np.zeros_like(v) for k, v in self._params.items()} for _ in range(2))
         self._adam_count = 0.0
         self.n_iter_ = 0
         self.loss_curve_ = []
@@ -360,7 +397,8 @@ class _NetworkClassifierMixin:
             if classes is not None and not np.isin(np.unique(y), labels).all():
                 raise ValueError(
                     f"y holds labels {sorted(set(np.unique(y)) - set(labels))} that are not "
-                    f"in classes={list(labels)}")
+                    f"in classes={list(labels)}"
+                )
             if classes is None:
                 present = np.unique(y[sample_weight > 0])
                 if present.size < 2:
@@ -376,7 +414,8 @@ class _NetworkClassifierMixin:
         if unknown.any():
             raise ValueError(
                 f"y holds labels {list(np.unique(y[unknown]))} not seen in the first fit; "
-                f"classes_ = {list(self.classes_)}")
+                f"classes_ = {list(self.classes_)}"
+            )
         return np.searchsorted(self.classes_, y).astype(np.float64)
 
     def _validation_score(self, seq, y_enc, w):

@@ -25,8 +25,7 @@ from tensorexpr.experiments._base import Experiment, ExperimentResult, no_progre
 __all__ = ["TRAINING", "run", "plot"]
 
 #: training settings shared by the three networks (Adam, PAPERS.md 4.7)
-DIGITS_SETTINGS = dict(n_features=8, learning_rate=1e-3, batch_size=32, max_epochs=200,
-                       dropout=0.1)
+DIGITS_SETTINGS = dict(n_features=8, learning_rate=1e-3, batch_size=32, max_epochs=200, dropout=0.1)
 TOY_SETTINGS = dict(n_features=16, learning_rate=2e-2, max_epochs=200)
 RANKS = {"TT": [2, 4, 8, 16], "CP": [8, 32, 64, 128], "HT": [2, 4, 8, 12]}
 RANKS_QUICK = {"TT": [4, 8], "CP": [16, 58], "HT": [4, 8]}
@@ -89,8 +88,7 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
     jobs = [("digits", net, rank) for net in estimators for rank in ranks[net]]
     jobs += [(data, net, 8) for data in ("moons", "circles") for net in estimators]
 
-    data = {"digits": _digits(seed), "moons": _toy("moons", seed),
-            "circles": _toy("circles", seed)}
+    data = {"digits": _digits(seed), "moons": _toy("moons", seed), "circles": _toy("circles", seed)}
     rows, boundaries = [], {}
     for dataset, net, rank in progress(jobs, total=len(jobs), desc="training"):
         Xtr, Xte, ytr, yte = data[dataset]
@@ -101,28 +99,43 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
             warnings.simplefilter("ignore")
             clf.fit(Xtr, ytr)
         seconds = time.perf_counter() - start
-        rows.append({
-            "dataset": dataset, "network": net, "rank": rank,
-            "n_params": int(clf.network_.n_params),
-            "test_accuracy": float(clf.score(Xte, yte)),
-            "train_accuracy": float(clf.score(Xtr, ytr)),
-            "epochs": int(clf.n_iter_), "seconds": round(seconds, 3),
-        })
+        rows.append(
+            {
+                "dataset": dataset,
+                "network": net,
+                "rank": rank,
+                "n_params": int(clf.network_.n_params),
+                "test_accuracy": float(clf.score(Xte, yte)),
+                "train_accuracy": float(clf.score(Xtr, ytr)),
+                "epochs": int(clf.n_iter_),
+                "seconds": round(seconds, 3),
+            }
+        )
         if dataset != "digits":
             boundaries[f"{dataset}/{net}"] = _boundary(clf, data[dataset])
 
     Xtr, Xte, ytr, yte = data["digits"]
     logistic = LogisticRegression(max_iter=2000).fit(Xtr, ytr).score(Xte, yte)
-    best = {net: max(r["test_accuracy"] for r in rows
-                     if r["dataset"] == "digits" and r["network"] == net) for net in estimators}
+    best = {
+        net: max(
+            r["test_accuracy"] for r in rows if r["dataset"] == "digits" and r["network"] == net
+        )
+        for net in estimators
+    }
     summary = {
-        "quick": quick, "seed": seed,
-        "digits_settings": dict(digits, patches="16 x (2x2)"), "toy_settings": toy,
+        "quick": quick,
+        "seed": seed,
+        "digits_settings": dict(digits, patches="16 x (2x2)"),
+        "toy_settings": toy,
         "best_digits_accuracy": best,
         "logistic_regression_digits_accuracy": float(logistic),
-        "toy_points": {name: {"X": np.round(np.vstack(data[name][:2]), 4).tolist(),
-                              "y": np.concatenate(data[name][2:]).tolist()}
-                       for name in ("moons", "circles")},
+        "toy_points": {
+            name: {
+                "X": np.round(np.vstack(data[name][:2]), 4).tolist(),
+                "y": np.concatenate(data[name][2:]).tolist(),
+            }
+            for name in ("moons", "circles")
+        },
         "boundaries": boundaries,
     }
     return ExperimentResult(name="training", rows=rows, summary=summary)
@@ -134,8 +147,7 @@ def _boundary(clf, split) -> dict:
     xs, ys = np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID)
     grid = np.column_stack([a.ravel() for a in np.meshgrid(xs, ys)])
     proba = clf.predict_proba(grid)[:, 1].reshape(GRID, GRID)
-    return {"x": xs.round(4).tolist(), "y": ys.round(4).tolist(),
-            "proba": proba.round(3).tolist()}
+    return {"x": xs.round(4).tolist(), "y": ys.round(4).tolist(), "proba": proba.round(3).tolist()}
 
 
 def plot(result: ExperimentResult, path) -> None:
@@ -150,13 +162,21 @@ def plot(result: ExperimentResult, path) -> None:
     ax = fig.add_subplot(grid[:, :2])
     colors = {"TT": "tab:blue", "CP": "tab:orange", "HT": "tab:green"}
     for net, color in colors.items():
-        pts = sorted((r["n_params"], r["test_accuracy"], r["rank"]) for r in result.rows
-                     if r["dataset"] == "digits" and r["network"] == net)
+        pts = sorted(
+            (r["n_params"], r["test_accuracy"], r["rank"])
+            for r in result.rows
+            if r["dataset"] == "digits" and r["network"] == net
+        )
         if pts:
             ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=color, label=net)
             for n_params, acc, rank in pts:
-                ax.annotate(f"r={rank}", (n_params, acc), fontsize=7,
-                            textcoords="offset points", xytext=(3, -9))
+                ax.annotate(
+                    f"r={rank}",
+                    (n_params, acc),
+                    fontsize=7,
+                    textcoords="offset points",
+                    xytext=(3, -9),
+                )
     logistic = result.summary.get("logistic_regression_digits_accuracy")
     if logistic is not None:
         ax.axhline(logistic, color="gray", ls="--", label=f"LogisticRegression {logistic:.3f}")
@@ -172,14 +192,23 @@ def plot(result: ExperimentResult, path) -> None:
             sub = fig.add_subplot(grid[i, 2 + j])
             b = boundaries.get(f"{dataset}/{net}")
             if b is not None:
-                sub.contourf(b["x"], b["y"], np.asarray(b["proba"]), levels=np.linspace(0, 1, 11),
-                             cmap="RdBu_r", alpha=0.6)
+                sub.contourf(
+                    b["x"],
+                    b["y"],
+                    np.asarray(b["proba"]),
+                    levels=np.linspace(0, 1, 11),
+                    cmap="RdBu_r",
+                    alpha=0.6,
+                )
                 sub.contour(b["x"], b["y"], np.asarray(b["proba"]), levels=[0.5], colors="k")
             if dataset in points:
                 X, y = np.asarray(points[dataset]["X"]), np.asarray(points[dataset]["y"])
                 sub.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", s=6, edgecolors="none")
-            acc = [r["test_accuracy"] for r in result.rows
-                   if r["dataset"] == dataset and r["network"] == net]
+            acc = [
+                r["test_accuracy"]
+                for r in result.rows
+                if r["dataset"] == dataset and r["network"] == net
+            ]
             sub.set_title(f"{net} on {dataset}" + (f": {acc[0]:.2f}" if acc else ""), fontsize=9)
             sub.set_xticks([])
             sub.set_yticks([])

@@ -29,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 FAMILIES = ("tt", "cp", "ht")
 FEATURE_MAPS = ("relu", "linear", "trig", "poly")
 HOMOGENEOUS = ("product", "relu_max", "relu_sum", "max")  # the operators that are rescaled
-UNROLL_MAX = int(os.environ.get("UNROLL_MAX", 64))  # longer sequences run in a tf.while_loop (tf.scan) instead of unrolled
+UNROLL_MAX = 64  # longer sequences run in a tf.while_loop (tf.scan) instead of unrolled
 
 _tf = None
 
@@ -220,8 +220,9 @@ def _rescaled_pair(xi_name, x, lx, y, ly):
     s = tf.maximum(lx, ly)
 
     def expand(t, like):
-        return tf.reshape(t, tf.concat([tf.shape(t), tf.ones([tf.rank(like) - tf.rank(t)],
-                                                             tf.int32)], 0))
+        return tf.reshape(
+            t, tf.concat([tf.shape(t), tf.ones([tf.rank(like) - tf.rank(t)], tf.int32)], 0)
+        )
 
     return xi(x * expand(tf.exp(lx - s), x), y * expand(tf.exp(ly - s), y)), s
 
@@ -255,8 +256,7 @@ def _tt_scores(spec: NetworkSpec, p: dict, F, log_norm: bool):
         a, G = elem
         r_prev, m, r_next = tf.unstack(tf.shape(G))  # shapes may be relaxed to None
         if log_norm and xi_name != "product":
-            la = tf.stop_gradient(tf.math.log(tf.maximum(tf.reduce_max(tf.abs(a), axis=1),
-                                                         1e-30)))
+            la = tf.stop_gradient(tf.math.log(tf.maximum(tf.reduce_max(tf.abs(a), axis=1), 1e-30)))
             s = tf.maximum(la, L)
             a = a * tf.expand_dims(tf.exp(-s), 1)
             u = u * tf.expand_dims(tf.exp(L - s), 1)
@@ -293,8 +293,9 @@ def _cp_scores(spec: NetworkSpec, p: dict, F, log_norm: bool):
         u, L = state
         (zk,) = elem
         zk, lz = _normalise(zk, tf.zeros_like(L)) if log_norm else (zk, tf.zeros_like(L))
-        v, s = _rescaled_pair(xi_name, zk, lz, u, L) if log_norm else (
-            _xi_function(xi_name)(zk, u), L)
+        v, s = (
+            _rescaled_pair(xi_name, zk, lz, u, L) if log_norm else (_xi_function(xi_name)(zk, u), L)
+        )
         return _normalise(v, s) if log_norm else (v, s)
 
     if spec.d > 1:
@@ -321,12 +322,16 @@ def _ht_scores(spec: NetworkSpec, p: dict, F, log_norm: bool):
         left, right = u[:, 0 : 2 * pairs : 2], u[:, 1 : 2 * pairs : 2]
         l_left, l_right = L[:, 0 : 2 * pairs : 2], L[:, 1 : 2 * pairs : 2]
         if log_norm:
-            pair, s = _rescaled_pair(xi_name, tf.expand_dims(left, 3), l_left,
-                                     tf.expand_dims(right, 2), l_right)
+            pair, s = _rescaled_pair(
+                xi_name, tf.expand_dims(left, 3), l_left, tf.expand_dims(right, 2), l_right
+            )
         else:
             pair, s = xi(tf.expand_dims(left, 3), tf.expand_dims(right, 2)), l_left
-        v = tf.einsum("bnk,nkc->bnc", tf.reshape(pair, [-1, pairs, r_a * r_b]),
-                      tf.reshape(B, [pairs, r_a * r_b, r_c]))
+        v = tf.einsum(
+            "bnk,nkc->bnc",
+            tf.reshape(pair, [-1, pairs, r_a * r_b]),
+            tf.reshape(B, [pairs, r_a * r_b, r_c]),
+        )
         last = level == len(sizes) - 1
         if log_norm and not last:
             v, s = _normalise(v, s)
@@ -362,8 +367,16 @@ _CACHE: dict = {}
 def _static_key(spec: NetworkSpec) -> tuple:
     # the whole spec: tf.function does not retrace for variables of a new shape (their
     # trace type ignores the shape), so one function must only ever see one set of shapes
-    return (spec.family, spec.feature_map, spec.xi, spec.d, spec.n_inputs, spec.m, spec.rank,
-            spec.n_outputs)
+    return (
+        spec.family,
+        spec.feature_map,
+        spec.xi,
+        spec.d,
+        spec.n_inputs,
+        spec.m,
+        spec.rank,
+        spec.n_outputs,
+    )
 
 
 def scores_function(spec: NetworkSpec):
@@ -397,12 +410,10 @@ def train_epoch_function(spec: NetworkSpec, loss: str, use_dropout: bool, jit: b
     names = param_names(spec)
     beta1, beta2 = 0.9, 0.999
 
-    def update(params, moments, variances, count, X, y, w, learning_rate, alpha, dropout,
-               seed):
+    def update(params, moments, variances, count, X, y, w, learning_rate, alpha, dropout, seed):
         keep = None
         if use_dropout:
-            keep = tf.cast(tf.random.stateless_uniform(tf.shape(X)[:2], seed) >= dropout,
-                           X.dtype)
+            keep = tf.cast(tf.random.stateless_uniform(tf.shape(X)[:2], seed) >= dropout, X.dtype)
         with tf.GradientTape() as tape:
             v, L = scores(spec, dict(zip(names, params, strict=True)), X, keep)
             # exact scores; the clip only guards float32 against exp overflow
@@ -411,7 +422,8 @@ def train_epoch_function(spec: NetworkSpec, loss: str, use_dropout: bool, jit: b
                 per_sample = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z[:, 0])
             elif loss == "multiclass":
                 per_sample = tf.nn.sparse_softmax_cross_entropy_with_logits(
-                    labels=tf.cast(y, tf.int32), logits=z)
+                    labels=tf.cast(y, tf.int32), logits=z
+                )
             else:
                 per_sample = 0.5 * tf.square(z[:, 0] - y)
             weight = tf.reduce_sum(w)
@@ -429,20 +441,43 @@ def train_epoch_function(spec: NetworkSpec, loss: str, use_dropout: bool, jit: b
 
     # XLA compiles per concrete shape anyway: no relaxed traces under jit
     @tf.function(reduce_retracing=not jit, autograph=False, jit_compile=jit)
-    def epoch(params, moments, variances, count, X, y, batches, batch_weights,
-              learning_rate, alpha, dropout, seed):
+    def epoch(
+        params,
+        moments,
+        variances,
+        count,
+        X,
+        y,
+        batches,
+        batch_weights,
+        learning_rate,
+        alpha,
+        dropout,
+        seed,
+    ):
         def body(i, total):
             idx = batches[i]
             step_seed = seed + tf.cast(tf.stack([0, i]), seed.dtype)
             with tf.control_dependencies([total]):
-                loss_i = update(params, moments, variances, count, tf.gather(X, idx),
-                                tf.gather(y, idx), batch_weights[i], learning_rate, alpha,
-                                dropout, step_seed)
+                loss_i = update(
+                    params,
+                    moments,
+                    variances,
+                    count,
+                    tf.gather(X, idx),
+                    tf.gather(y, idx),
+                    batch_weights[i],
+                    learning_rate,
+                    alpha,
+                    dropout,
+                    step_seed,
+                )
             return i + 1, total + loss_i
 
         zero = tf.zeros([], X.dtype)
-        _, total = tf.while_loop(lambda i, _: i < tf.shape(batches)[0], body,
-                                 (tf.constant(0), zero))
+        _, total = tf.while_loop(
+            lambda i, _: i < tf.shape(batches)[0], body, (tf.constant(0), zero)
+        )
         return total
 
     _CACHE[key] = epoch

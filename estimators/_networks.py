@@ -172,15 +172,18 @@ def _docstring(family: str, name: str, classifier: bool) -> str:
     others = [f"{n}" for n in __all__ if n != name]
     return _DOC.format(
         title=f"{'Classifier' if classifier else 'Regressor'} whose score function is "
-              f"{what.split(' (')[0]}.",
+        f"{what.split(' (')[0]}.",
         what=what,
-        loss="the sigmoid (two classes) or softmax cross-entropy of the scores" if classifier
+        loss="the sigmoid (two classes) or softmax cross-entropy of the scores"
+        if classifier
         else "the squared error",
         rank=rank,
         attributes=_CLASSIFIER_ATTRIBUTES if classifier else "",
         network=network,
         equal="``decision_function(X)``: one output, the score of ``classes_[1]``, for two "
-              "classes; one output per class otherwise" if classifier else "``predict(X)``",
+        "classes; one output per class otherwise"
+        if classifier
+        else "``predict(X)``",
         see_also="\n".join(f"{n} : The same with another format or task." for n in others)
         + "\nImagePatches : Images to patch sequences for these estimators.",
         example=(_EXAMPLE_CLASSIFIER if classifier else _EXAMPLE_REGRESSOR).format(name=name),

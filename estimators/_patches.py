@@ -14,8 +14,13 @@ __all__ = ["ImagePatches"]
 def _pair(value, name: str) -> tuple[int, int]:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (value, value)
-    ok = (isinstance(value, (tuple, list)) and len(value) == 2 and all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value))
+    ok = (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value
+        )
+    )
     if not ok:
         raise ValueError(f"{name} must be a positive int or a pair of positive ints, got {value!r}")
     return int(value[0]), int(value[1])
@@ -151,8 +156,11 @@ class ImagePatches(TransformerMixin, BaseEstimator):
         padded = np.zeros((n, (rows - 1) * sh + ph, (cols - 1) * sw + pw, C), dtype=X.dtype)
         h, w = min(H, padded.shape[1]), min(W, padded.shape[2])
         padded[:, :h, :w] = images[:, :h, :w]
-        patches = [padded[:, i * sh : i * sh + ph, j * sw : j * sw + pw].reshape(n, -1)
-                   for i in range(rows) for j in range(cols)]
+        patches = [
+            padded[:, i * sh : i * sh + ph, j * sw : j * sw + pw].reshape(n, -1)
+            for i in range(rows)
+            for j in range(cols)
+        ]
         return np.concatenate(patches, axis=1)
 
     def __sklearn_tags__(self):

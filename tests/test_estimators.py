@@ -59,14 +59,19 @@ def _digit_patches(n=None):
 @pytest.mark.parametrize("cls", CLASSIFIERS)
 @pytest.mark.parametrize(
     "xi, n_classes, dtype",
-    [("product", 2, "float32"), ("relu_max", 3, "float32"), ("product", 3, "float64"),
-     ("relu_sum", 2, "float64"), ("softplus", 3, "float64"), ("max", 2, "float64")],
+    [
+        ("product", 2, "float32"),
+        ("relu_max", 3, "float32"),
+        ("product", 3, "float64"),
+        ("relu_sum", 2, "float64"),
+        ("softplus", 3, "float64"),
+        ("max", 2, "float64"),
+    ],
 )
 def test_network_matches_decision_function(cls, xi, n_classes, dtype):
     X, score = _sequences(d=5)
     y = np.digitize(score, np.quantile(score, np.linspace(0, 1, n_classes + 1)[1:-1]))
-    clf = cls(rank=3, n_features=4, xi=xi, max_epochs=3, dtype=dtype,
-              random_state=0).fit(X, y)
+    clf = cls(rank=3, n_features=4, xi=xi, max_epochs=3, dtype=dtype, random_state=0).fit(X, y)
     dec = clf.decision_function(X)
     net = clf.network_
     assert isinstance(net, (te.TTNetwork, te.CPNetwork, te.HTNetwork))
@@ -84,8 +89,9 @@ def test_network_matches_decision_function(cls, xi, n_classes, dtype):
 def test_network_matches_predict_regressor(cls, feature_map):
     X, score = _sequences(d=4)
     dtype = "float32" if feature_map == "relu" else "float64"
-    reg = cls(rank=3, n_features=5, feature_map=feature_map, max_epochs=3, dtype=dtype,
-              random_state=0).fit(X.reshape(len(X), -1), score)
+    reg = cls(
+        rank=3, n_features=5, feature_map=feature_map, max_epochs=3, dtype=dtype, random_state=0
+    ).fit(X.reshape(len(X), -1), score)
     # 2-D X without input_dim: every column one position (n = 1)
     assert (reg.n_positions_, reg.input_dim_) == (8, 1)
     pred = reg.predict(X.reshape(len(X), -1))
@@ -121,8 +127,15 @@ def _marker_task(n, d, seed):
 
 def test_tt_512_positions_trains_without_overflow():
     X, y = _marker_task(200, 512, seed=0)
-    clf = TTNetworkClassifier(rank=4, n_features=4, max_epochs=10, batch_size=32,
-                              learning_rate=1e-2, dtype="float32", random_state=0)
+    clf = TTNetworkClassifier(
+        rank=4,
+        n_features=4,
+        max_epochs=10,
+        batch_size=32,
+        learning_rate=1e-2,
+        dtype="float32",
+        random_state=0,
+    )
     clf.fit(X, y)
     assert np.all(np.isfinite(clf.loss_curve_))
     assert clf.loss_curve_[-1] < 0.1
@@ -138,8 +151,9 @@ def test_tt_512_positions_trains_without_overflow():
 def test_scale_is_carried_in_log_space():
     # scores far beyond float32's range still come out right (exp(L) * u in float64)
     X, y = _marker_task(40, 300, seed=0)
-    clf = TTNetworkClassifier(rank=2, n_features=3, max_epochs=1, dtype="float32",
-                              random_state=0).fit(X, y)
+    clf = TTNetworkClassifier(
+        rank=2, n_features=3, max_epochs=1, dtype="float32", random_state=0
+    ).fit(X, y)
     big = {k: v.copy() for k, v in clf._params.items()}
     big["cores_middle"] = big["cores_middle"] * 2.0  # scores grow by 2 ** 298 ~ 1e90
     clf._params = big
@@ -158,15 +172,17 @@ def test_training_after_tensorly_tensorflow_backend():
     te.set_backend("tensorflow")  # switches TF to NumPy behaviour, process-wide
     try:
         after = TTNetworkClassifier(rank=4, max_epochs=5, random_state=0).fit(X, y)
-        np.testing.assert_allclose(after.decision_function(X), before.decision_function(X),
-                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            after.decision_function(X), before.decision_function(X), rtol=1e-6
+        )
         big = np.tile(X, (5, 1))  # > 512 samples: the float32 / XLA path
         clf = CPNetworkClassifier(rank=4, max_epochs=2, random_state=0).fit(big, np.tile(y, 5))
         assert np.all(np.isfinite(clf.loss_curve_))
     finally:
         te.set_backend("numpy")
-    np.testing.assert_allclose(np.asarray(after.network_(X.reshape(60, 2, 1))),
-                               after.decision_function(X), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(after.network_(X.reshape(60, 2, 1))), after.decision_function(X), rtol=1e-6
+    )
 
 
 # --- scikit-learn workflows ----------------------------------------------------------------
@@ -176,8 +192,10 @@ def test_training_after_tensorly_tensorflow_backend():
 def test_pipeline_grid_search(n_jobs):
     X, y = load_digits(return_X_y=True)
     X, y = X[:240] / 16.0, y[:240]
-    pipe = make_pipeline(ImagePatches(patch_size=2, image_shape=(8, 8)),
-                         TTNetworkClassifier(input_dim=4, max_epochs=4, random_state=0))
+    pipe = make_pipeline(
+        ImagePatches(patch_size=2, image_shape=(8, 8)),
+        TTNetworkClassifier(input_dim=4, max_epochs=4, random_state=0),
+    )
     search = GridSearchCV(pipe, {"ttnetworkclassifier__rank": [2, 4]}, cv=2, n_jobs=n_jobs)
     search.fit(X, y)
     assert search.best_params_["ttnetworkclassifier__rank"] in (2, 4)
@@ -220,8 +238,9 @@ def test_partial_fit_and_warm_start():
 
 def test_early_stopping_and_verbose(capsys):
     X, y = make_moons(200, noise=0.2, random_state=0)
-    clf = CPNetworkClassifier(rank=8, early_stopping=True, n_iter_no_change=3, max_epochs=50,
-                              verbose=1, random_state=0).fit(X, y)
+    clf = CPNetworkClassifier(
+        rank=8, early_stopping=True, n_iter_no_change=3, max_epochs=50, verbose=1, random_state=0
+    ).fit(X, y)
     out = capsys.readouterr().out
     assert "Epoch 1: loss = " in out and "validation score = " in out
     assert len(clf.validation_scores_) == clf.n_iter_ <= 50
@@ -241,8 +260,9 @@ def test_sample_weight_zero_equals_removal_on_small_data():
 def test_moons_two_positions_learned(xi):
     X, y = make_moons(300, noise=0.1, random_state=0)
     Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
-    clf = TTNetworkClassifier(rank=8, n_features=16, xi=xi, learning_rate=2e-2,
-                              random_state=0).fit(Xtr, ytr)
+    clf = TTNetworkClassifier(rank=8, n_features=16, xi=xi, learning_rate=2e-2, random_state=0).fit(
+        Xtr, ytr
+    )
     assert clf.score(Xte, yte) >= 0.9
 
 
@@ -290,8 +310,9 @@ def test_bad_inputs():
     clf = TTNetworkClassifier(max_epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
         clf.fit(X[:, 0], y)
-    with pytest.raises(ValueError, match="X has 3 features, but TTNetworkClassifier is "
-                                         "expecting 2 features"):
+    with pytest.raises(
+        ValueError, match="X has 3 features, but TTNetworkClassifier is expecting 2 features"
+    ):
         clf.predict(np.ones((4, 3)))
     with pytest.raises(ValueError, match="NaN"):
         clf.fit(np.where(X > 0.5, np.nan, X), y)
@@ -301,7 +322,8 @@ def test_bad_inputs():
         TTNetworkClassifier(input_dim=2).fit(np.ones((10, 4, 3)), np.arange(10) % 2)
     with pytest.raises(ValueError, match="was fitted on"):
         TTNetworkClassifier(max_epochs=1).fit(np.ones((10, 4, 3)), np.arange(10) % 2).predict(
-            np.ones((2, 4, 2)))
+            np.ones((2, 4, 2))
+        )
     with pytest.raises(ValueError, match="string|numeric"):
         TTNetworkRegressor().fit(X, np.array(["a", "b", "c"] * 10))
     with pytest.raises(ValueError, match="at least 2 classes"):
@@ -332,8 +354,9 @@ def test_image_patches_layout():
     padded = ImagePatches(patch_size=3).fit_transform(images)
     assert padded.shape == (2, 4 * 9) and padded[0, -1] == 0.0
     # one-row images (signals): windows of p values
-    np.testing.assert_array_equal(ImagePatches(patch_size=2).fit_transform(np.arange(4.0)[None]),
-                                  [[0.0, 1.0, 2.0, 3.0]])
+    np.testing.assert_array_equal(
+        ImagePatches(patch_size=2).fit_transform(np.arange(4.0)[None]), [[0.0, 1.0, 2.0, 3.0]]
+    )
 
 
 def test_image_patches_errors():
