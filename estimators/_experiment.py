@@ -25,10 +25,18 @@ from tensorexpr.experiments._base import Experiment, ExperimentResult, no_progre
 __all__ = ["TRAINING", "run", "plot"]
 
 #: training settings shared by the three networks (Adam, PAPERS.md 4.7)
-DIGITS_SETTINGS = dict(n_features=8, learning_rate=1e-3, batch_size=32, max_epochs=200, dropout=0.1)
+DIGITS_SETTINGS = dict(
+    n_features=16,
+    alpha=1e-3,
+    dropout=0.1,
+    learning_rate=1e-3,
+    batch_size=32,
+    n_iter_no_change=20,
+    max_epochs=200,
+)
 TOY_SETTINGS = dict(n_features=16, learning_rate=2e-2, max_epochs=200)
-RANKS = {"TT": [2, 4, 8, 16], "CP": [8, 32, 64, 128], "HT": [2, 4, 8, 12]}
-RANKS_QUICK = {"TT": [4, 8], "CP": [16, 58], "HT": [4, 8]}
+RANKS = {"TT": [4, 8, 16, 24], "CP": [16, 32, 64, 128], "HT": [4, 8, 16]}
+RANKS_QUICK = {"TT": [8, 16], "CP": [32, 64], "HT": [8, 16]}
 GRID = 60  # decision boundaries are sampled on GRID x GRID points
 
 
