@@ -192,7 +192,7 @@ def plot(result: ExperimentResult, path) -> None:
     ax.set_xlabel("number of parameters")
     ax.set_ylabel("test accuracy")
     ax.set_title("digits as 16 patches of 2x2")
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
     boundaries = result.summary.get("boundaries", {})
     points = result.summary.get("toy_points", {})
     for i, dataset in enumerate(("moons", "circles")):
