@@ -5,6 +5,8 @@ images), under GridSearchCV, pickled. ``estimator.network_`` hands the trained m
 the analysis side of :mod:`tensorexpr`.
 """
 
+from __future__ import annotations
+
 from ._networks import (
     CPNetworkClassifier,
     CPNetworkRegressor,

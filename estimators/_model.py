@@ -40,6 +40,8 @@ def tf_module():
     if _tf is None:
         import tensorflow
 
+        # retracing notices are expected: one compiled function per network shape
+        tensorflow.get_logger().setLevel("ERROR")
         _tf = tensorflow
     return _tf
 
