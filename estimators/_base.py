@@ -199,6 +199,8 @@ class _BaseNetwork(BaseEstimator):
         y_enc = self._encode_targets(y, reset, classes, sw)
         if reset:
             self._initialise(seq.shape[0])
+        else:
+            self._check_same_network()
         tf = _model.tf_module()
         dtype = tf.float64 if self._dtype == "float64" else tf.float32
         rng = self._rng
@@ -321,6 +323,19 @@ class _BaseNetwork(BaseEstimator):
         )
         self._adam_count = float(count.numpy())
         return self
+
+    def _check_same_network(self):
+        import tensorexpr as te
+
+        spec = self._spec
+        now = (self.rank, self.n_features, self.feature_map, te.get_operator(self.xi).name)
+        before = (spec.rank, spec.n_features, spec.feature_map, spec.xi)
+        if now != before:
+            raise ValueError(
+                "warm_start and partial_fit continue the same network: (rank, n_features, "
+                f"feature_map, xi) = {now} differs from {before} of the previous fit; "
+                "set warm_start=False to start over"
+            )
 
     def _initialise(self, n_samples: int):
         import tensorexpr as te

@@ -89,6 +89,7 @@ early_stopping : bool, default False
     Hold out ``validation_fraction`` of the data (stratified for classifiers), stop when
     the validation score has not improved by ``tol`` for ``n_iter_no_change`` epochs,
     and keep the best parameters. Otherwise the training loss is watched the same way.
+    ``partial_fit`` runs one epoch on all the data it gets and never stops early.
 validation_fraction : float, default 0.1
     Share of the data held out when ``early_stopping``.
 n_iter_no_change : int, default 10

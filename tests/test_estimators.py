@@ -234,6 +234,8 @@ def test_partial_fit_and_warm_start():
     assert reg.n_iter_ == 4
     reg.partial_fit(Xs, score)
     assert reg.n_iter_ == 5
+    with pytest.raises(ValueError, match="warm_start and partial_fit continue the same"):
+        reg.set_params(rank=3).fit(Xs, score)
 
 
 def test_early_stopping_and_verbose(capsys):
