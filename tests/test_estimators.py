@@ -401,3 +401,13 @@ def test_training_experiment_quick(tmp_path):
     TRAINING.plot(result, path)
     assert path.stat().st_size > 1000
     result.save(tmp_path)
+
+
+def test_dataframe_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, y = make_moons(30, random_state=0)
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    clf = CPNetworkClassifier(rank=2, max_epochs=2, random_state=0).fit(frame, y)
+    assert list(clf.feature_names_in_) == ["a", "b"]
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(pd.DataFrame(X, columns=["b", "a"]))
