@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 import re
 
+import estimators
 import tensorexpr
 
 SECTION = "^{name}\n-{{3,}}$"
@@ -69,13 +70,12 @@ def test_public_names_exist():
 
 def test_public_docstrings_have_parameters_returns_examples():
     failing = {}
-    for name in tensorexpr.__all__:
-        missing = missing_sections(getattr(tensorexpr, name))
-        if missing:
-            failing[name] = missing
-    report = "\n".join(
-        f"  tensorexpr.{name}: missing {', '.join(m)}" for name, m in failing.items()
-    )
+    for package in (tensorexpr, estimators):
+        for name in package.__all__:
+            missing = missing_sections(getattr(package, name))
+            if missing:
+                failing[f"{package.__name__}.{name}"] = missing
+    report = "\n".join(f"  {name}: missing {', '.join(m)}" for name, m in failing.items())
     assert not failing, f"{len(failing)} public names lack docstring sections:\n{report}"
 
 
