@@ -92,13 +92,17 @@ def templates_from_points(points) -> np.ndarray:
     return check_templates(points)
 
 
-def _pool_positions(X) -> np.ndarray:
+def _pool_positions(X, n_templates: int) -> tuple[np.ndarray, int]:
+    """Data points with sequence positions pooled, (N, n), and the checked template count."""
     arr = as_float_array(X, "X", ndim=(1, 2, 3)).astype(np.float64)
     if arr.ndim == 1:
-        return arr[:, None]
-    if arr.ndim == 3:
-        return arr.reshape(-1, arr.shape[2])
-    return arr
+        arr = arr[:, None]
+    elif arr.ndim == 3:
+        arr = arr.reshape(-1, arr.shape[2])
+    m = check_positive_int(n_templates, "n_templates")
+    if m > arr.shape[0]:
+        raise ValueError(f"n_templates={m} exceeds the {arr.shape[0]} points in X")
+    return arr, m
 
 
 def random_templates(X, n_templates: int, random_state=None) -> np.ndarray:
@@ -123,10 +127,7 @@ def random_templates(X, n_templates: int, random_state=None) -> np.ndarray:
     >>> random_templates(np.arange(20.0).reshape(10, 2), 3, random_state=0).shape
     (3, 2)
     """
-    pts = _pool_positions(X)
-    m = check_positive_int(n_templates, "n_templates")
-    if m > pts.shape[0]:
-        raise ValueError(f"n_templates={m} exceeds the {pts.shape[0]} points in X")
+    pts, m = _pool_positions(X, n_templates)
     idx = check_random_state(random_state).choice(pts.shape[0], size=m, replace=False)
     return pts[np.sort(idx)]
 
@@ -156,10 +157,7 @@ def kmeans_templates(X, n_templates: int, random_state=None) -> np.ndarray:
     """
     from sklearn.cluster import KMeans
 
-    pts = _pool_positions(X)
-    m = check_positive_int(n_templates, "n_templates")
-    if m > pts.shape[0]:
-        raise ValueError(f"n_templates={m} exceeds the {pts.shape[0]} points in X")
+    pts, m = _pool_positions(X, n_templates)
     seed = int(check_random_state(random_state).integers(2**31 - 1))
     km = KMeans(n_clusters=m, n_init=4, random_state=seed).fit(pts)
     return km.cluster_centers_
