@@ -76,10 +76,6 @@ def _rank_list(rank, d: int, n_outputs: int) -> list[int]:
     return [1, *inner, n_outputs]
 
 
-def _check_xi(xi) -> Operator:
-    return get_operator(xi)
-
-
 class _Network:
     """Shared input handling, evaluation and grid tensors."""
 
@@ -87,7 +83,7 @@ class _Network:
 
     def __init__(self, feature_map: FeatureMap, xi, d: int, n_outputs: int):
         self.feature_map = check_feature_map(feature_map)
-        self.xi = _check_xi(xi)
+        self.xi = get_operator(xi)
         self.d = d
         self.n_outputs = n_outputs
 
