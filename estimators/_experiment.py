@@ -160,12 +160,9 @@ def _boundary(clf, split) -> dict:
 
 def plot(result: ExperimentResult, path) -> None:
     """Accuracy against parameters on digits, and the six decision boundaries (PNG)."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=(15, 6), constrained_layout=True)
+    fig = Figure(figsize=(15, 6), layout="constrained")  # no pyplot: no global state
     grid = fig.add_gridspec(2, 5)
     ax = fig.add_subplot(grid[:, :2])
     colors = {"TT": "tab:blue", "CP": "tab:orange", "HT": "tab:green"}
@@ -221,7 +218,6 @@ def plot(result: ExperimentResult, path) -> None:
             sub.set_xticks([])
             sub.set_yticks([])
     fig.savefig(Path(path), dpi=100)
-    plt.close(fig)
 
 
 TRAINING = Experiment(

@@ -8,12 +8,30 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Experiment", "ExperimentResult", "no_progress"]
+__all__ = ["Experiment", "ExperimentResult", "no_progress", "new_figure", "save_figure"]
 
 
 def no_progress(iterable: Iterable, total: int | None = None, desc: str | None = None):
     """The default progress callback: the iterable unchanged."""
     return iterable
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, figsize=None, **subplot_kw):
+    """A matplotlib figure and its axes, like ``plt.subplots`` but without pyplot.
+
+    No global state is touched: plotting never switches the user's matplotlib backend
+    and never leaves figures open.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, **subplot_kw)
+
+
+def save_figure(fig, path) -> None:
+    """Tight layout, then a PNG at 120 dpi."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
 
 
 @dataclass

@@ -17,7 +17,7 @@ import numpy as np
 from ..expressivity import shallow_width_lower_bound
 from ..features import LinearFeatures
 from ..networks import TTNetwork
-from ._base import Experiment, ExperimentResult, no_progress
+from ._base import Experiment, ExperimentResult, new_figure, no_progress, save_figure
 
 __all__ = ["run", "plot", "FIG3"]
 
@@ -102,13 +102,8 @@ def run(
 
 def plot(result: ExperimentResult, path: str | Path) -> None:
     """One histogram of the bound per R, with the fraction at bound 1 in the title."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     ranks = sorted({row["R"] for row in result.rows})
-    fig, axes = plt.subplots(1, len(ranks), figsize=(3 * len(ranks), 3), squeeze=False, sharey=True)
+    fig, axes = new_figure(1, len(ranks), figsize=(3 * len(ranks), 3), squeeze=False, sharey=True)
     top = max(row["bound"] for row in result.rows)
     for ax, R in zip(axes[0], ranks, strict=True):
         bounds = [row["bound"] for row in result.rows if row["R"] == R]
@@ -116,9 +111,7 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
         ax.set_title(f"R = {R}: {np.mean(np.equal(bounds, 1)):.0%} at 1")
         ax.set_xlabel("shallow width lower bound")
     axes[0][0].set_ylabel("number of networks")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 FIG3 = Experiment(

@@ -19,7 +19,7 @@ from ..decomposition import ht_svd, ht_to_tt, tt_svd, tt_to_ht
 from ..expressivity import matricization_rank, width_conversion_bounds
 from ..features import LinearFeatures
 from ..networks import CPNetwork, HTNetwork, TTNetwork
-from ._base import Experiment, ExperimentResult, no_progress
+from ._base import Experiment, ExperimentResult, new_figure, no_progress, save_figure
 
 __all__ = ["run", "plot", "TABLE2"]
 
@@ -130,12 +130,7 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
 
 def plot(result: ExperimentResult, path: str | Path) -> None:
     """Measured width vs the table value, one panel per needed kind."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.5))
+    fig, axes = new_figure(1, 3, figsize=(11, 3.5))
     markers = {"tt": "o", "ht": "s", "cp": "^"}
     for ax, (needed, measured) in zip(
         axes, (("tt", "tt_width"), ("ht", "ht_width"), ("cp", "cp_lower")), strict=True
@@ -158,9 +153,7 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
             f"measured {needed.upper()} width" + (" (lower bound)" if needed == "cp" else "")
         )
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 TABLE2 = Experiment(

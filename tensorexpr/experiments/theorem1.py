@@ -16,7 +16,7 @@ from ..expressivity import matricization_rank
 from ..features import LinearFeatures
 from ..grid import feature_matrix
 from ..networks import TTNetwork
-from ._base import Experiment, ExperimentResult, no_progress
+from ._base import Experiment, ExperimentResult, new_figure, no_progress, save_figure
 
 __all__ = ["run", "plot", "witness_network", "THEOREM1"]
 
@@ -106,13 +106,8 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
 
 def plot(result: ExperimentResult, path: str | Path) -> None:
     """Rank of the odd/even matricization vs r, one panel per d, bound dashed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     ds = sorted({row["d"] for row in result.rows})
-    fig, axes = plt.subplots(1, len(ds), figsize=(3.2 * len(ds), 3.2), squeeze=False)
+    fig, axes = new_figure(1, len(ds), figsize=(3.2 * len(ds), 3.2), squeeze=False)
     for ax, d in zip(axes[0], ds, strict=True):
         sub = [row for row in result.rows if row["d"] == d]
         rs = sorted({row["r"] for row in sub})
@@ -127,9 +122,7 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
         ax.set_xlabel("TT rank r")
     axes[0][0].set_ylabel("odd/even matricization rank")
     axes[0][-1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 THEOREM1 = Experiment(

@@ -17,7 +17,7 @@ import numpy as np
 from ..expressivity import matricization_rank, shallow_width_lower_bound
 from ..features import LinearFeatures
 from ..networks import TTNetwork
-from ._base import Experiment, ExperimentResult, no_progress
+from ._base import Experiment, ExperimentResult, new_figure, no_progress, save_figure
 
 __all__ = ["run", "plot", "witness_grid", "witness_rnn", "THEOREM5_2"]
 
@@ -127,12 +127,7 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
 
 def plot(result: ExperimentResult, path: str | Path) -> None:
     """Witness rank vs M^(d/2) and the resulting width bound, one panel each."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.4))
+    fig, axes = new_figure(1, 2, figsize=(8, 3.4))
     for d in sorted({row["d"] for row in result.rows}):
         sub = [row for row in result.rows if row["d"] == d]
         Ms = [row["M"] for row in sub]
@@ -146,9 +141,7 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
     axes[1].set_ylabel("shallow ReLU width lower bound")
     axes[0].legend(fontsize=8)
     axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 THEOREM5_2 = Experiment(

@@ -21,7 +21,7 @@ from ..decomposition._generalized import fit_generalized
 from ..expressivity import shallow_width_lower_bound
 from ..features import LinearFeatures
 from ..networks import CPNetwork, TTNetwork
-from ._base import Experiment, ExperimentResult, no_progress
+from ._base import Experiment, ExperimentResult, new_figure, no_progress, save_figure
 
 __all__ = ["run", "plot", "base_network", "rank_one_equivalent", "THEOREM5_3"]
 
@@ -173,12 +173,7 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
 
 def plot(result: ExperimentResult, path: str | Path) -> None:
     """Rank-1 refit error vs perturbation size; random RNNs on the right."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    fig, ax = new_figure(figsize=(5, 3.4))
     labels = []
     for pos, eps in enumerate(dict.fromkeys(row["eps"] for row in result.rows)):
         errs = [max(row["fit_rank1_error"], 1e-17) for row in result.rows if row["eps"] == eps]
@@ -188,9 +183,7 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("perturbation eps of the base point (or a random RNN)")
     ax.set_ylabel("relative error of a rank-1 relu_max fit")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 THEOREM5_3 = Experiment(

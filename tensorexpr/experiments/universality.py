@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..decomposition._generalized import fit_generalized
-from ._base import Experiment, ExperimentResult, no_progress
+from ._base import Experiment, ExperimentResult, new_figure, no_progress, save_figure
 
 __all__ = ["run", "plot", "additive_floor", "UNIVERSALITY"]
 
@@ -134,13 +134,8 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
 
 def plot(result: ExperimentResult, path: str | Path) -> None:
     """Relative error vs width per xi (mean over targets), additive floor dotted."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     shapes = sorted({(row["M"], row["d"]) for row in result.rows})
-    fig, axes = plt.subplots(1, len(shapes), figsize=(4 * len(shapes), 3.4), squeeze=False)
+    fig, axes = new_figure(1, len(shapes), figsize=(4 * len(shapes), 3.4), squeeze=False)
     for ax, (M, d) in zip(axes[0], shapes, strict=True):
         sub = [row for row in result.rows if (row["M"], row["d"]) == (M, d)]
         for xi in XIS:
@@ -168,9 +163,7 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
         ax.set_xlabel("shallow width")
     axes[0][0].set_ylabel("relative error of the fit")
     axes[0][-1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 UNIVERSALITY = Experiment(
