@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -482,6 +483,18 @@ def test_cp_rank_warns_when_max_rank_is_too_small():
     with pytest.warns(UserWarning, match="max_rank"):
         result = te.cp_rank(full, tol=1e-8, max_rank=2, random_state=0)
     assert not result.reached and result.rank == 2
+
+
+def test_cp_rank_above_a_mode_size_fits_without_tensorly_warning():
+    # rank 3 > the mode size 2: tensorly's SVD start warns about a start tensorexpr chose
+    rng = np.random.default_rng(22)
+    factors = [rng.standard_normal((n, 3)) for n in (2, 4, 5)]
+    full = np.einsum("ia,ja,ka->ijk", *factors)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cp_tensor, err = te.cp(full, 3, random_state=0, n_iter_max=500)
+    assert err <= 1e-6
+    assert rel_error(tl.cp_to_tensor(cp_tensor), full) == pytest.approx(err, abs=1e-9)
 
 
 def test_cp_restarts_are_reproducible():

@@ -29,7 +29,13 @@ def _cp(tensor, norm, rank, n_restarts, rng, parafac_kwargs):
     for restart in range(n_restarts):
         kwargs = {"init": "svd" if restart == 0 else "random", **parafac_kwargs}
         seed = int(rng.integers(2**31 - 1))
-        candidate = parafac(tensor, rank, random_state=seed, **kwargs)
+        with warnings.catch_warnings():
+            # rank > a mode size: tensorly's SVD start fills the missing columns at random and
+            # warns about the start *we* chose; the fit is still valid, so the user is not told
+            warnings.filterwarnings(
+                "ignore", message="Trying to compute SVD with n_eigenvecs", category=UserWarning
+            )
+            candidate = parafac(tensor, rank, random_state=seed, **kwargs)
         error = _relative_error(tensor, candidate, norm)
         if error < best_error or best is None:
             best, best_error = candidate, error
@@ -49,7 +55,8 @@ def cp(
     """CP decomposition by ALS (tensorly's ``parafac``), best of several starts.
 
     The first start uses the SVD initialisation, the others random ones (unless ``init`` is
-    given); the decomposition with the smallest relative error is returned.
+    given); the decomposition with the smallest relative error is returned. When ``rank`` exceeds
+    a mode size, the SVD start fills the columns it lacks at random (tensorly), silently.
 
     Parameters
     ----------
