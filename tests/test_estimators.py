@@ -27,6 +27,7 @@ from estimators import (  # noqa: E402
     TTNetworkClassifier,
     TTNetworkRegressor,
 )
+from estimators._experiment import DIGITS_SETTINGS, TRAINING  # noqa: E402
 
 CLASSIFIERS = [TTNetworkClassifier, CPNetworkClassifier, HTNetworkClassifier]
 REGRESSORS = [TTNetworkRegressor, CPNetworkRegressor, HTNetworkRegressor]
@@ -268,17 +269,8 @@ def test_moons_two_positions_learned(xi):
     assert clf.score(Xte, yte) >= 0.9
 
 
-#: settings of the digits test and the experiment (regularised: TT overfits quickly)
-DIGITS = dict(
-    rank=16,
-    n_features=16,
-    alpha=1e-3,
-    dropout=0.1,
-    learning_rate=1e-3,
-    batch_size=32,
-    n_iter_no_change=20,
-    max_epochs=200,
-)
+#: the experiment's digits settings (regularised: TT overfits quickly), at rank 16
+DIGITS = dict(DIGITS_SETTINGS, rank=16)
 
 
 @pytest.mark.slow
@@ -388,8 +380,6 @@ def test_image_patches_errors():
 
 
 def test_training_experiment_quick(tmp_path):
-    from estimators._experiment import TRAINING
-
     result = TRAINING.run(quick=True, seed=0)
     assert result.name == "training" == TRAINING.name
     networks = {row["network"] for row in result.rows if row["dataset"] == "digits"}
@@ -404,7 +394,8 @@ def test_training_experiment_quick(tmp_path):
 
 
 def test_dataframe_feature_names():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd  # in the test extra: a missing pandas is a failure, not a skip
+
     X, y = make_moons(30, random_state=0)
     frame = pd.DataFrame(X, columns=["a", "b"])
     clf = CPNetworkClassifier(rank=2, max_epochs=2, random_state=0).fit(frame, y)
