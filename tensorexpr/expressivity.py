@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorly as tl
 
-from ._backend import check_tensor, to_numpy
+from ._backend import to_numpy
+from .validation import check_positive_int, check_tensor
 
 __all__ = [
     "matricization",
@@ -463,8 +464,6 @@ def width_conversion_bounds(r: int, d: int) -> dict[str, dict[str, WidthConversi
     >>> table["ht"]["tt"].value, table["tt"]["ht"].value
     (9, 3)
     """
-    from ._backend import check_positive_int
-
     r = check_positive_int(r, "r")
     d = check_positive_int(d, "d", minimum=2)
     half = -(-d // 2)

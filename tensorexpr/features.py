@@ -11,14 +11,8 @@ from __future__ import annotations
 import numpy as np
 import tensorly as tl
 
-from ._backend import (
-    as_float_array,
-    check_positive_int,
-    check_random_state,
-    check_tensor,
-    relu,
-    tensor_like,
-)
+from ._backend import relu, tensor_like
+from .validation import as_float_array, check_positive_int, check_random_state, check_tensor
 
 __all__ = [
     "FeatureMap",

@@ -15,25 +15,24 @@ rows so that the work arrays stay within ``memory_limit``.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import tensorly as tl
 from tensorly.cp_tensor import CPTensor
 from tensorly.tt_tensor import TTTensor
 
-from ._backend import (
-    as_float_array,
-    check_positive_int,
-    check_random_state,
-    check_tensor,
-    tensor_like,
-)
+from ._backend import tensor_like
 from .features import FeatureMap, check_feature_map
 from .grid import DEFAULT_MEMORY_LIMIT, check_memory, feature_matrix, row_blocks
 from .ht_tensor import HTTensor
 from .operators import Operator, get_operator
 from .trees import DimensionTree
+from .validation import (
+    as_float_array,
+    check_positive_int,
+    check_random_state,
+    check_rank,
+    check_tensor,
+)
 
 __all__ = ["CPNetwork", "TTNetwork", "HTNetwork"]
 
@@ -52,28 +51,17 @@ def _params(arrays, name: str, ndim: int) -> list[np.ndarray]:
 
 def _rank_list(rank, d: int, n_outputs: int) -> list[int]:
     """Ranks r_0..r_d of a train: an int (inner ranks), d-1 inner ranks, or all d+1."""
-    if isinstance(rank, numbers.Integral) and not isinstance(rank, bool):
-        inner = [check_positive_int(rank, "rank")] * (d - 1)
-    else:
-        try:
-            ranks = [check_positive_int(r, "rank") for r in rank]
-        except TypeError:
-            raise TypeError(
-                f"rank must be a positive int or a list of {d - 1} or {d + 1} ints, got {rank!r}"
-            ) from None
-        if len(ranks) == d + 1:
-            if ranks[0] != 1 or ranks[-1] != n_outputs:
-                raise ValueError(
-                    f"rank as a list of d+1 ints must start with 1 and end with n_outputs="
-                    f"{n_outputs}, got {ranks}"
-                )
-            return ranks
-        if len(ranks) != d - 1:
-            raise ValueError(
-                f"rank must be a positive int or a list of {d - 1} or {d + 1} ints, got {rank!r}"
-            )
-        inner = ranks
-    return [1, *inner, n_outputs]
+    ranks = check_rank(rank, (d - 1, d + 1), f"{d - 1} or {d + 1} ints")
+    if isinstance(ranks, int):
+        return [1, *[ranks] * (d - 1), n_outputs]
+    if len(ranks) == d - 1:
+        return [1, *ranks, n_outputs]
+    if ranks[0] != 1 or ranks[-1] != n_outputs:
+        raise ValueError(
+            f"rank as a list of d+1 ints must start with 1 and end with n_outputs="
+            f"{n_outputs}, got {ranks}"
+        )
+    return ranks
 
 
 class _Network:

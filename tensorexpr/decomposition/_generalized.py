@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._backend import as_float_array, check_positive_int, check_random_state
 from ..operators import get_operator
+from ..validation import as_float_array, check_positive_int, check_random_state
 
 __all__ = ["fit_generalized", "GeneralizedFit"]
 

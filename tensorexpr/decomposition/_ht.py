@@ -11,9 +11,9 @@ from tensorly.tt_tensor import TTTensor
 
 from ..ht_tensor import HTTensor, ht_orthogonalize
 from ..trees import DimensionTree
+from ..validation import check_tensor
 from ._common import (
     WIDE,
-    check_dense,
     check_ht_rank,
     check_tol,
     eps_of,
@@ -93,7 +93,7 @@ def ht_svd(
     >>> bool(np.allclose(ht.to_tensor(), tensor))
     True
     """
-    tensor = check_dense(tensor, "tensor", min_ndim=2)
+    tensor = check_tensor(tensor, "tensor", min_ndim=2, check_finite=False)
     tol = check_tol(tol)
     d = tl.ndim(tensor)
     tree = _check_tree(tree, d)

@@ -9,9 +9,9 @@ import tensorly as tl
 from sklearn.base import BaseEstimator, TransformerMixin
 from tensorly.tt_tensor import TTTensor
 
+from ..validation import check_tensor
 from ._common import (
     WIDE,
-    check_dense,
     check_tol,
     check_tt_rank,
     squared_norm,
@@ -76,7 +76,7 @@ def tt_svd(tensor, rank: int | Sequence[int] | None = None, tol: float | None = 
     >>> bool(np.linalg.norm(tt.to_tensor() - tensor) <= 1e-8 * np.linalg.norm(tensor))
     True
     """
-    tensor = check_dense(tensor, "tensor")
+    tensor = check_tensor(tensor, "tensor", min_ndim=1, check_finite=False)
     tol = check_tol(tol)
     shape = tuple(tl.shape(tensor))
     d = len(shape)
