@@ -52,12 +52,12 @@ def gru_units_for(n_params: int, n_inputs: int, n_classes: int) -> int:
 
 def time_tt(X, y, epochs, batch_size):
     clf = TTNetworkClassifier(
-        rank=8, n_features=8, batch_size=batch_size, max_epochs=1, dtype="float32", random_state=0
+        rank=8, n_features=8, batch_size=batch_size, max_iter=1, dtype="float32", random_state=0
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(X, y)  # compile (tf.function tracing) outside the timing
-        clf.set_params(warm_start=True, max_epochs=epochs, n_iter_no_change=epochs + 1)
+        clf.set_params(warm_start=True, max_iter=epochs, n_iter_no_change=epochs + 1)
         start = time.perf_counter()
         clf.fit(X, y)
         seconds = time.perf_counter() - start

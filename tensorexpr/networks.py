@@ -64,7 +64,7 @@ def _rank_list(rank, d: int, n_outputs: int) -> list[int]:
     return ranks
 
 
-class _Network:
+class TensorNetwork:
     """Shared input handling, evaluation and grid tensors."""
 
     kind = ""
@@ -258,7 +258,7 @@ def _diagonal_blocks(xi: Operator, left, right, weights, memory_limit: int, rese
 
 
 # ====================================================================================
-class CPNetwork(_Network):
+class CPNetwork(TensorNetwork):
     """Shallow network: one hidden layer of width R and (generalized) product pooling.
 
     ``l_y(X) = sum_a weights[a, y] xi(<f(x_1), v_{1,a}>, ..., <f(x_d), v_{d,a}>)``
@@ -392,7 +392,7 @@ class CPNetwork(_Network):
 
 
 # ====================================================================================
-class TTNetwork(_Network):
+class TTNetwork(TensorNetwork):
     """Recurrent network: TT cores, standard or the generalized RNN of [K19].
 
     With ``a_t = C_t f(x_t)`` (``C_t = I`` when ``matrices`` is None) and ``h_0`` the
@@ -602,7 +602,7 @@ class TTNetwork(_Network):
 
 
 # ====================================================================================
-class HTNetwork(_Network):
+class HTNetwork(TensorNetwork):
     """Deep network (convolutional arithmetic circuit): hierarchical Tucker over a tree.
 
     Leaves ``phi_k = A_k^T f(x_k)``; an internal node with children (l, r) and

@@ -22,7 +22,7 @@ from ._common import (
     squared_norm,
     truncated_left_svd,
 )
-from ._tt import _check_tt, tt_round
+from ._tt import check_tt, tt_round
 
 __all__ = ["ht_svd", "ht_round", "tt_to_ht", "ht_to_tt", "HTSVD"]
 
@@ -346,7 +346,7 @@ def tt_to_ht(tt, tree: DimensionTree | None = None, tol: float | None = None) ->
     >>> bool(np.allclose(ht.to_tensor(), tt.to_tensor()))
     True
     """
-    tt = _check_tt(tt)
+    tt = check_tt(tt)
     cores = list(tt.factors)
     d = len(cores)
     if d < 2:

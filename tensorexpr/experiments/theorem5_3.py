@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..decomposition._generalized import fit_generalized
+from ..engine import fit_generalized
 from ..expressivity import shallow_width_lower_bound
 from ..features import LinearFeatures
 from ..networks import CPNetwork, TTNetwork
