@@ -1,4 +1,4 @@
-"""The experiment ``training``: TT vs CP vs HT networks trained as classifiers (PAPERS.md 4.7).
+"""The experiment ``training``: TT vs CP vs HT networks trained as classifiers (docs/theory.md 5.7).
 
 Two parts, after [K18] section 6:
 
@@ -24,7 +24,7 @@ from tensorexpr.experiments import Experiment, ExperimentResult, no_progress
 
 __all__ = ["TRAINING", "run", "plot"]
 
-#: training settings shared by the three networks (Adam, PAPERS.md 4.7)
+#: training settings shared by the three networks (Adam, docs/theory.md section 5.7)
 DIGITS_SETTINGS = dict(
     n_features=16,
     alpha=1e-3,
@@ -223,7 +223,7 @@ def plot(result: ExperimentResult, path) -> None:
 TRAINING = Experiment(
     name="training",
     description="TT vs CP vs HT networks trained by TensorFlow: digits accuracy against "
-    "parameters, decision boundaries on moons and circles (PAPERS.md 4.7)",
+    "parameters, decision boundaries on moons and circles (docs/theory.md section 5.7)",
     run=run,
     plot=plot,
 )

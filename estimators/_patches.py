@@ -1,4 +1,4 @@
-"""Images to sequences of patches, the inputs of tensor networks (PAPERS.md section 1)."""
+"""Images to sequences of patches, the inputs of tensor networks (docs/theory.md section 1)."""
 
 from __future__ import annotations
 

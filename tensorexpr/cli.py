@@ -147,7 +147,7 @@ def _cmd_analyze(args) -> int:
         table = width_conversion_bounds(r, net.d)
         print(
             f"\nwidth conversions for a {net.kind.upper()} network of width r = {r} "
-            f"(PAPERS.md 4.2):"
+            f"(docs/theory.md section 5.2):"
         )
         _print_table(
             [

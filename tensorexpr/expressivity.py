@@ -2,7 +2,7 @@
 
 Every matricization rank of a grid (or coefficient) tensor is a lower bound on its
 CP rank, i.e. on the width of an equivalent shallow product network
-(PAPERS.md section 4). Ranks that certify a theorem are computed in float64 with a
+(docs/theory.md section 4). Ranks that certify a theorem are computed in float64 with a
 stated tolerance.
 """
 
@@ -215,7 +215,7 @@ def matricization_rank(
     )
 
 
-# -- shallow-width lower bounds (PAPERS.md 4.1, 4.2, 4.4) -----------------------------------
+# -- shallow-width lower bounds (docs/theory.md 5.1, 5.2, 5.4) ----------
 @dataclass(frozen=True)
 class ShallowWidthBound:
     """A certified lower bound on the width of an equivalent (generalized) shallow network.
@@ -278,9 +278,9 @@ def shallow_width_lower_bound(
 ) -> ShallowWidthBound:
     """Certified lower bound on the width of a shallow network equal to a network or tensor.
 
-    For xi = product (PAPERS.md 4.1-4.2) every matricization rank is a lower bound on the CP
+    For xi = product (docs/theory.md 5.1-5.2) every matricization rank is a lower bound on the CP
     rank, i.e. on the width; the largest over ``partitions`` is returned. For xi = relu_max
-    (PAPERS.md 4.4, [K19] Thm 5.2) one term ``max(z_1[i_1], ..., z_d[i_d], 0)`` has rank
+    (docs/theory.md 5.4, [K19] Thm 5.2) one term ``max(z_1[i_1], ..., z_d[i_d], 0)`` has rank
     ``<= M min(|S|, |T|)`` over a partition (S, T) (``M d / 2`` for odd/even), hence the bound
     ``ceil(rank / (M d / 2))``; ``max`` is the same, and relu_sum terms have rank <= 2.
 
@@ -386,7 +386,7 @@ def shallow_width_lower_bound(
 
 @dataclass(frozen=True)
 class WidthConversion:
-    """One cell of the width-conversion table (PAPERS.md 4.2, [K18] Table 2).
+    """One cell of the width-conversion table (docs/theory.md section 5.2, [K18] Table 2).
 
     Returned inside :func:`width_conversion_bounds`; the fields are its constructor parameters.
 
@@ -429,7 +429,7 @@ def width_conversion_bounds(r: int, d: int) -> dict[str, dict[str, WidthConversi
     -------
     dict
         ``table[needed][given]`` is a :class:`WidthConversion`, kinds ``"tt"``, ``"ht"``,
-        ``"cp"``. Rows of PAPERS.md 4.2: TT needs r / r^(log2(d)/2) / r, HT needs r^2 / r / r,
+        ``"cp"``. Rows of docs/theory.md 5.2: TT needs r / r^(log2(d)/2) / r, HT needs r^2 / r / r,
         CP needs >= r^(d/2) / >= r^(d/2) / r (given TT / HT / CP).
 
     Notes

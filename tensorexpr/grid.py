@@ -1,7 +1,7 @@
 """Templates, feature matrices and grid tensors of black-box score functions.
 
 The grid tensor of a score function l on templates x^(1..M) is the order-d tensor
-``Gamma[i1, ..., id] = l(x^(i1), ..., x^(id))`` (PAPERS.md section 2).
+``Gamma[i1, ..., id] = l(x^(i1), ..., x^(id))`` (docs/theory.md section 2).
 """
 
 from __future__ import annotations

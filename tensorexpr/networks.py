@@ -2,14 +2,14 @@
 
 Each network maps inputs ``X`` of shape (batch, d, n) to scores of shape (batch,)
 (or (batch, C) for C outputs), standard (xi = product) or generalized with an
-operator xi (PAPERS.md sections 1 and 3). Parameters are stored as float64 numpy
+operator xi (docs/theory.md sections 1 and 3). Parameters are stored as float64 numpy
 arrays and cast to the input's backend and dtype at call time, so a network built
 under one backend works under any other.
 
-Grid tensors (PAPERS.md section 2): for product networks the grid tensor is the
+Grid tensors (docs/theory.md section 2): for product networks the grid tensor is the
 CP / TT / HT tensor with the feature matrix F folded into the leaves
 (``structured=True`` returns it without any dense ``M^d`` work); for generalized
-networks it is computed by the recursions of PAPERS.md section 3, in blocks of
+networks it is computed by the recursions of docs/theory.md section 3, in blocks of
 rows so that the work arrays stay within ``memory_limit``.
 """
 
@@ -262,7 +262,7 @@ class CPNetwork(TensorNetwork):
     """Shallow network: one hidden layer of width R and (generalized) product pooling.
 
     ``l_y(X) = sum_a weights[a, y] xi(<f(x_1), v_{1,a}>, ..., <f(x_d), v_{d,a}>)``
-    (PAPERS.md sections 1 and 3; [K19] eq. 14-15, [CS16]).
+    (docs/theory.md sections 1 and 3; [K19] eq. 14-15, [CS16]).
 
     Parameters
     ----------
@@ -370,7 +370,7 @@ class CPNetwork(TensorNetwork):
         )
 
     def _generalized_grid(self, F, memory_limit):
-        # PAPERS.md 3: Gamma = sum_a lambda_a (F v_1a) (x)_xi ... (x)_xi (F v_da)
+        # docs/theory.md section 3: Gamma = sum_a lambda_a (F v_1a) (x)_xi ... (x)_xi (F v_da)
         z = [tl.dot(F, self._t(f, F)) for f in self.factors]
         M = tl.shape(F)[0]
         weights = self._t(self.weights, F)
@@ -400,7 +400,7 @@ class TTNetwork(TensorNetwork):
 
         h_t[k] = sum_{i, j} cores[t][j, i, k] * xi(a_t[i], h_{t-1}[j]),   l(X) = h_d
 
-    For xi = product this is the TT-network ``W = G_1 G_2 ... G_d`` (PAPERS.md
+    For xi = product this is the TT-network ``W = G_1 G_2 ... G_d`` (docs/theory.md
     section 1); the cores are stored as ``(r_{t-1}, L, r_t)`` like tensorly's TT
     cores, i.e. ``cores[t][j, i, k] = G_t[i, j, k]`` of [K19] eq. 16-17. For xi with
     no unit (softplus, max) the first step is ``h_1 = cores[0][0]^T a_1``.
@@ -582,7 +582,7 @@ class TTNetwork(TensorNetwork):
         return tl.reshape(tl.dot(left, right), shape)
 
     def _generalized_grid(self, F, memory_limit):
-        # PAPERS.md 3, grid recursion of the generalized RNN:
+        # docs/theory.md section 3, grid recursion of the generalized RNN:
         # Gamma_t[i1..it, k] = sum_{l,j} G_t[l,j,k] xi((F C_t^T)[i_t, l], Gamma_{t-1}[.., j])
         a = self._inputs([F] * self.d)
         M = tl.shape(F)[0]
@@ -752,7 +752,7 @@ class HTNetwork(TensorNetwork):
         return HTTensor(factors, self.tree)
 
     def _generalized_grid(self, F, memory_limit):
-        # PAPERS.md 3 (generalized HT):
+        # docs/theory.md section 3 (generalized HT):
         # U_t[(i_l, i_r), c] = sum_ab B[a,b,c] xi(U_l[i_l,a], U_r[i_r,b])
         tree, M = self.tree, tl.shape(F)[0]
         reserved = (M**self.d * self.n_outputs + M ** (self.d - 1) * max(self.ranks)) * 8

@@ -1,6 +1,6 @@
 """Shared pieces of the decompositions: argument checks and the truncated left SVD.
 
-The truncated left SVD picks its route by the accuracy requested (DESIGN.md, Numerics):
+The truncated left SVD picks its route by the accuracy requested:
 
 - ``"gram"``: eigenvectors of ``C C^T`` for a wide ``C`` (one pass over ``C``). Forming the Gram
   matrix squares the singular values, so singular values below ``~sqrt(eps) sigma_max`` are lost.

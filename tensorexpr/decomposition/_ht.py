@@ -312,7 +312,7 @@ def tt_to_ht(tt, tree: DimensionTree | None = None, tol: float | None = None) ->
     """Exact HT representation of a TT tensor (then rounded with ``tol`` if given).
 
     A node over the modes ``i..j-1`` gets the frame of the TT segment ``G_i ... G_{j-1}`` with
-    both bonds open, so its rank is ``r_i r_j`` (PAPERS.md 4.2: at most ``r^2``); the transfer
+    both bonds open, so its rank is ``r_i r_j`` (docs/theory.md 5.2: at most ``r^2``); the transfer
     tensors only join the shared bond. ``tol`` calls :func:`ht_round` on the result.
 
     Parameters
@@ -381,7 +381,7 @@ def ht_to_tt(ht: HTTensor, tol: float | None = None) -> TTTensor:
 
     Built subtree by subtree: the TT of a node is its left child's TT followed by its right
     child's TT, whose bonds also carry the left child's rank until the transfer tensor closes
-    it. Ranks are products of node ranks along the tree (PAPERS.md 4.2: the minimal TT ranks of
+    it. Ranks are products of node ranks along the tree (docs/theory.md 5.2: the minimal TT ranks of
     an HT tensor of rank r can reach ``r^(log2(d)/2)``); ``tol`` calls :func:`tt_round`.
 
     Parameters
