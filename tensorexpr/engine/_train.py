@@ -92,9 +92,9 @@ class NetworkTrainer:
     """
 
     def __init__(self, spec, feature_map, loss: str, use_dropout: bool, dtype: str, jit: bool):
+        tf = import_tensorflow()  # first: keras imports TensorFlow itself
         import keras
 
-        tf = import_tensorflow()
         self.spec, self.feature_map, self.loss = spec, feature_map, loss
         self.dtype = getattr(tf, dtype)
         self.names = param_names(spec)
