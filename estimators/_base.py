@@ -373,7 +373,7 @@ class NetworkEstimator(BaseEstimator):
                 self.best_validation_score_ = value
             self.validation_scores_.append(value)
         else:
-            improved = value < self.best_loss_ - self.tol
+            improved = value <= self.best_loss_ - self.tol
             best = value < self.best_loss_
             self.best_loss_ = min(self.best_loss_, value)
         self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
