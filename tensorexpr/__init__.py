@@ -1,7 +1,8 @@
 """tensorexpr: the expressive power of tensor networks, on TensorLy."""
 
-from . import decomposition
+from . import cross, decomposition
 from ._backend import get_backend, set_backend
+from .cross import CrossResult, tt_cross
 from .decomposition import *  # noqa: F403
 from .expressivity import (
     MatricizationRank,
@@ -64,5 +65,7 @@ __all__ = [
     "WidthConversion",
     "save_network",
     "load_network",
+    "tt_cross",
+    "CrossResult",
     *decomposition.__all__,
 ]
