@@ -426,13 +426,24 @@ def _revealed_rank(s: np.ndarray, tol_local: float) -> int:
     return max(1, int(ok[0]))
 
 
-def _step(Z, n_target_cap, tol_local, kick):
-    """Rank-revealing maxvol of a fibre matrix Z (rows, cols): (rows kept, B, revealed rank)."""
+def _step(Z, cap, tol_local, kick):
+    """Rank-revealing maxvol of a fibre matrix Z (rows, cols): (rows kept, B, revealed rank).
+
+    The rank rho is revealed by an SVD; the rows are the maxvol rows of the leading
+    ``rho + kick`` singular vectors (the next directions are explored, not only the kept ones),
+    completed by rectangular maxvol when Z has fewer columns; ``B = U_rho pinv(U_rho[rows])``
+    interpolates the kept part: ``Z ~ B Z[rows]``.
+    """
+    n_rows_all, n_cols = tl.shape(Z)
     u, s, _ = tl.svd(Z, full_matrices=False)
-    rho = _revealed_rank(_to_numpy(s), tol_local)
-    n_rows = int(min(rho + kick, tl.shape(Z)[0], n_target_cap))
-    rows, B = rect_maxvol(u[:, :rho], max(n_rows, rho))
-    return rows, B, rho
+    rho = int(min(_revealed_rank(_to_numpy(s), tol_local), cap))
+    target = int(min(rho + kick, n_rows_all, cap))
+    basis = u[:, : min(target, n_cols)]
+    rows, _ = rect_maxvol(basis, target)
+    kept = u[:, :rho]
+    sub = kept[rows, :]
+    coef = tl.solve(tl.dot(tl.transpose(sub), sub), tl.transpose(sub))
+    return rows, tl.dot(kept, coef), rho
 
 
 def tt_cross(
@@ -562,6 +573,8 @@ def tt_cross(
         raise ValueError(f"max_evals={max_evals} must exceed n_test={n_test}")
     rng = np.random.default_rng(random_state)
     entries = _Entries(fn, d, max_evals, batch_size, n_jobs)
+    # the local SVDs keep a tenth of the target (spread over the d - 1 bonds), so that the
+    # truncation alone never eats the error budget
     tol_local = (0.1 * tol if tol is not None else 0.0) / math.sqrt(d - 1)
     f64 = _float64()
 
