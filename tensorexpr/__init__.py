@@ -1,6 +1,6 @@
 """tensorexpr: the expressive power of tensor networks, on TensorLy."""
 
-from . import cross, decomposition
+from . import decomposition
 from ._backend import get_backend, set_backend
 from .cross import CrossResult, tt_cross
 from .decomposition import *  # noqa: F403
