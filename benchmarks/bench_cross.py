@@ -14,7 +14,11 @@ Black boxes:
 
 teneva is not a dependency of tensorexpr: ``pip install -e ".[bench]"``.
 
-Run: python benchmarks/bench_cross.py [--seeds 3]
+With ``--curves`` it prints instead the error-against-evaluations tables of docs/cross.md: a
+generalized ReLU RNN (relu_max, d = 16, M = 8, m = 4, rank 4) and a product HT network
+(d = 16, M = 8, m = 4, rank 3), tol from 1e-1 down to 1e-6, budget 2e6 evaluations.
+
+Run: python benchmarks/bench_cross.py [--seeds 3] [--curves]
 """
 
 from __future__ import annotations
@@ -104,11 +108,37 @@ def run_teneva(fn, shape, tol, seed, max_sweeps=200):
     return len(box.seen), seconds, cores, ranks, info["e_vld"]
 
 
+def curves() -> None:
+    rng = np.random.default_rng(0)
+    features = te.ReLUFeatures(2, 4, random_state=0)
+    nets = {
+        "generalized ReLU RNN": te.TTNetwork.random(16, features, 4, xi="relu_max", random_state=0),
+        "HT network": te.HTNetwork.random(16, features, 3, random_state=0),
+    }
+    for name, net in nets.items():
+        templates = rng.standard_normal((8, 2))
+        idx = rng.integers(0, 8, size=(10_000, 16))
+        direct = np.asarray(net(templates[idx]))
+        print(f"{name} d=16 M=8: tol | evaluations | error on 10^4 entries | max TT rank | stop")
+        for tol in (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 1e-4, 1e-5, 1e-6):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                tt, info = te.tt_cross(
+                    net, templates=templates, tol=tol, max_evals=2_000_000, random_state=0
+                )
+            err = np.linalg.norm(np.asarray(tt_entries(tt, idx)) - direct) / np.linalg.norm(direct)
+            print(f"  {tol:.0e} | {info.n_evals} | {err:.1e} | {max(tt.rank)} | {info.stop}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--curves", action="store_true", help="error against evaluations")
     args = parser.parse_args(argv)
     te.set_backend("numpy")
+    if args.curves:
+        curves()
+        return 0
     ok = True
     for name, fn, shape, tol in problems():
         test_idx = np.stack(

@@ -305,9 +305,10 @@ class _Entries:
         if self.n_jobs in (None, 1):
             chunks = [indices[s : s + self.batch_size] for s in range(0, n, self.batch_size)]
             return np.concatenate([_call_checked(self.fn, c) for c in chunks])
-        from joblib import Parallel, cpu_count, delayed
+        from joblib import Parallel, delayed, effective_n_jobs
 
-        workers = cpu_count() if self.n_jobs < 0 else self.n_jobs
+        # the active joblib backend (loky, threads, a Dask cluster) says how many workers run
+        workers = effective_n_jobs(self.n_jobs)
         size = max(1, min(self.batch_size, math.ceil(n / workers)))
         chunks = [indices[s : s + size] for s in range(0, n, size)]
         parts = Parallel(n_jobs=self.n_jobs)(delayed(_call_checked)(self.fn, c) for c in chunks)
@@ -371,7 +372,7 @@ def _check_shape(fn, shape, templates) -> tuple[Callable, tuple[int, ...]]:
     if templates is None:
         if shape is None:
             raise ValueError("shape is required for an index function (or pass templates)")
-        if isinstance(shape, numbers.Integral) or not isinstance(shape, Sequence):
+        if isinstance(shape, numbers.Integral) or not isinstance(shape, (Sequence, np.ndarray)):
             raise TypeError(f"shape must be a sequence of d >= 2 ints, got {shape!r}")
         dims = tuple(_check_int(s, "shape[k]") for s in shape)
         if len(dims) < 2:
@@ -674,9 +675,10 @@ def tt_cross(
             RuntimeWarning,
             stacklevel=2,
         )
-    elif tol is None and result.stop == "max_evals":
+    elif tol is None and result.stop in ("max_evals", "n_iter_max"):
         warnings.warn(
-            f"tt_cross reached max_evals={max_evals} at held-out relative error {error:.3g}",
+            f"tt_cross stopped ({result.stop}) at held-out relative error {error:.3g} after "
+            f"{result.n_evals} evaluations",
             RuntimeWarning,
             stacklevel=2,
         )
