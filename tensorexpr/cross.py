@@ -584,7 +584,7 @@ def tt_cross(
     rng = np.random.default_rng(random_state)
     entries = _Entries(fn, d, max_evals, batch_size, n_jobs)
     # the local SVDs keep a tenth of the target (spread over the d - 1 bonds), so that the
-    # truncation alone never eats the error budget
+    # truncation alone does not eat the error budget; tightened when the error stalls
     tol_local = (0.1 * tol if tol is not None else 0.0) / math.sqrt(d - 1)
     f64 = _float64()
 
@@ -653,6 +653,10 @@ def tt_cross(
         # grows by kick, as in teneva's dr_min
         stalled = quiet > 0 or (len(result.errors) >= 3 and error > 0.5 * result.errors[-3])
         forced = tol is not None and stalled
+        if forced:
+            # the interpolation amplifies the truncation error by the maxvol factors: a stall
+            # can also mean the local truncation is too coarse for tol
+            tol_local *= 0.3
         if quiet >= 2:  # two sweeps, one each way, found nothing new: the sets are fixed
             result.stop = "stagnation"
             break

@@ -34,10 +34,15 @@ def dense_box(tensor):
     return lambda idx: tensor[tuple(np.asarray(idx).T)]
 
 
-def random_tt(shape, rank, seed):
+def random_tt_dense(shape, rank, seed) -> np.ndarray:
+    """A dense numpy tensor of TT rank ``rank`` (contracted in numpy, whatever the backend)."""
     rng = np.random.default_rng(seed)
     ranks = [1] + [rank] * (len(shape) - 1) + [1]
-    return TTTensor([rng.standard_normal((ranks[k], n, ranks[k + 1])) for k, n in enumerate(shape)])
+    dense = np.ones((1, 1))
+    for k, n in enumerate(shape):
+        core = rng.standard_normal((ranks[k], n, ranks[k + 1]))
+        dense = np.tensordot(dense, core, axes=1)
+    return dense.reshape(shape)
 
 
 def rel_err(a, b):
@@ -85,8 +90,7 @@ def test_maxvol_rejects_wide_matrices():
 # -- black-box index functions --------------------------------------------------------------
 @pytest.mark.parametrize("seed", range(5))
 def test_index_function_recovers_a_dense_low_rank_tensor(seed):
-    tt_ref = random_tt((5, 6, 4, 5), 2, seed=seed)
-    dense = tl.to_numpy(tt_ref.to_tensor())
+    dense = random_tt_dense((5, 6, 4, 5), 2, seed=seed)
     tt, info = te.tt_cross(dense_box(dense), np.array(dense.shape), tol=1e-10, random_state=seed)
     assert isinstance(tt, TTTensor)
     assert rel_err(tt.to_tensor(), dense) <= 1e-10
@@ -113,7 +117,7 @@ def test_fixed_random_state_is_deterministic():
 
 
 def test_index_sets_are_nested_and_the_tt_interpolates_on_them():
-    dense = tl.to_numpy(random_tt((4, 5, 4, 5), 3, seed=2).to_tensor())
+    dense = random_tt_dense((4, 5, 4, 5), 3, seed=2)
     tt, info = te.tt_cross(dense_box(dense), dense.shape, tol=1e-10, random_state=0)
     full = tl.to_numpy(tt.to_tensor())
     for k in range(1, 4):
@@ -126,7 +130,7 @@ def test_index_sets_are_nested_and_the_tt_interpolates_on_them():
 
 
 def test_runs_to_round_off_without_tol_and_stops():
-    dense = tl.to_numpy(random_tt((4, 4, 4), 2, seed=4).to_tensor())
+    dense = random_tt_dense((4, 4, 4), 2, seed=4)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tt, info = te.tt_cross(dense_box(dense), dense.shape, n_test=20, random_state=0)
@@ -188,20 +192,29 @@ def test_generalized_relu_rnn_error_falls_with_evaluations():
 
 
 def test_backends_float64(backend):
-    seed = 0
-    rng = np.random.default_rng(seed)
-    net = te.TTNetwork.random(5, te.ReLUFeatures(2, 3, random_state=seed), 2, random_state=seed)
-    templates = rng.standard_normal((5, 2))
-    tt, info = te.tt_cross(net, templates=templates, tol=1e-10, random_state=seed)
+    """The cross's linear algebra on each backend: same ranks, float64, round-off error."""
+    dense = random_tt_dense((4, 5, 4, 5), 2, seed=6)
+    tt, info = te.tt_cross(dense_box(dense), dense.shape, tol=1e-10, n_test=100, random_state=0)
     assert tl.is_tensor(tt.factors[0]) and tl.get_backend() == backend
     assert "float64" in str(tl.context(tt.factors[0])["dtype"])
-    assert tt.rank == net.ranks
-    idx = rng.integers(0, 5, size=(500, 5))
-    assert rel_err(tt_entries(tt, idx), net(tl.tensor(templates[idx]))) <= 1e-10
+    assert tt.rank == (1, 2, 2, 2, 1)
+    assert rel_err(tt.to_tensor(), dense) <= 1e-10
     tl.set_backend("numpy")
-    _, ref = te.tt_cross(net, templates=templates, tol=1e-10, random_state=seed)
+    _, ref = te.tt_cross(dense_box(dense), dense.shape, tol=1e-10, n_test=100, random_state=0)
     # the same algorithm: only round-off ties in maxvol may pick other rows
     assert abs(info.n_evals - ref.n_evals) <= 0.1 * ref.n_evals
+
+
+@pytest.mark.slow
+def test_backends_score_function(backend):
+    """A network's score function evaluated on the backend's tensors, through the cross."""
+    rng = np.random.default_rng(0)
+    net = te.TTNetwork.random(4, te.ReLUFeatures(2, 3, random_state=0), 2, random_state=0)
+    templates = rng.standard_normal((4, 2))
+    tt, _ = te.tt_cross(net, templates=templates, tol=1e-10, n_test=100, random_state=0)
+    assert tt.rank == net.ranks
+    idx = rng.integers(0, 4, size=(200, 4))
+    assert rel_err(tt_entries(tt, idx), net(tl.tensor(templates[idx]))) <= 1e-10
 
 
 # -- parallel evaluations --------------------------------------------------------------------
