@@ -489,11 +489,12 @@ def tt_cross(
     the kept singular vectors (:func:`maxvol`), plus ``kick`` rows of greatest rectangular
     volume (:func:`rect_maxvol`), become the next index set: ranks grow while the revealed
     rank fills the index set and stop growing once it does not; while the held-out error
-    stalls every index set grows by ``kick``. After each sweep the relative error on ``n_test``
-    held-out random entries is measured; the run stops when it is ``<= tol``, when
-    ``max_evals`` would be exceeded, when two sweeps evaluate nothing new, or after
-    ``n_iter_max`` sweeps. The result is rounded with :func:`~tensorexpr.tt_round`
-    (``tol / 10``, round-off level without ``tol``), so its ranks are the revealed ones.
+    stalls every index set grows by ``kick`` and the local truncation tightens. After each
+    sweep the relative error on ``n_test`` held-out random entries is measured; the run stops
+    when it is ``<= tol``, when ``max_evals`` would be exceeded, when two sweeps evaluate
+    nothing new, or after ``n_iter_max`` sweeps. The result is rounded with
+    :func:`~tensorexpr.tt_round` (``tol / 10``, round-off level without ``tol``), so its ranks
+    are the revealed ones.
 
     Parameters
     ----------
