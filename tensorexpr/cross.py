@@ -203,8 +203,9 @@ class CrossResult:
     left_indices, right_indices : list of ndarrays
         The final nested index sets: ``left_indices[k]`` (shape ``(r_k, k)``) holds
         multi-indices over modes ``0..k-1`` (the maxvol pivots of the left-to-right sweeps),
-        ``right_indices[k]`` (shape ``(s_k, d-k)``) multi-indices over modes ``k..d-1``.
-        The TT interpolates the tensor on the crosses they span.
+        ``right_indices[k]`` (shape ``(s_k, d-k)``) multi-indices over modes ``k..d-1``,
+        for ``k = 1..d-1`` (the other entries are empty or None). They are the sets of the
+        last complete sweep: the TT returned interpolates the tensor on the crosses they span.
 
     Examples
     --------
@@ -608,7 +609,7 @@ def tt_cross(
     left[0] = np.zeros((1, 0), dtype=np.int64)
 
     result = CrossResult(n_evals=0, error=math.inf, converged=False, stop="n_iter_max")
-    best, quiet, forced = None, 0, False
+    best, sets, quiet, forced = None, None, 0, False
     for sweep in range(n_iter_max):
         ltr = sweep % 2 == 0
         before = entries.n_evals
@@ -641,7 +642,7 @@ def tt_cross(
             break
         tt = TTTensor(cores)
         error = float(np.linalg.norm(_to_numpy(tt_entries(tt, test_idx)) - test_val)) / test_norm
-        best = tt
+        best, sets = tt, (list(left), list(right))  # the sets this TT interpolates on
         result.ranks.append(tuple(revealed))
         result.errors.append(error)
         result.evals.append(entries.n_evals)
@@ -672,7 +673,7 @@ def tt_cross(
     result.n_evals, result.error = entries.n_evals, error
     result.converged = tol is not None and error <= tol
     result.test_indices = test_idx
-    result.left_indices, result.right_indices = left, right
+    result.left_indices, result.right_indices = sets
     if tol is not None and not result.converged:
         warnings.warn(
             f"tt_cross stopped ({result.stop}) at held-out relative error {error:.3g} > "
