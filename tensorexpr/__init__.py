@@ -2,6 +2,7 @@
 
 from . import decomposition
 from ._backend import get_backend, set_backend
+from .cross import CrossResult, tt_cross
 from .decomposition import *  # noqa: F403
 from .engine import GeneralizedFit, fit_generalized
 from .expressivity import (
@@ -80,5 +81,7 @@ __all__ = [
     "load_network",
     "fit_generalized",
     "GeneralizedFit",
+    "tt_cross",
+    "CrossResult",
     *decomposition.__all__,
 ]

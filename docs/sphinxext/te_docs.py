@@ -22,6 +22,7 @@ GUIDE_PAGES = {
     "decomposition": "Decompositions: CP, TT and HT",
     "expressivity": "Expressivity: ranks and width bounds",
     "estimators": "Estimators: TT-networks in scikit-learn",
+    "cross": "TT-cross: grid tensors too large to form",
 }
 
 
