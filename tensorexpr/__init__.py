@@ -1,7 +1,7 @@
 """tensorexpr: the expressive power of tensor networks, on TensorLy."""
 
 from . import decomposition
-from ._backend import get_backend, set_backend
+from ._backend import backend_context, get_backend, set_backend
 from .decomposition import *  # noqa: F403
 from .expressivity import (
     MatricizationRank,
@@ -37,6 +37,7 @@ __version__ = "0.1.0"
 __all__ = [
     "set_backend",
     "get_backend",
+    "backend_context",
     "FeatureMap",
     "ReLUFeatures",
     "LinearFeatures",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import tensorly as tl
 
+from ._backend import DEFAULT_MEMORY_LIMIT, check_memory, dense_bytes, factors_to_backend
 from .trees import DimensionTree
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "ht_inner",
     "ht_orthogonalize",
     "validate_ht_tensor",
+    "check_ht",
 ]
 
 
@@ -69,6 +71,20 @@ def validate_ht_tensor(factors, tree) -> tuple[list, DimensionTree, tuple[int, .
         if min(shape) < 1:
             raise ValueError(f"factors[{node}] has an empty dimension: shape {shape}")
     return factors, tree, tuple(ranks)
+
+
+def check_ht(ht, name: str = "ht") -> HTTensor:
+    """An HTTensor whose factors are tensors of the current backend.
+
+    Factors made under another backend (or numpy arrays) are converted by the one rule for
+    foreign inputs (docs/backends.md); anything but an HTTensor raises TypeError.
+    """
+    if not isinstance(ht, HTTensor):
+        raise TypeError(f"{name} must be an HTTensor, got {type(ht).__name__}")
+    factors = factors_to_backend(ht.factors, f"{name}.factors")
+    if all(new is old for new, old in zip(factors, ht.factors, strict=True)):
+        return ht
+    return HTTensor(factors, ht.tree)
 
 
 class HTTensor:
@@ -122,9 +138,9 @@ class HTTensor:
         """Number of stored entries over all factors."""
         return int(sum(np.prod(tl.shape(f)) for f in self.factors))
 
-    def to_tensor(self):
-        """The full tensor (``shape``)."""
-        return ht_to_tensor(self)
+    def to_tensor(self, memory_limit: int = DEFAULT_MEMORY_LIMIT):
+        """The full tensor (``shape``); see :func:`ht_to_tensor`."""
+        return ht_to_tensor(self, memory_limit=memory_limit)
 
     def norm(self):
         """Frobenius norm, from the factors only (no full tensor)."""
@@ -164,18 +180,25 @@ def _node_matrices(ht: HTTensor):
     return mats[tree.root]
 
 
-def ht_to_tensor(ht: HTTensor):
+def ht_to_tensor(ht: HTTensor, memory_limit: int = DEFAULT_MEMORY_LIMIT):
     """Full tensor of an HT tensor.
 
     Parameters
     ----------
     ht : HTTensor
+    memory_limit : int
+        Bytes allowed for the full tensor (float64); a larger one raises ValueError, saying how
+        much it needs, before anything is allocated.
 
     Returns
     -------
     tensor
         Of shape ``ht.shape``.
     """
+    ht = check_ht(ht)
+    check_memory(
+        dense_bytes(ht.shape), memory_limit, f"the full tensor of an HT tensor of shape {ht.shape}"
+    )
     tree = ht.tree
     order = tree.mode_order
     sizes = [tl.shape(ht.factors[tree.leaf(k)])[0] for k in order]
@@ -206,6 +229,7 @@ def _gram(ht_a: HTTensor, ht_b: HTTensor):
 
 def ht_inner(ht_a: HTTensor, ht_b: HTTensor):
     """Frobenius inner product of two HT tensors on the same tree, from the factors."""
+    ht_a, ht_b = check_ht(ht_a, "ht_a"), check_ht(ht_b, "ht_b")
     if ht_a.tree != ht_b.tree:
         raise ValueError("HT tensors must share the same tree for an inner product")
     if ht_a.shape != ht_b.shape:
@@ -253,8 +277,7 @@ def ht_orthogonalize(ht: HTTensor) -> HTTensor:
     >>> bool(np.allclose(orth.to_tensor(), ht.to_tensor()))
     True
     """
-    if not isinstance(ht, HTTensor):
-        raise TypeError(f"ht must be an HTTensor, got {type(ht).__name__}")
+    ht = check_ht(ht)
     tree = ht.tree
     factors = list(ht.factors)
     for node in range(tree.n_nodes - 1):  # post-order: children before parents, root last

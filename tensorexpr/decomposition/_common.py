@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 import tensorly as tl
 
-from .._backend import as_float_array, float64
+from .._backend import to_backend
 
 __all__: list[str] = []
 
@@ -36,25 +36,12 @@ def eps_of(tensor) -> float:
 
 
 def check_dense(tensor, name: str = "tensor", min_ndim: int = 1):
-    """A backend float tensor (float32 kept, anything else float64) of order >= ``min_ndim``.
+    """A backend float tensor (float32 kept, anything else float64) of order >= ``min_ndim``,
+    converted by the one rule for foreign inputs (:func:`tensorexpr._backend.to_backend`).
 
     Finiteness is checked by the caller from the squared norm it needs anyway (one pass less).
     """
-    if tl.is_tensor(tensor) and not isinstance(tensor, (str, bytes)):
-        dtype = str(tl.context(tensor)["dtype"])
-        if "complex" in dtype:
-            raise TypeError(f"{name} must be real, got dtype {dtype}")
-        if not ("float32" in dtype or "float64" in dtype):
-            if "bool" not in dtype and "int" not in dtype:
-                raise TypeError(f"{name} must be a real numeric tensor, got dtype {dtype}")
-            tensor = tl.tensor(tl.to_numpy(tensor), dtype=float64())
-    else:
-        if tensor is None or isinstance(tensor, (str, bytes, dict, set)):
-            raise TypeError(
-                f"{name} must be a tensor or an array-like, got {type(tensor).__name__}"
-            )
-        arr = as_float_array(tensor, name)
-        tensor = tl.tensor(arr, dtype=tl.backend.float32 if arr.dtype == np.float32 else float64())
+    tensor = to_backend(tensor, name)
     if tl.ndim(tensor) < min_ndim:
         raise ValueError(
             f"{name} must have at least {min_ndim} modes, got shape {tuple(tl.shape(tensor))}"

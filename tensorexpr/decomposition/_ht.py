@@ -9,7 +9,7 @@ import tensorly as tl
 from sklearn.base import BaseEstimator, TransformerMixin
 from tensorly.tt_tensor import TTTensor
 
-from ..ht_tensor import HTTensor, ht_orthogonalize
+from ..ht_tensor import HTTensor, check_ht, ht_orthogonalize
 from ..trees import DimensionTree
 from ._common import (
     WIDE,
@@ -261,8 +261,7 @@ def ht_round(
     >>> ht_round(ht, tol=1e-10).ranks
     (1, 1, 1)
     """
-    if not isinstance(ht, HTTensor):
-        raise TypeError(f"ht must be an HTTensor, got {type(ht).__name__}")
+    ht = check_ht(ht)
     tol = check_tol(tol)
     tree = ht.tree
     root_rank = ht.ranks[tree.root]
@@ -411,8 +410,7 @@ def ht_to_tt(ht: HTTensor, tol: float | None = None) -> TTTensor:
     >>> bool(np.allclose(tt.to_tensor(), ht.to_tensor()))
     True
     """
-    if not isinstance(ht, HTTensor):
-        raise TypeError(f"ht must be an HTTensor, got {type(ht).__name__}")
+    ht = check_ht(ht)
     tree = ht.tree
     if ht.ranks[tree.root] != 1:
         raise ValueError(f"ht must have root rank 1 for a TTTensor, got {ht.ranks[tree.root]}")
