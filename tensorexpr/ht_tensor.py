@@ -39,7 +39,8 @@ def validate_ht_tensor(factors, tree) -> tuple[list, DimensionTree, tuple[int, .
     """Check factors against a tree; returns (factors, tree, ranks)."""
     if not isinstance(tree, DimensionTree):
         raise TypeError(f"tree must be a DimensionTree, got {type(tree).__name__}")
-    factors = list(factors)
+    # factors made under another backend (or numpy) are converted: docs/backends.md
+    factors = factors_to_backend(factors, "factors")
     if len(factors) != tree.n_nodes:
         raise ValueError(
             f"factors must have one entry per tree node ({tree.n_nodes} for d={tree.d}), "
