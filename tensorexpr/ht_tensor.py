@@ -32,6 +32,7 @@ __all__ = [
     "ht_orthogonalize",
     "validate_ht_tensor",
     "check_ht",
+    "contract_children",
 ]
 
 
@@ -213,6 +214,20 @@ def ht_to_tensor(ht: HTTensor, memory_limit: int = DEFAULT_MEMORY_LIMIT):
     return full
 
 
+def contract_children(factor, left, right):
+    """``out[i, j, c] = sum_ab factor[a, b, c] left[a, i] right[b, j]`` by two matrix products.
+
+    The same as ``tl.einsum("abc,ai,bj->ijc", ...)``, which numpy evaluates without BLAS
+    (measured: 6 s instead of 0.03 s for ``ht_round`` at rank 50).
+    """
+    a, b, c = tl.shape(factor)
+    i, j = tl.shape(left)[1], tl.shape(right)[1]
+    out = tl.dot(tl.transpose(left), tl.reshape(factor, (a, b * c)))  # (i, b c)
+    out = tl.reshape(tl.transpose(tl.reshape(out, (i, b, c)), (1, 0, 2)), (b, i * c))
+    out = tl.dot(tl.transpose(right), out)  # (j, i c)
+    return tl.transpose(tl.reshape(out, (j, i, c)), (1, 0, 2))
+
+
 def _gram(ht_a: HTTensor, ht_b: HTTensor):
     """Gram matrices G_t = U_t(a)^T U_t(b), bottom-up; returns the root's."""
     tree = ht_a.tree
@@ -224,7 +239,10 @@ def _gram(ht_a: HTTensor, ht_b: HTTensor):
             grams[node] = tl.dot(tl.transpose(fa), fb)
         else:
             gl, gr = grams[children[0]], grams[children[1]]
-            grams[node] = tl.einsum("abc,ad,be,def->cf", fa, gl, gr, fb)
+            # G_t = sum_{abde} fa[a,b,c] gl[a,d] gr[b,e] fb[d,e,f]
+            rl, rr, rt = tl.shape(fb)
+            inner = tl.reshape(contract_children(fa, gl, gr), (rl * rr, -1))
+            grams[node] = tl.dot(tl.transpose(inner), tl.reshape(fb, (rl * rr, rt)))
     return grams[tree.root]
 
 

@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from tensorly.cp_tensor import CPTensor, cp_to_tensor
 from tensorly.decomposition import parafac
 
-from .._backend import check_positive_int, check_random_state, to_numpy
+from .._backend import check_positive_int, check_random_state, dot_t, to_numpy
 from ._common import check_dense, check_int_rank, check_tol, squared_norm
 
 __all__ = ["cp", "cp_rank", "CPRankResult", "CP", "cp_als", "default_max_rank"]
@@ -53,7 +53,7 @@ def _mttkrp(tensor, factors, mode: int, shape: tuple[int, ...]):
         return tl.dot(tl.reshape(tensor, (n, -1)), _khatri_rao(factors[1:]))
     lead = _khatri_rao(factors[:mode])
     if mode == d - 1:
-        return tl.dot(tl.transpose(tl.reshape(tensor, (-1, n))), lead)
+        return dot_t(tl.reshape(tensor, (-1, n)), lead, transpose_a=True)
     rank = tl.shape(lead)[1]
     rows = tl.shape(lead)[0]
     partial = tl.dot(tl.reshape(tensor, (rows * n, -1)), _khatri_rao(factors[mode + 1 :]))
@@ -84,7 +84,7 @@ def _init_factors(tensor, rank: int, init, rng):
         # leading left singular vectors of the unfolding, from its n x n Gram matrix; the
         # columns beyond n (rank > n) are random, as tensorly's svd start
         unfolding = tl.reshape(tl.moveaxis(tensor, mode, 0), (n, -1))
-        _, vecs = tl.eigh(tl.dot(unfolding, tl.transpose(unfolding)))
+        _, vecs = tl.eigh(dot_t(unfolding, unfolding, transpose_b=True))
         k = min(rank, n)
         lead = tl.flip(vecs[:, n - k :], axis=1)
         if k < rank:

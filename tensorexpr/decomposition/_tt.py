@@ -9,7 +9,7 @@ import tensorly as tl
 from sklearn.base import BaseEstimator, TransformerMixin
 from tensorly.tt_tensor import TTTensor
 
-from .._backend import factors_to_backend
+from .._backend import dot_t, factors_to_backend
 from ._common import (
     WIDE,
     check_dense,
@@ -86,7 +86,7 @@ def tt_svd(tensor, rank: int | Sequence[int] | None = None, tol: float | None = 
     if d > 1 and shape[0] * WIDE <= np.prod(shape[1:]):
         # the first Gram matrix gives the norm (and catches NaN / inf) for free
         first = tl.reshape(tensor, (shape[0], -1))
-        gram = tl.dot(first, tl.transpose(first))
+        gram = dot_t(first, first, transpose_b=True)
         norm2 = float(tl.to_numpy(tl.trace(gram)))
         if not np.isfinite(norm2):
             raise ValueError("tensor must contain only finite values (no NaN or inf)")
