@@ -141,11 +141,9 @@ def cp_als(
             factors[mode] = tl.transpose(tl.solve(lhs + ridge * eye, tl.transpose(mttkrp)))
             grams[mode] = tl.dot(tl.transpose(factors[mode]), factors[mode])
         # after the last mode's update: <T, X> = sum(mttkrp * A_last), ||X||^2 = sum(*_j G_j)
-        inner = tl.sum(mttkrp * factors[d - 1])
-        gram_all = grams[0]
-        for g in grams[1:]:
-            gram_all = gram_all * g
-        err2 = norm2 - 2 * float(tl.to_numpy(inner)) + float(tl.to_numpy(tl.sum(gram_all)))
+        # (lhs of the last mode = product of the other Gram matrices; one sync per sweep)
+        excess = tl.sum(lhs * grams[d - 1]) - 2 * tl.sum(mttkrp * factors[d - 1])
+        err2 = norm2 + float(tl.to_numpy(excess))
         error = np.sqrt(max(err2, 0.0) / norm2) if norm2 > 0 else 0.0
         if verbose:
             print(f"cp_als: iteration {iteration + 1}, relative error {error:.3e}")
