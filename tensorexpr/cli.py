@@ -294,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except MemoryError:
         print(
-            "tensorexpr: error: out of memory; use a smaller problem (analyze: a lower --memory-limit)",
+            "tensorexpr: error: out of memory; use a smaller problem "
+            "(analyze: a lower --memory-limit)",
             file=sys.stderr,
         )
         return 2
