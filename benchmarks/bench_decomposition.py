@@ -5,14 +5,15 @@ run, best of 3:
 
 - ``tt_svd`` vs ``tensorly.decomposition.tensor_train`` at the same ranks (target >= 10x faster,
   equal or smaller error);
-- ``tt_svd`` vs a plain copy of the tensor (target <= 4x);
+- ``tt_svd`` vs the three BLAS calls that any Gram-based TT-SVD of this tensor has to make (the
+  Gram of the 10 x 10^6 first unfolding, the projection of that unfolding on the 5 vectors kept,
+  the Gram of the 50 x 10^5 second unfolding), timed in the same run (target <= 1.5x: what the
+  implementation adds on top of the BLAS work it cannot avoid);
 - ``ht_svd`` vs ``tt_svd`` (target <= 3x).
 
-It also times the three BLAS calls that any Gram-based TT-SVD of this tensor has to make (the Gram
-of the 10 x 10^6 first unfolding, the projection of that unfolding on the 5 vectors kept, the Gram
-of the 50 x 10^5 second unfolding): ``tt_svd`` against their sum shows what the implementation
-adds on top of the BLAS work, and their sum against the copy shows how far the copy target is
-from what the BLAS kernels allow on the machine.
+A plain copy of the tensor is printed for information only: the old target ``tt_svd`` <= 4x a
+copy is retired, since the three BLAS calls alone take more than 4 copies on many machines
+(docs/decomposition.md).
 
 Run: ``python benchmarks/bench_decomposition.py`` (numpy backend).
 """
@@ -90,17 +91,18 @@ def main(d=7, n=10, r=5, noise=1e-6, seed=0):
     checks = [
         ("tensorly tensor_train / tt_svd >= 10", t_tly / t_ours, t_tly / t_ours >= 10),
         ("tt_svd error <= tensorly error", e_ours / e_tly, e_ours <= e_tly * (1 + 1e-6)),
-        ("tt_svd / copy <= 4", t_ours / t_copy, t_ours / t_copy <= 4),
+        ("tt_svd / 3 BLAS calls <= 1.5", t_ours / t_blas, t_ours / t_blas <= 1.5),
         ("ht_svd(tol) / tt_svd(tol) <= 3", t_ht / t_tol, t_ht / t_tol <= 3),
     ]
     print(
-        f"\n(info) 3 BLAS calls / copy: {t_blas / t_copy:.2f}; "
-        f"tt_svd / 3 BLAS calls: {t_ours / t_blas:.2f}"
+        f"\n(info, no target) 3 BLAS calls / copy: {t_blas / t_copy:.2f}; "
+        f"tt_svd / copy: {t_ours / t_copy:.2f}"
     )
     print(f"\n{'target':40s} {'ratio':>8s}  result")
     for name, ratio, ok in checks:
         print(f"{name:40s} {ratio:8.2f}  {'PASS' if ok else 'FAIL'}")
+    return 0 if all(ok for _, _, ok in checks) else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

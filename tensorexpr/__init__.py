@@ -1,7 +1,7 @@
 """tensorexpr: the expressive power of tensor networks, on TensorLy."""
 
 from . import decomposition
-from ._backend import get_backend, set_backend
+from ._backend import backend_context, get_backend, set_backend
 from .cross import CrossResult, tt_cross
 from .decomposition import *  # noqa: F403
 from .engine import GeneralizedFit, fit_generalized
@@ -47,6 +47,7 @@ __version__ = "0.1.0"
 __all__ = [
     "set_backend",
     "get_backend",
+    "backend_context",
     "FeatureMap",
     "ReLUFeatures",
     "LinearFeatures",

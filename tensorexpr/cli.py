@@ -31,11 +31,24 @@ def _cmd_list(args) -> int:
     return 0
 
 
+def _output_folder(text: str) -> Path:
+    """``--out``: created (with parents) and checked writable before any work is done."""
+    out = Path(text)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".tensorexpr-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise OSError(f"--out {text}: cannot write there ({err.strerror or err})") from None
+    return out
+
+
 def _cmd_reproduce(args) -> int:
     from .experiments import get_experiment
 
     exp = get_experiment(args.name)
-    out = Path(args.out)
+    out = _output_folder(args.out)
     start = time.perf_counter()
     result = exp.run(quick=args.quick, seed=args.seed, progress=_progress)
     result.summary.setdefault("quick", args.quick)
@@ -118,7 +131,9 @@ def _cmd_analyze(args) -> int:
             f"a xi={net.xi.name!r} network needs --templates M: the bound is on its grid tensor"
         )
     partitions = [_partition(p) for p in (args.partition or ["odd"])]
-    found = shallow_width_lower_bound(net, templates=templates, partitions=partitions)
+    found = shallow_width_lower_bound(
+        net, templates=templates, partitions=partitions, memory_limit=args.memory_limit
+    )
     print(f"network: {net!r}")
     print(f"analysed: {on}")
     _print_table(
@@ -144,7 +159,8 @@ def _cmd_analyze(args) -> int:
     print(f"an equivalent shallow ({found.xi}) network needs width >= {found.bound}")
     if net.xi.is_product:
         r = max(net.ranks) if net.kind != "ht" else max(net.ranks[:-1])
-        table = width_conversion_bounds(r, net.d)
+        # the CP lower bounds of the theorem hold with min(m, r) in place of r
+        table = width_conversion_bounds(r, net.d, m=net.n_features)
         print(
             f"\nwidth conversions for a {net.kind.upper()} network of width r = {r} "
             f"(docs/theory.md section 5.2):"
@@ -187,14 +203,44 @@ def _fmt(value) -> str:
     return str(value)
 
 
+_UNITS = {"": 1, "b": 1, "k": 2**10, "kib": 2**10, "m": 2**20, "mib": 2**20, "g": 2**30}
+_UNITS.update({"gib": 2**30, "t": 2**40, "tib": 2**40})
+
+
+def _memory_size(text: str) -> int:
+    """``--memory-limit``: bytes, or a number with a unit (512MiB, 2GiB, 1.5G)."""
+    body = text.strip().lower()
+    number = body.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = body[len(number) :]
+    try:
+        value = float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(
+            f"must be a size such as 512MiB, 2GiB or a number of bytes, got {text!r}"
+        ) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive size, got {text!r}")
+    return int(value)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line ``tensorexpr: error: ...`` and exit status 2, like every
+    other failure of the command."""
+
+    def error(self, message):
+        self.exit(2, f"tensorexpr: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
     from .operators import operator_names
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tensorexpr",
         description="Expressive power of tensor networks: reproduce and analyse.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"tensorexpr {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("list", help="name the reproducible results").set_defaults(func=_cmd_list)
     rep = sub.add_parser("reproduce", help="run one result: table (CSV/JSON) and figure (PNG)")
     rep.add_argument("name", help="experiment name (see `tensorexpr list`)")
@@ -227,16 +273,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ana.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     ana.add_argument("--save", metavar="FILE", help="also save the network to FILE (.npz)")
+    ana.add_argument(
+        "--memory-limit",
+        type=_memory_size,
+        default="2GiB",
+        metavar="SIZE",
+        help="memory allowed for the dense tensor analysed and its SVD (default 2GiB)",
+    )
     ana.set_defaults(func=_cmd_analyze)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; every failure is one line ``tensorexpr: error: ...`` on stderr and
+    exit status 2 (usage errors included)."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError) as err:
-        print(f"tensorexpr: error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("tensorexpr: error: interrupted", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(
+            "tensorexpr: error: out of memory; use a smaller problem "
+            "(analyze: a lower --memory-limit)",
+            file=sys.stderr,
+        )
+        return 2
+    except Exception as err:  # one line, never a traceback
+        message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        if not isinstance(err, (ValueError, TypeError, OSError, KeyError)) or not message:
+            message = f"{type(err).__name__}: {message}".rstrip(": ")
+        print(f"tensorexpr: error: {message}", file=sys.stderr)
         return 2
 
 

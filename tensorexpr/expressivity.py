@@ -15,7 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 import tensorly as tl
 
-from ._backend import to_numpy
+from ._backend import (
+    DEFAULT_MEMORY_LIMIT,
+    check_memory,
+    check_memory_limit,
+    dense_bytes,
+    format_bytes,
+    to_numpy,
+)
 from .operators import get_operator, operator_names
 from .validation import check_positive_int, check_tensor
 
@@ -24,6 +31,7 @@ __all__ = [
     "matricization_rank",
     "MatricizationRank",
     "row_modes_of",
+    "network_tensor",
     "shallow_width_lower_bound",
     "ShallowWidthBound",
     "width_conversion_bounds",
@@ -147,7 +155,11 @@ class MatricizationRank:
 
 
 def matricization_rank(
-    tensor_or_network, row_modes="odd", tol: float | None = None, templates=None
+    tensor_or_network,
+    row_modes="odd",
+    tol: float | None = None,
+    templates=None,
+    memory_limit: int = DEFAULT_MEMORY_LIMIT,
 ) -> MatricizationRank:
     """Numerical rank of a matricization, in float64, with its tolerance.
 
@@ -163,6 +175,10 @@ def matricization_rank(
         ``sigma_max * max(shape) * eps(float64)`` (as numpy.linalg.matrix_rank).
     templates : array of shape (M, n), optional
         Templates for a network's grid tensor.
+    memory_limit : int
+        For a network: bytes allowed for its dense tensor and the SVD's copies of it (three
+        float64 copies); a larger one raises ValueError, saying how much it needs, before
+        anything is allocated.
 
     Returns
     -------
@@ -186,15 +202,12 @@ def matricization_rank(
 
     if isinstance(tensor_or_network, TensorNetwork):
         net = tensor_or_network
-        if templates is None:
-            tensor = net.coefficient_tensor()
-        else:
-            tensor = net.grid_tensor(templates)
         if net.n_outputs > 1:
             raise ValueError(
                 "matricization_rank needs a single-output network; "
                 f"this one has n_outputs={net.n_outputs}"
             )
+        tensor = network_tensor(net, templates, memory_limit)
     else:
         if templates is not None:
             raise ValueError("templates are only used with a network, not with a tensor")
@@ -215,7 +228,42 @@ def matricization_rank(
     )
 
 
+#: Float64 copies of a network's dense tensor alive during a matricization rank: the tensor,
+#: its transposed matricization, and LAPACK's work copy in the SVD.
+_DENSE_COPIES = 3
+
+
+def network_tensor(net, templates, memory_limit: int = DEFAULT_MEMORY_LIMIT):
+    """The dense tensor a bound on ``net`` is computed from: the coefficient tensor W (product
+    network, no templates) or the grid tensor on ``templates``, after checking that it and the
+    SVD's copies of it fit in ``memory_limit`` bytes (ValueError saying how much they need)."""
+    memory_limit = check_memory_limit(memory_limit)
+    if templates is None:
+        if not net.xi.is_product:
+            raise ValueError(
+                f"templates are required for a xi={net.xi.name!r} network: the bound is on "
+                "its grid tensor"
+            )
+        size, what = net.n_features, "coefficient tensor W"
+    else:
+        size, what = len(np.atleast_1d(to_numpy(templates, "templates"))), "grid tensor"
+    shape = (size,) * net.d + ((net.n_outputs,) if net.n_outputs > 1 else ())
+    need = _DENSE_COPIES * dense_bytes(shape)
+    one = format_bytes(need // _DENSE_COPIES)
+    check_memory(
+        need,
+        memory_limit,
+        f"the {what} of this network ({size}^{net.d} entries, {one} each) with the copies the "
+        "SVD of its matricization makes",
+    )
+    if templates is None:
+        return net.coefficient_tensor(memory_limit=memory_limit)
+    return net.grid_tensor(templates, memory_limit=memory_limit)
+
+
 # -- shallow-width lower bounds (docs/theory.md 5.1, 5.2, 5.4) ----------
+
+
 @dataclass(frozen=True)
 class ShallowWidthBound:
     """A certified lower bound on the width of an equivalent (generalized) shallow network.
@@ -275,6 +323,7 @@ def shallow_width_lower_bound(
     xi: str | None = None,
     partitions: Sequence = ("odd",),
     tol: float | None = None,
+    memory_limit: int = DEFAULT_MEMORY_LIMIT,
 ) -> ShallowWidthBound:
     """Certified lower bound on the width of a shallow network equal to a network or tensor.
 
@@ -299,6 +348,10 @@ def shallow_width_lower_bound(
         Row modes of each matricization tried: ``"odd"``, ``"even"`` or sequences of ints.
     tol : float, optional
         Absolute singular-value threshold (default: ``sigma_max * max(shape) * eps``).
+    memory_limit : int
+        For a network: bytes allowed for its dense (coefficient or grid) tensor and the SVD's
+        copies of it; a larger one raises ValueError, saying how much it needs, before
+        anything is allocated.
 
     Returns
     -------
@@ -335,15 +388,7 @@ def shallow_width_lower_bound(
             raise ValueError(
                 f"network must have a single output, this one has n_outputs={net.n_outputs}"
             )
-        if templates is None:
-            if not net.xi.is_product:
-                raise ValueError(
-                    f"templates are required for a xi={xi_name!r} network: the bound is on "
-                    "its grid tensor"
-                )
-            tensor = net.coefficient_tensor()
-        else:
-            tensor = net.grid_tensor(templates)
+        tensor = network_tensor(net, templates, memory_limit)
     else:
         if templates is not None:
             raise ValueError("templates are only used with a network, not with a tensor")
@@ -415,7 +460,9 @@ class WidthConversion:
     upper: int | None = None
 
 
-def width_conversion_bounds(r: int, d: int) -> dict[str, dict[str, WidthConversion]]:
+def width_conversion_bounds(
+    r: int, d: int, m: int | None = None
+) -> dict[str, dict[str, WidthConversion]]:
     """The width a network of one kind needs to equal a generic one of width r of another.
 
     Parameters
@@ -424,6 +471,10 @@ def width_conversion_bounds(r: int, d: int) -> dict[str, dict[str, WidthConversi
         Width (rank) of the given network.
     d : int
         Number of positions (the HT formulas assume a balanced tree, d a power of 2).
+    m : int, optional
+        Number of features. With ``m < r`` a matricization over the odd/even partition has
+        rank at most ``m^(d/2)``, so the CP lower bounds become ``min(m, r)^(d/2)`` (the
+        theorem with the rank of each pair of modes capped by m).
 
     Returns
     -------
@@ -452,6 +503,9 @@ def width_conversion_bounds(r: int, d: int) -> dict[str, dict[str, WidthConversi
     """
     r = check_positive_int(r, "r")
     d = check_positive_int(d, "d", minimum=2)
+    s, s_name = r, "r"
+    if m is not None and check_positive_int(m, "m") < r:
+        s, s_name = m, "min(m,r)"
     half = -(-d // 2)
     levels = int(np.ceil(np.log2(d) - 1e-12))
     deep = int(np.ceil(r ** (np.log2(d) / 2) - 1e-9))
@@ -469,8 +523,8 @@ def width_conversion_bounds(r: int, d: int) -> dict[str, dict[str, WidthConversi
         },
         "ht": {"tt": cell(r**2, "r^2", r**2), "ht": cell(r, "r", r), "cp": cell(r, "r", r)},
         "cp": {
-            "tt": cell(r**half, "r^(d/2)"),
-            "ht": cell(r**half, "r^(d/2)"),
+            "tt": cell(s**half, f"{s_name}^(d/2)"),
+            "ht": cell(s**half, f"{s_name}^(d/2)"),
             "cp": cell(r, "r", r),
         },
     }

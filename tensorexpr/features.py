@@ -56,8 +56,8 @@ class FeatureMap:
     n_features: int
 
     def __call__(self, x):
-        if not tl.is_tensor(x):
-            x = check_tensor(x, "x")
+        # the one rule for foreign inputs, and NaN / inf refused even for a backend tensor
+        x = check_tensor(x, "x")
         shape = tuple(tl.shape(x))
         if len(shape) != 2 or shape[1] != self.n_inputs:
             raise ValueError(

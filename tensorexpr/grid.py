@@ -6,13 +6,12 @@ The grid tensor of a score function l on templates x^(1..M) is the order-d tenso
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Iterator
 
 import numpy as np
 import tensorly as tl
 
-from ._backend import to_numpy
+from ._backend import DEFAULT_MEMORY_LIMIT, check_memory, check_memory_limit, to_numpy
 from .validation import as_float_array, check_positive_int, check_random_state
 
 __all__ = [
@@ -24,9 +23,6 @@ __all__ = [
     "kmeans_templates",
     "grid_tensor",
 ]
-
-#: Default budget (bytes) for a grid tensor and the work arrays that build it.
-DEFAULT_MEMORY_LIMIT = 2**31
 
 
 def check_templates(templates, n_inputs: int | None = None) -> np.ndarray:
@@ -164,15 +160,6 @@ def kmeans_templates(X, n_templates: int, random_state=None) -> np.ndarray:
     return km.cluster_centers_
 
 
-def check_memory(n_bytes: int, memory_limit: int, what: str) -> None:
-    if n_bytes > memory_limit:
-        raise ValueError(
-            f"{what} needs {n_bytes / 2**20:.1f} MiB, more than memory_limit="
-            f"{memory_limit / 2**20:.1f} MiB; use fewer templates or a smaller d, "
-            "or raise memory_limit"
-        )
-
-
 def row_blocks(n_rows: int, bytes_per_row: int, budget: int) -> Iterator[slice]:
     """Slices of rows so that one block's work arrays fit in ``budget`` bytes."""
     per_block = max(1, int(budget // max(1, bytes_per_row)))
@@ -223,8 +210,7 @@ def grid_tensor(
     pts = check_templates(templates)
     d = check_positive_int(d, "d")
     batch_size = check_positive_int(batch_size, "batch_size")
-    if not isinstance(memory_limit, numbers.Real) or memory_limit <= 0:
-        raise ValueError(f"memory_limit must be a positive number of bytes, got {memory_limit!r}")
+    memory_limit = check_memory_limit(memory_limit)
     M = pts.shape[0]
     total = M**d
     check_memory(total * 8, memory_limit, f"a grid tensor of {M}^{d} entries")

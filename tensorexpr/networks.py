@@ -20,7 +20,7 @@ import tensorly as tl
 from tensorly.cp_tensor import CPTensor
 from tensorly.tt_tensor import TTTensor
 
-from ._backend import tensor_like
+from ._backend import check_memory_limit, tensor_like
 from .features import FeatureMap, check_feature_map
 from .grid import DEFAULT_MEMORY_LIMIT, check_memory, feature_matrix, row_blocks
 from .ht_tensor import HTTensor
@@ -181,6 +181,7 @@ class TensorNetwork:
         tensor of shape (M,) * d (plus (n_outputs,) when n_outputs > 1), or a
         factorized tensor when ``structured``.
         """
+        memory_limit = check_memory_limit(memory_limit)
         F = feature_matrix(self.feature_map, templates)
         M = tl.shape(F)[0]
         if structured or self.xi.is_product:
@@ -197,14 +198,20 @@ class TensorNetwork:
                 memory_limit,
                 f"a grid tensor of {M}^{self.d} entries",
             )
-            return self._dense(factorized)
+            return self._dense(factorized, memory_limit)
         check_memory(
             M**self.d * self.n_outputs * 8, memory_limit, f"a grid tensor of {M}^{self.d} entries"
         )
         return self._generalized_grid(F, memory_limit)
 
-    def coefficient_tensor(self):
+    def coefficient_tensor(self, memory_limit: int = DEFAULT_MEMORY_LIMIT):
         """The coefficient tensor W of a product network: ``l(X) = <W, Phi(X)>``.
+
+        Parameters
+        ----------
+        memory_limit : int
+            Bytes allowed for W (``m^d`` float64 entries, times ``n_outputs``); a larger W
+            raises ValueError, saying how much it needs, before anything is allocated.
 
         Returns
         -------
@@ -215,9 +222,19 @@ class TensorNetwork:
                 f"coefficient_tensor exists for xi='product' only, this network has "
                 f"xi={self.xi.name!r}"
             )
-        return self._dense(self._structured_grid(tl.eye(self.n_features, **_f64())))
+        memory_limit = check_memory_limit(memory_limit)
+        m = self.n_features
+        check_memory(
+            m**self.d * self.n_outputs * 8,
+            memory_limit,
+            f"the coefficient tensor W ({m}^{self.d} entries)",
+        )
+        return self._dense(self._structured_grid(tl.eye(m, **_f64())), memory_limit)
 
-    def _dense(self, factorized):
+    def _dense(self, factorized, memory_limit: int):
+        """The full tensor of a structured grid; the caller checked its size."""
+        if isinstance(factorized, HTTensor):
+            return factorized.to_tensor(memory_limit=memory_limit)
         return factorized.to_tensor()
 
     def _structured_grid(self, F):  # pragma: no cover - abstract
@@ -585,7 +602,7 @@ class TTNetwork(TensorNetwork):
             cores.append(tl.reshape(tl.eye(C, **tl.context(F)), (C, C, 1)))
         return TTTensor(cores)
 
-    def _dense(self, factorized):
+    def _dense(self, factorized, memory_limit: int):
         # Contract the left and the right half of the train separately, then one wide
         # product (M^h, r) x (r, M^(d-h)) writes the result once: 2-3x faster than
         # tensorly's left-to-right tt_to_tensor on grid tensors (benchmarks/bench_grid.py).

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 import tensorly as tl
 
-from ._backend import float32, float64, to_numpy
+from ._backend import all_finite, real_float_array, to_backend
 
 __all__ = [
     "check_positive_int",
@@ -98,15 +98,7 @@ def as_float_array(x, name: str, ndim: int | tuple[int, ...] | None = None) -> n
     """Validate ``x`` as a finite real float array (numpy, float64 unless float32 given)."""
     if x is None or isinstance(x, (str, bytes, dict, set)):
         raise TypeError(f"{name} must be an array-like of real numbers, got {type(x).__name__}")
-    arr = to_numpy(x, name)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
-    if arr.dtype != np.float32:
-        arr = arr.astype(np.float64)
+    arr = real_float_array(x, name)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else ndim
         if arr.ndim not in allowed:
@@ -120,34 +112,16 @@ def as_float_array(x, name: str, ndim: int | tuple[int, ...] | None = None) -> n
 def check_tensor(x, name: str = "tensor", min_ndim: int = 0, check_finite: bool = True):
     """A tensor of the current backend holding reals, of order >= ``min_ndim``.
 
-    float32 stays float32, every other real dtype becomes float64; a tensor of another
-    backend or an array-like is converted. ``check_finite=False`` leaves the NaN / inf check
-    to a caller that computes the norm anyway (one pass less over a large tensor).
+    Converted by the one rule for foreign inputs (:func:`tensorexpr._backend.to_backend`,
+    docs/backends.md): float32 stays float32, every other real dtype becomes float64; a tensor
+    of another backend or an array-like is converted. ``check_finite=False`` leaves the NaN /
+    inf check to a caller that computes the norm anyway (one pass less over a large tensor).
     """
-    if tl.is_tensor(x) and not isinstance(x, (str, bytes)):
-        dtype = str(tl.context(x)["dtype"])
-        if "complex" in dtype:
-            raise TypeError(f"{name} must be real, got dtype {dtype}")
-        if not ("float32" in dtype or "float64" in dtype):
-            if "bool" not in dtype and "int" not in dtype:
-                raise TypeError(f"{name} must be a real numeric tensor, got dtype {dtype}")
-            x = tl.tensor(tl.to_numpy(x), dtype=float64())
-        if check_finite and not bool(tl.to_numpy(tl.all(tl.abs(x) < np.inf))):
-            raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
-    else:
-        if x is None or isinstance(x, (str, bytes, dict, set)):
-            raise TypeError(f"{name} must be a tensor or an array-like, got {type(x).__name__}")
-        if check_finite:
-            arr = as_float_array(x, name)
-        else:
-            arr = to_numpy(x, name)
-            if (
-                arr.dtype == object
-                or not (np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_))
-                or np.iscomplexobj(arr)
-            ):
-                raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-        x = tl.tensor(arr, dtype=float32() if arr.dtype == np.float32 else float64())
+    if x is None or isinstance(x, (str, bytes, dict, set)):
+        raise TypeError(f"{name} must be a tensor or an array-like, got {type(x).__name__}")
+    x = to_backend(x, name)
+    if check_finite and not all_finite(x):
+        raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
     shape = tuple(tl.shape(x))
     if len(shape) < min_ndim:
         raise ValueError(f"{name} must have at least {min_ndim} modes, got shape {shape}")

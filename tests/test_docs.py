@@ -104,3 +104,21 @@ def test_missing_sections_detects_gaps():
 
     assert missing_sections(documented) == []
     assert missing_sections(bare) == ["Parameters", "Returns", "Examples"]
+
+
+def _ci_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def test_readme_states_word_for_word_what_ci_runs():
+    """README's test command block and the commands of .ci/run are the same lines."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    block = readme.split("CI (`.ci/run`) runs exactly these", 1)[1].split("```bash", 1)[1]
+    block = _ci_lines(block.split("```", 1)[0])
+    script = (root / ".ci" / "run").read_text()
+    commands = _ci_lines(script.split("# --- README test command", 1)[1].split("\n", 1)[1])
+    assert block == commands
+    assert len(block) == 3

@@ -17,6 +17,7 @@ import numbers
 import numpy as np
 import tensorly as tl
 
+from .._backend import dot_t
 from ..validation import check_rank
 
 __all__: list[str] = []
@@ -165,7 +166,7 @@ def truncated_left_svd(
         s2 = tl.to_numpy(s).astype(np.float64) ** 2
         k = rank_from_singular_values(s2, cap, delta2)
         u = u[:, :k]
-        return u, tl.dot(tl.transpose(u), matrix), float(np.sum(s2[k:])), "qr"
+        return u, dot_t(u, matrix, transpose_a=True), float(np.sum(s2[k:])), "qr"
     if route == "qr":
         q_factor, r_factor = tl.qr(matrix)
         u, s, vt = tl.svd(r_factor, full_matrices=False)
@@ -199,7 +200,7 @@ def _gram_route(matrix, cap, delta2, gram=None):
     p, q = tl.shape(matrix)
     eps = eps_of(matrix)
     if gram is None:
-        gram = tl.dot(matrix, tl.transpose(matrix))
+        gram = dot_t(matrix, matrix, transpose_b=True)
     lam, vecs = tl.eigh(gram)
     lam = np.clip(tl.to_numpy(lam).astype(np.float64)[::-1], 0.0, None)
     norm2 = float(np.sum(lam))
@@ -207,7 +208,7 @@ def _gram_route(matrix, cap, delta2, gram=None):
     if k is None:
         return None
     u = tl.flip(vecs[:, p - k :], axis=1)
-    w = tl.dot(tl.transpose(u), matrix)
+    w = dot_t(u, matrix, transpose_a=True)
     if k == p:
         return u, w, 0.0, "gram"
     flat = tl.reshape(w, (-1,))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass, field
 
@@ -11,12 +12,16 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from tensorly.cp_tensor import CPTensor, cp_to_tensor
 from tensorly.decomposition import parafac
 
+from .._backend import dot_t, to_numpy
 from ..validation import check_positive_int, check_random_state, check_tensor
 from ._common import check_tol, squared_norm
 
-__all__ = ["cp", "cp_rank", "CPRankResult", "CP"]
+__all__ = ["cp", "cp_rank", "CPRankResult", "CP", "cp_als", "default_max_rank"]
 
 _RESERVED = ("random_state", "return_errors")
+#: Keywords of tensorly's parafac that tensorexpr's own ALS implements; any other keyword
+#: (normalize_factors, orthogonalise, mask, linesearch, ...) sends the fit to tensorly's parafac.
+_OWN_ALS = ("n_iter_max", "tol", "init", "verbose")
 
 
 def _relative_error(tensor, cp_tensor, norm: float) -> float:
@@ -24,18 +29,151 @@ def _relative_error(tensor, cp_tensor, norm: float) -> float:
     return residual / norm if norm > 0 else (0.0 if residual == 0 else float("inf"))
 
 
+def _khatri_rao(factors):
+    """Row-wise Kronecker product, rows in C order (first factor slowest), as ``tl.reshape``
+    of the tensor unfolds."""
+    out = factors[0]
+    for factor in factors[1:]:
+        rows, rank = tl.shape(out)[0] * tl.shape(factor)[0], tl.shape(out)[1]
+        out = tl.reshape(
+            tl.reshape(out, (-1, 1, rank)) * tl.reshape(factor, (1, -1, rank)), (rows, rank)
+        )
+    return out
+
+
+def _mttkrp(tensor, factors, mode: int, shape: tuple[int, ...]):
+    """``unfold(tensor, mode) @ khatri_rao(other factors)`` without moving the tensor.
+
+    The tensor is seen as (P, n_mode, Q) by a free reshape: one product with the Khatri-Rao
+    product of the trailing factors, then a weighted sum over the leading rows. tensorly's
+    unfolding copies the tensor once per mode; this does not.
+    """
+    d = len(shape)
+    n = shape[mode]
+    if mode == 0:
+        return tl.dot(tl.reshape(tensor, (n, -1)), _khatri_rao(factors[1:]))
+    lead = _khatri_rao(factors[:mode])
+    if mode == d - 1:
+        return dot_t(tl.reshape(tensor, (-1, n)), lead, transpose_a=True)
+    rank = tl.shape(lead)[1]
+    rows = tl.shape(lead)[0]
+    partial = tl.dot(tl.reshape(tensor, (rows * n, -1)), _khatri_rao(factors[mode + 1 :]))
+    return tl.sum(tl.reshape(partial, (rows, n, rank)) * tl.reshape(lead, (rows, 1, rank)), axis=0)
+
+
+def _init_factors(tensor, rank: int, init, rng):
+    shape = tuple(tl.shape(tensor))
+    ctx = tl.context(tensor)
+    if isinstance(init, (CPTensor, tuple, list)):
+        weights, factors = init
+        factors = [_as_factor(f, ctx) for f in factors]
+        if len(factors) != len(shape) or any(
+            tuple(tl.shape(f)) != (n, rank) for f, n in zip(factors, shape, strict=False)
+        ):
+            raise ValueError(
+                f"init must be a CP tensor of rank {rank} and shape {shape}, got factors of "
+                f"shapes {[tuple(tl.shape(f)) for f in factors]}"
+            )
+        weights = _as_factor(weights, ctx)
+        return [factors[0] * tl.reshape(weights, (1, -1)), *factors[1:]]
+    if init == "random":
+        return [tl.tensor(rng.random((n, rank)), **ctx) for n in shape]
+    if init != "svd":
+        raise ValueError(f"init must be 'svd', 'random' or a CPTensor, got {init!r}")
+    factors = []
+    for mode, n in enumerate(shape):
+        # leading left singular vectors of the unfolding, from its n x n Gram matrix; the
+        # columns beyond n (rank > n) are random, as tensorly's svd start
+        unfolding = tl.reshape(tl.moveaxis(tensor, mode, 0), (n, -1))
+        _, vecs = tl.eigh(dot_t(unfolding, unfolding, transpose_b=True))
+        k = min(rank, n)
+        lead = tl.flip(vecs[:, n - k :], axis=1)
+        if k < rank:
+            lead = tl.concatenate([lead, tl.tensor(rng.random((n, rank - k)), **ctx)], axis=1)
+        factors.append(lead)
+    return factors
+
+
+def _as_factor(array, ctx):
+    """A factor given by the user, converted to the tensor's backend and dtype."""
+    return tl.tensor(np.ascontiguousarray(to_numpy(array, "init")), **ctx)
+
+
+def cp_als(
+    tensor,
+    rank: int,
+    norm2: float,
+    n_iter_max: int = 100,
+    tol: float = 1e-8,
+    init="svd",
+    rng=None,
+    verbose: bool = False,
+) -> CPTensor:
+    """CP-ALS on tensorly's backend functions (one code path for every backend).
+
+    Each sweep solves the normal equations of one factor at a time,
+    ``A_k (*_{j != k} A_j^T A_j) = unfold_k(T) (kr_{j != k} A_j)``; the MTTKRP is
+    :func:`_mttkrp`. The fit error is tracked from the Gram matrices
+    (``||T||^2 - 2 <T, X> + ||X||^2``) and the sweeps stop when it changes by less than ``tol``
+    (relative), as tensorly's ``parafac`` with ``cvg_criterion="abs_rec_error"``.
+
+    References
+    ----------
+    T. G. Kolda, B. W. Bader. Tensor decompositions and applications. SIAM Review 51(3), 2009
+    (Section 3.4, the ALS algorithm).
+    """
+    rng = check_random_state(rng)
+    shape = tuple(tl.shape(tensor))
+    d = len(shape)
+    factors = _init_factors(tensor, rank, init, rng)
+    ctx = tl.context(tensor)
+    eye = tl.eye(rank, **ctx)
+    grams = [tl.dot(tl.transpose(f), f) for f in factors]
+    previous = None
+    for iteration in range(n_iter_max):
+        for mode in range(d):
+            lhs = None
+            for j in range(d):
+                if j != mode:
+                    lhs = grams[j] if lhs is None else lhs * grams[j]
+            mttkrp = _mttkrp(tensor, factors, mode, shape)
+            # a tiny ridge keeps the solve defined when columns become collinear
+            ridge = tl.trace(lhs) * (1e-14 / rank) + 1e-300
+            factors[mode] = tl.transpose(tl.solve(lhs + ridge * eye, tl.transpose(mttkrp)))
+            grams[mode] = tl.dot(tl.transpose(factors[mode]), factors[mode])
+        # after the last mode's update: <T, X> = sum(mttkrp * A_last), ||X||^2 = sum(*_j G_j)
+        # (lhs of the last mode = product of the other Gram matrices; one sync per sweep)
+        excess = tl.sum(lhs * grams[d - 1]) - 2 * tl.sum(mttkrp * factors[d - 1])
+        err2 = norm2 + float(tl.to_numpy(excess))
+        error = np.sqrt(max(err2, 0.0) / norm2) if norm2 > 0 else 0.0
+        if verbose:
+            print(f"cp_als: iteration {iteration + 1}, relative error {error:.3e}")
+        if previous is not None and abs(previous - error) < tol:
+            break
+        previous = error
+    return CPTensor((tl.ones(rank, **ctx), factors))
+
+
+def _parafac(tensor, rank, init, seed, norm2, parafac_kwargs):
+    own = {k: v for k, v in parafac_kwargs.items() if k in _OWN_ALS}
+    if len(own) == len(parafac_kwargs):
+        return cp_als(tensor, rank, norm2, init=init, rng=seed, **own)
+    with warnings.catch_warnings():
+        # rank > a mode size: tensorly's SVD start fills the missing columns at random and
+        # warns about the start *we* chose; the fit is still valid, so the user is not told
+        warnings.filterwarnings(
+            "ignore", message="Trying to compute SVD with n_eigenvecs", category=UserWarning
+        )
+        return parafac(tensor, rank, init=init, random_state=seed, **parafac_kwargs)
+
+
 def _cp(tensor, norm, rank, n_restarts, rng, parafac_kwargs):
     best, best_error = None, np.inf
     for restart in range(n_restarts):
-        kwargs = {"init": "svd" if restart == 0 else "random", **parafac_kwargs}
+        init = parafac_kwargs.get("init", "svd" if restart == 0 else "random")
+        kwargs = {k: v for k, v in parafac_kwargs.items() if k != "init"}
         seed = int(rng.integers(2**31 - 1))
-        with warnings.catch_warnings():
-            # rank > a mode size: tensorly's SVD start fills the missing columns at random and
-            # warns about the start *we* chose; the fit is still valid, so the user is not told
-            warnings.filterwarnings(
-                "ignore", message="Trying to compute SVD with n_eigenvecs", category=UserWarning
-            )
-            candidate = parafac(tensor, rank, random_state=seed, **kwargs)
+        candidate = _parafac(tensor, rank, init, seed, norm**2, kwargs)
         error = _relative_error(tensor, candidate, norm)
         if error < best_error or best is None:
             best, best_error = candidate, error
@@ -132,19 +270,32 @@ class CPRankResult:
     reached: bool
 
 
+def default_max_rank(shape) -> int:
+    """Default ``max_rank`` of :func:`cp_rank`: ``min(prod(shape) / max(shape), max(16,
+    max(shape)))``.
+
+    ``prod / max`` is the rank every tensor has a CP decomposition of; the cap keeps the search
+    to minutes (30 x 30 x 30: 30 ranks instead of 900).
+    """
+    shape = [int(n) for n in shape]
+    return max(1, min(int(np.prod(shape, dtype=object)) // max(shape), max(16, max(shape))))
+
+
 def cp_rank(
     tensor,
     tol: float,
     max_rank: int | None = None,
     n_restarts: int = 3,
     random_state=None,
+    verbose: bool = False,
     **parafac_kwargs,
 ) -> CPRankResult:
     """The smallest CP rank whose ALS fit has relative error ``<= tol``.
 
     Ranks 1, 2, ... are tried in turn (:func:`cp` with restarts at each). ALS is a local method,
     so the rank found is an upper bound on the exact tolerance rank: the smallest rank at which
-    *a fit was found*. Warns if ``max_rank`` is reached without meeting ``tol``.
+    *a fit was found*. If ``max_rank`` is reached without meeting ``tol``, a warning says where
+    the search stopped (the last rank tried, the best error and the rank it was found at).
 
     Parameters
     ----------
@@ -153,10 +304,13 @@ def cp_rank(
     tol : float in (0, 1)
         Relative Frobenius error target.
     max_rank : int or None
-        Largest rank tried; default ``prod(shape) / max(shape)`` (every tensor has a CP
-        decomposition of that rank).
+        Largest rank tried; default ``min(prod(shape) / max(shape), max(16, max(shape)))``:
+        every tensor has a CP decomposition of rank ``prod(shape) / max(shape)``, and the cap
+        keeps the default search to a few minutes (pass a larger value to search further).
     n_restarts : int, default 3
     random_state : None, int or numpy Generator
+    verbose : bool, default False
+        Print one line per rank tried (best error, seconds).
     **parafac_kwargs
         Passed to :func:`tensorly.decomposition.parafac`.
 
@@ -183,22 +337,32 @@ def cp_rank(
     if tol is None:
         raise TypeError("tol must be a float in (0, 1), got None")
     shape = tuple(tl.shape(tensor))
-    if max_rank is None:
-        max_rank = int(np.prod(shape) // max(shape))
-    max_rank = check_positive_int(max_rank, "max_rank")
+    default = max_rank is None
+    max_rank = default_max_rank(shape) if default else check_positive_int(max_rank, "max_rank")
     n_restarts = check_positive_int(n_restarts, "n_restarts")
     rng = check_random_state(random_state)
     parafac_kwargs = _check_parafac_kwargs(parafac_kwargs)
     norm = float(np.sqrt(squared_norm(tensor)))
     errors: dict[int, float] = {}
+    start = time.perf_counter()
     for rank in range(1, max_rank + 1):
         cp_tensor, error = _cp(tensor, norm, rank, n_restarts, rng, parafac_kwargs)
         errors[rank] = error
+        if verbose:
+            print(
+                f"cp_rank: rank {rank}/{max_rank}: best relative error {error:.3e} "
+                f"(tol {tol:g}), {time.perf_counter() - start:.1f} s",
+                flush=True,
+            )
         if error <= tol:
             return CPRankResult(rank, cp_tensor, error, errors, True)
+    best_rank = min(errors, key=errors.get)
     warnings.warn(
-        f"cp_rank: no rank <= max_rank = {max_rank} reached tol = {tol} "
-        f"(best relative error {error:.3g})",
+        f"cp_rank stopped at max_rank={max_rank}"
+        + (" (the default, min(prod(shape)/max(shape), max(16, max(shape))))" if default else "")
+        + f" without meeting tol={tol:g}: ranks 1..{max_rank} tried, best relative error "
+        f"{errors[best_rank]:.3g} at rank {best_rank}, {errors[max_rank]:.3g} at rank "
+        f"{max_rank}; pass a larger max_rank (or more n_restarts) to search further",
         stacklevel=2,
     )
     return CPRankResult(max_rank, cp_tensor, error, errors, False)

@@ -9,7 +9,8 @@ import tensorly as tl
 from sklearn.base import BaseEstimator, TransformerMixin
 from tensorly.tt_tensor import TTTensor
 
-from ..ht_tensor import HTTensor, ht_orthogonalize
+from .._backend import dot_t, transposes_are_views
+from ..ht_tensor import HTTensor, check_ht, contract_children, ht_orthogonalize
 from ..trees import DimensionTree
 from ..validation import check_tensor
 from ._common import (
@@ -115,15 +116,17 @@ def _mode_gram(core, n: int):
     a, _, b = tl.shape(core)
     if b == 1:
         matrix = tl.reshape(core, (a, n))
-        return tl.dot(tl.transpose(matrix), matrix)
+        return dot_t(matrix, matrix, transpose_a=True)
     if a == 1:
         matrix = tl.reshape(core, (n, b))
-        return tl.dot(matrix, tl.transpose(matrix))
+        return dot_t(matrix, matrix, transpose_b=True)
     if b * b * n <= a and b <= 16:
         # few trailing columns: one (n b) x (n b) Gram matrix, then the trace over b
         matrix = tl.reshape(core, (a, n * b))
-        full = tl.reshape(tl.dot(tl.transpose(matrix), matrix), (n, b, n, b))
+        full = tl.reshape(dot_t(matrix, matrix, transpose_a=True), (n, b, n, b))
         return tl.einsum("ibjb->ij", full)
+    if not transposes_are_views():
+        return tl.einsum("anb,amb->nm", core, core)
     return tl.sum(tl.matmul(core, tl.transpose(core, (0, 2, 1))), axis=0)
 
 
@@ -168,7 +171,8 @@ def _hsvd(core, tree: DimensionTree, caps, delta2, exact: bool):
             u, w, _, _ = truncated_left_svd(matrix, caps[node], budget, route="qr")
             k = tl.shape(u)[1]
             core = tl.transpose(tl.reshape(w, (k, a, b)), (1, 0, 2))
-        factors[node] = tl.eye(n, **tl.context(core)) if u is None else u
+        # the identity written by numpy and converted: jax's eye dispatches a compiled op
+        factors[node] = tl.tensor(np.eye(n), **tl.context(core)) if u is None else u
         shape[j] = k
     core = tl.reshape(core, tuple(shape))
     dims = shape
@@ -261,8 +265,7 @@ def ht_round(
     >>> ht_round(ht, tol=1e-10).ranks
     (1, 1, 1)
     """
-    if not isinstance(ht, HTTensor):
-        raise TypeError(f"ht must be an HTTensor, got {type(ht).__name__}")
+    ht = check_ht(ht)
     tol = check_tol(tol)
     tree = ht.tree
     root_rank = ht.ranks[tree.root]
@@ -293,9 +296,10 @@ def ht_round(
             factors.append(tl.dot(factor, bases[node]))
             continue
         sl, sr = bases[children[0]], bases[children[1]]
-        factor = tl.einsum("abc,ai,bj->ijc", factor, sl, sr)
+        factor = contract_children(factor, sl, sr)
         if node != tree.root:
-            factor = tl.einsum("ijc,ck->ijk", factor, bases[node])
+            i, j, c = tl.shape(factor)
+            factor = tl.reshape(tl.dot(tl.reshape(factor, (i * j, c)), bases[node]), (i, j, -1))
         factors.append(factor)
     return HTTensor(factors, tree)
 
@@ -368,10 +372,12 @@ def tt_to_ht(tt, tree: DimensionTree | None = None, tol: float | None = None) ->
             continue
         m = tree.modes(children[1])[0]
         ri, rm, rj = ranks[i], ranks[m], ranks[j]
-        # B[(a, b), (b', c), (a', c')] = delta(a, a') delta(b, b') delta(c, c')
-        eye_i, eye_m, eye_j = (tl.eye(r, **ctx) for r in (ri, rm, rj))
-        b = tl.einsum("ax,by,cz,wy->abwcxz", eye_i, eye_m, eye_j, eye_m)
-        factors[node] = tl.reshape(b, (ri * rm, rm * rj, ri * rj))
+        # B[(a, b), (b', c), (a', c')] = delta(a, a') delta(b, b') delta(c, c'): a constant
+        # 0/1 pattern, written in numpy by index (an einsum of four identities is slow there)
+        b = np.zeros((ri, rm, rm, rj, ri, rj))
+        a_, b_, c_ = np.meshgrid(np.arange(ri), np.arange(rm), np.arange(rj), indexing="ij")
+        b[a_, b_, b_, c_, a_, c_] = 1.0
+        factors[node] = tl.tensor(b.reshape(ri * rm, rm * rj, ri * rj), **ctx)
     ht = HTTensor(factors, tree)
     return ht if tol is None else ht_round(ht, tol=tol)
 
@@ -411,8 +417,7 @@ def ht_to_tt(ht: HTTensor, tol: float | None = None) -> TTTensor:
     >>> bool(np.allclose(tt.to_tensor(), ht.to_tensor()))
     True
     """
-    if not isinstance(ht, HTTensor):
-        raise TypeError(f"ht must be an HTTensor, got {type(ht).__name__}")
+    ht = check_ht(ht)
     tree = ht.tree
     if ht.ranks[tree.root] != 1:
         raise ValueError(f"ht must have root rank 1 for a TTTensor, got {ht.ranks[tree.root]}")

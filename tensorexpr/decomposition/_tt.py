@@ -9,6 +9,7 @@ import tensorly as tl
 from sklearn.base import BaseEstimator, TransformerMixin
 from tensorly.tt_tensor import TTTensor
 
+from .._backend import dot_t, factors_to_backend
 from ..validation import check_tensor
 from ._common import (
     WIDE,
@@ -85,7 +86,7 @@ def tt_svd(tensor, rank: int | Sequence[int] | None = None, tol: float | None = 
     if d > 1 and shape[0] * WIDE <= np.prod(shape[1:]):
         # the first Gram matrix gives the norm (and catches NaN / inf) for free
         first = tl.reshape(tensor, (shape[0], -1))
-        gram = tl.dot(first, tl.transpose(first))
+        gram = dot_t(first, first, transpose_b=True)
         norm2 = float(tl.to_numpy(tl.trace(gram)))
         if not np.isfinite(norm2):
             raise ValueError("tensor must contain only finite values (no NaN or inf)")
@@ -107,12 +108,14 @@ def tt_svd(tensor, rank: int | Sequence[int] | None = None, tol: float | None = 
 
 
 def check_tt(tt) -> TTTensor:
+    """A TTTensor whose cores are tensors of the current backend (foreign cores converted)."""
     if isinstance(tt, TTTensor):
-        return tt
-    if tl.is_tensor(tt) or not isinstance(tt, (list, tuple)):
+        tt = tt.factors
+    elif tl.is_tensor(tt) or not isinstance(tt, (list, tuple)):
         raise TypeError(f"tt must be a TTTensor or a list of TT cores, got {type(tt).__name__}")
+    cores = factors_to_backend(tt, "tt")
     try:
-        return TTTensor(list(tt))
+        return TTTensor(cores)
     except (ValueError, IndexError) as exc:
         raise ValueError(f"tt must be a valid list of TT cores (r_k, n_k, r_k+1): {exc}") from exc
 
