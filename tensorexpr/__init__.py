@@ -2,6 +2,12 @@
 
 from . import decomposition
 from ._backend import get_backend, set_backend
+from .certificates import (
+    CertificateCheck,
+    WidthCertificate,
+    certify_matricization_rank,
+    verify_width_certificate,
+)
 from .decomposition import *  # noqa: F403
 from .expressivity import (
     MatricizationRank,
@@ -62,6 +68,10 @@ __all__ = [
     "ShallowWidthBound",
     "width_conversion_bounds",
     "WidthConversion",
+    "WidthCertificate",
+    "CertificateCheck",
+    "certify_matricization_rank",
+    "verify_width_certificate",
     "save_network",
     "load_network",
     *decomposition.__all__,

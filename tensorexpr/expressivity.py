@@ -16,6 +16,8 @@ import numpy as np
 import tensorly as tl
 
 from ._backend import check_tensor, to_numpy
+from .certificates import WidthCertificate, certify_matricization_rank
+from .grid import DEFAULT_MEMORY_LIMIT, check_memory, check_templates
 
 __all__ = [
     "matricization",
@@ -113,6 +115,12 @@ class MatricizationRank:
         The modes indexing the rows.
     shape : tuple of int
         Shape of the matricization.
+    method : str
+        ``"dense"`` (the whole matricization) or ``"submatrix"`` (a certified submatrix:
+        ``rank`` is a lower bound, ``tol`` the rigorous margin of docs/theory.md 4.1,
+        ``singular_values`` those of the submatrix).
+    certificate : WidthCertificate or None
+        The submatrix certificate (method ``"submatrix"`` only).
 
     Examples
     --------
@@ -128,6 +136,8 @@ class MatricizationRank:
     singular_values: np.ndarray
     row_modes: tuple[int, ...]
     shape: tuple[int, int]
+    method: str = "dense"
+    certificate: WidthCertificate | None = None
 
     @property
     def gap(self) -> float:
@@ -145,7 +155,14 @@ class MatricizationRank:
 
 
 def matricization_rank(
-    tensor_or_network, row_modes="odd", tol: float | None = None, templates=None
+    tensor_or_network,
+    row_modes="odd",
+    tol: float | None = None,
+    templates=None,
+    method: str = "auto",
+    memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    random_state=None,
+    **submatrix_options,
 ) -> MatricizationRank:
     """Numerical rank of a matricization, in float64, with its tolerance.
 
@@ -161,11 +178,24 @@ def matricization_rank(
         ``sigma_max * max(shape) * eps(float64)`` (as numpy.linalg.matrix_rank).
     templates : array of shape (M, n), optional
         Templates for a network's grid tensor.
+    method : {"auto", "dense", "submatrix"}, default "auto"
+        ``"dense"`` forms the whole matricization; ``"submatrix"`` certifies a lower bound
+        on the rank from one submatrix with a rigorous floating-point margin
+        (:func:`tensorexpr.certificates.certify_matricization_rank`, docs/theory.md 4.1);
+        ``"auto"`` is dense when the grid tensor, its matricization and the SVD fit in
+        ``memory_limit`` and submatrix otherwise.
+    memory_limit : int
+        Bytes allowed for the dense route (``method="auto"`` decides by it).
+    random_state : None, int or numpy Generator
+        For the submatrix's random choices.
+    **submatrix_options
+        ``selection``, ``max_size``, ``oversample``, ``entry_error`` of
+        :func:`~tensorexpr.certificates.certify_matricization_rank`.
 
     Returns
     -------
     MatricizationRank
-        ``.rank``, ``.tol``, ``.singular_values``, ``.gap``.
+        ``.rank``, ``.tol``, ``.singular_values``, ``.gap``, ``.method``, ``.certificate``.
 
     Notes
     -----
@@ -182,6 +212,20 @@ def matricization_rank(
     """
     from .networks import _Network
 
+    if submatrix_options and method == "dense":
+        raise TypeError(f"options {sorted(submatrix_options)} need method='submatrix' or 'auto'")
+    if _resolve_method(method, tensor_or_network, templates, memory_limit) == "submatrix":
+        if tol is not None:
+            raise ValueError("tol is not used by method='submatrix' (its margin is rigorous)")
+        cert = certify_matricization_rank(
+            tensor_or_network,
+            templates=templates,
+            row_modes=row_modes,
+            random_state=random_state,
+            memory_limit=memory_limit,
+            **submatrix_options,
+        )
+        return _from_certificate(cert)
     if isinstance(tensor_or_network, _Network):
         net = tensor_or_network
         if templates is None:
@@ -210,6 +254,40 @@ def matricization_rank(
         singular_values=s,
         row_modes=rows,
         shape=tuple(mat.shape),
+    )
+
+
+def _resolve_method(method: str, source, templates, memory_limit) -> str:
+    """``"dense"`` or ``"submatrix"``; "auto" by the bytes the dense route needs."""
+    if method not in ("auto", "dense", "submatrix"):
+        raise ValueError(f"method must be 'auto', 'dense' or 'submatrix', got {method!r}")
+    if method == "submatrix":
+        return method
+    if not isinstance(memory_limit, numbers.Real) or memory_limit <= 0:
+        raise ValueError(f"memory_limit must be a positive number of bytes, got {memory_limit!r}")
+    if hasattr(source, "grid_tensor") and hasattr(source, "d"):
+        M = source.n_features if templates is None else len(check_templates(templates))
+        entries = M**source.d
+    else:
+        entries = int(np.prod(tl.shape(check_tensor(source, "tensor"))))
+    # the grid tensor, its transposed matricization, and LAPACK's copy and work
+    needed = 3 * 8 * entries
+    if method == "dense":
+        check_memory(needed, memory_limit, f"the dense matricization of {entries} entries")
+        return method
+    return "dense" if needed <= memory_limit else "submatrix"
+
+
+def _from_certificate(cert: WidthCertificate) -> MatricizationRank:
+    M = cert.n_templates
+    return MatricizationRank(
+        rank=cert.rank,
+        tol=cert.margin,
+        singular_values=cert.singular_values,
+        row_modes=cert.row_modes,
+        shape=(M ** len(cert.row_modes), M ** (cert.d - len(cert.row_modes))),
+        method="submatrix",
+        certificate=cert,
     )
 
 
@@ -252,6 +330,10 @@ class ShallowWidthBound:
         relu_max on the odd/even partition, 2 for relu_sum).
     ranks : dict
         Rank found on every partition tried (row modes -> rank).
+    method : str
+        ``"dense"`` or ``"submatrix"`` (then ``rank`` is a certified lower bound).
+    certificate : WidthCertificate or None
+        For the submatrix method: the certificate of the partition giving the bound.
 
     Examples
     --------
@@ -270,6 +352,8 @@ class ShallowWidthBound:
     xi: str
     term_rank: int
     ranks: dict
+    method: str = "dense"
+    certificate: WidthCertificate | None = None
 
     def __int__(self) -> int:
         return self.bound
@@ -284,6 +368,10 @@ def shallow_width_lower_bound(
     xi: str | None = None,
     partitions: Sequence = ("odd",),
     tol: float | None = None,
+    method: str = "auto",
+    memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    random_state=None,
+    **submatrix_options,
 ) -> ShallowWidthBound:
     """Certified lower bound on the width of a shallow network equal to a network or tensor.
 
@@ -307,12 +395,26 @@ def shallow_width_lower_bound(
     partitions : sequence, default ("odd",)
         Row modes of each matricization tried: ``"odd"``, ``"even"`` or sequences of ints.
     tol : float, optional
-        Absolute singular-value threshold (default: ``sigma_max * max(shape) * eps``).
+        Absolute singular-value threshold (default: ``sigma_max * max(shape) * eps``);
+        dense method only.
+    method : {"auto", "dense", "submatrix"}, default "auto"
+        As in :func:`matricization_rank`: the submatrix method certifies the rank from one
+        submatrix with a rigorous margin (docs/theory.md 4.1) and is chosen by "auto" when
+        the dense grid tensor and its matricization would not fit ``memory_limit``.
+    memory_limit : int
+        Bytes allowed for the dense route.
+    random_state : None, int or numpy Generator
+        For the submatrix's random choices.
+    **submatrix_options
+        ``selection``, ``max_size``, ``oversample``, ``entry_error`` of
+        :func:`~tensorexpr.certificates.certify_matricization_rank`.
 
     Returns
     -------
     ShallowWidthBound
-        ``.bound``, ``.rank``, ``.row_modes``, ``.tol``, ``.gap``.
+        ``.bound``, ``.rank``, ``.row_modes``, ``.tol``, ``.gap``, ``.method`` and, for the
+        submatrix method, ``.certificate`` (check it with
+        :func:`tensorexpr.verify_width_certificate`).
 
     Raises
     ------
@@ -344,33 +446,56 @@ def shallow_width_lower_bound(
             raise ValueError(
                 f"network must have a single output, this one has n_outputs={net.n_outputs}"
             )
-        if templates is None:
-            if not net.xi.is_product:
-                raise ValueError(
-                    f"templates are required for a xi={xi_name!r} network: the bound is on "
-                    "its grid tensor"
-                )
-            tensor = net.coefficient_tensor()
-        else:
-            tensor = net.grid_tensor(templates)
+        if templates is None and not net.xi.is_product:
+            raise ValueError(
+                f"templates are required for a xi={xi_name!r} network: the bound is on "
+                "its grid tensor"
+            )
     else:
         if templates is not None:
             raise ValueError("templates are only used with a network, not with a tensor")
         xi_name = "product" if xi is None else _operator_name(xi)
-        tensor = check_tensor(network_or_tensor, "network_or_tensor")
+        network_or_tensor = check_tensor(network_or_tensor, "network_or_tensor")
     if xi_name not in _TERM_RANK:
         raise ValueError(
             f"no shallow-width lower bound is known for xi={xi_name!r}; supported: "
             f"{sorted(_TERM_RANK)}"
         )
-    shape = tuple(tl.shape(tensor))
-    if len(shape) < 2:
-        raise ValueError(f"the tensor must have order >= 2, got shape {shape}")
     if isinstance(partitions, str) or not isinstance(partitions, Sequence) or not partitions:
         raise TypeError(f"partitions must be a non-empty sequence of row modes, got {partitions!r}")
+    if submatrix_options and method == "dense":
+        raise TypeError(f"options {sorted(submatrix_options)} need method='submatrix' or 'auto'")
+    method = _resolve_method(method, network_or_tensor, templates, memory_limit)
+    if method == "submatrix":
+        source, shape = network_or_tensor, None
+        if isinstance(source, _Network):
+            M = source.n_features if templates is None else len(check_templates(templates))
+            shape = (M,) * source.d
+    else:
+        submatrix_options = {}  # "auto" went dense: the submatrix options do not apply
+        source, shape = network_or_tensor, None
+        if isinstance(source, _Network):
+            if templates is None:
+                source = source.coefficient_tensor()
+            else:
+                source = source.grid_tensor(templates, memory_limit=memory_limit)
+        templates = None
+    if shape is None:
+        shape = tuple(tl.shape(source))
+    if len(shape) < 2:
+        raise ValueError(f"the tensor must have order >= 2, got shape {shape}")
     best, ranks = None, {}
     for part in partitions:
-        found = matricization_rank(tensor, part, tol=tol)
+        found = matricization_rank(
+            source,
+            part,
+            tol=tol,
+            templates=templates,
+            method=method,
+            memory_limit=memory_limit,
+            random_state=random_state,
+            **submatrix_options,
+        )
         rows = found.row_modes
         cols = tuple(k for k in range(len(shape)) if k not in rows)
         term = _TERM_RANK[xi_name]([shape[k] for k in rows], [shape[k] for k in cols])
@@ -388,6 +513,8 @@ def shallow_width_lower_bound(
         xi=xi_name,
         term_rank=int(term),
         ranks=ranks,
+        method=method,
+        certificate=found.certificate,
     )
 
 
