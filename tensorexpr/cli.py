@@ -63,7 +63,9 @@ def _cmd_reproduce(args) -> int:
     paths.append(png)
     _print_table(result.rows)
     for key, value in result.summary.items():
-        if not isinstance(value, (dict, list)):
+        if isinstance(value, list) and len(value) <= 10:
+            print(f"{key}: {', '.join(str(v) for v in value) or 'none'}")
+        elif not isinstance(value, (dict, list)):
             print(f"{key}: {value}")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0

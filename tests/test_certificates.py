@@ -204,3 +204,18 @@ def test_submatrix_errors_name_the_argument():
         )
     with pytest.raises(ValueError, match="not a tensorexpr.WidthCertificate"):
         WidthCertificate.from_dict({"format": "other"})
+
+
+@pytest.mark.parametrize("kind", ["cp", "tt", "ht"])
+@pytest.mark.parametrize("xi", ["product", "relu_max", "relu_sum"])
+def test_every_network_kind_verifies_from_its_own_outputs(kind, xi):
+    rng = np.random.default_rng(7)
+    fmap = te.ReLUFeatures(2, 3, random_state=rng)
+    cls = {"cp": te.CPNetwork, "tt": te.TTNetwork, "ht": te.HTNetwork}[kind]
+    net = cls.random(4, fmap, rank=2, xi=xi, random_state=rng)
+    templates = rng.standard_normal((4, 2))
+    cert = certify_matricization_rank(net, templates, max_size=12, random_state=0)
+    check = te.verify_width_certificate(net, templates, cert)
+    assert check.valid and check.rank >= cert.rank >= 1
+    dense = te.matricization_rank(net, templates=templates, method="dense").rank
+    assert cert.rank <= dense
