@@ -16,6 +16,7 @@ __all__ = [
     "save_figure",
     "run_cases",
     "integer_ticks",
+    "log_integer_axis",
 ]
 
 
@@ -52,6 +53,17 @@ def integer_ticks(ax, axis: str = "both") -> None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if axis in ("y", "both"):
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def log_integer_axis(ax, axis: str = "y", base: int = 2) -> None:
+    """A log axis whose ticks are plain integers (1, 2, 4, ...), no minor labels."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log", base=base)
+    target.set_major_locator(LogLocator(base=base))
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}" if v >= 1 else f"{v:g}"))
+    target.set_minor_formatter(NullFormatter())
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, figsize=None, **subplot_kw):

@@ -22,6 +22,7 @@ from ._base import (
     Experiment,
     ExperimentResult,
     integer_ticks,
+    log_integer_axis,
     new_figure,
     no_progress,
     save_figure,
@@ -188,8 +189,8 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
         axes[0].plot(Ms, [row["rank"] for row in sub], "o", label=f"rank, d = {d}")
         axes[0].plot(Ms, [row["expected_rank"] for row in sub], "k--", lw=0.8)
         axes[1].plot(Ms, [row["bound"] for row in sub], "s-", label=f"d = {d}")
-    axes[0].set_yscale("log")
-    axes[1].set_yscale("log")
+    log_integer_axis(axes[0], "y", base=2)
+    log_integer_axis(axes[1], "y", base=2)
     for ax in axes:
         ax.set_xlabel("M (= R)")
         integer_ticks(ax, "x")
