@@ -2,6 +2,12 @@
 
 from . import decomposition
 from ._backend import backend_context, get_backend, set_backend
+from .certificates import (
+    CertificateCheck,
+    WidthCertificate,
+    certify_matricization_rank,
+    verify_width_certificate,
+)
 from .cross import CrossResult, tt_cross
 from .decomposition import *  # noqa: F403
 from .engine import GeneralizedFit, fit_generalized
@@ -78,6 +84,10 @@ __all__ = [
     "ShallowWidthBound",
     "width_conversion_bounds",
     "WidthConversion",
+    "WidthCertificate",
+    "CertificateCheck",
+    "certify_matricization_rank",
+    "verify_width_certificate",
     "save_network",
     "load_network",
     "fit_generalized",

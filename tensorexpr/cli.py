@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import inspect
+import json
 import sys
 import time
 from pathlib import Path
@@ -49,8 +52,22 @@ def _cmd_reproduce(args) -> int:
 
     exp = get_experiment(args.name)
     out = _output_folder(args.out)
+    options = dict(_setting(text) for text in args.set or [])
+    fixed = ("quick", "seed", "progress", "n_jobs")  # flags of their own
+    settings = [p for p in inspect.signature(exp.run).parameters if p not in fixed]
+    unknown = sorted(set(options) - set(settings))
+    if unknown:
+        raise ValueError(
+            f"--set {', '.join(unknown)}: not a setting of {exp.name!r}; its settings: "
+            f"{', '.join(settings) or 'none'}"
+        )
+    if args.n_jobs != 1 or args.dask is not None:
+        if "n_jobs" not in inspect.signature(exp.run).parameters:  # a sequential experiment
+            raise ValueError(f"experiment {exp.name!r} runs in one process: no --n-jobs / --dask")
+        options["n_jobs"] = -1 if args.dask is not None and args.n_jobs == 1 else args.n_jobs
     start = time.perf_counter()
-    result = exp.run(quick=args.quick, seed=args.seed, progress=_progress)
+    with _joblib_backend(args.dask):
+        result = exp.run(quick=args.quick, seed=args.seed, progress=_progress, **options)
     result.summary.setdefault("quick", args.quick)
     result.summary["seconds"] = round(time.perf_counter() - start, 2)
     paths = result.save(out)
@@ -59,10 +76,49 @@ def _cmd_reproduce(args) -> int:
     paths.append(png)
     _print_table(result.rows)
     for key, value in result.summary.items():
-        if not isinstance(value, (dict, list)):
+        if isinstance(value, list) and len(value) <= 10:
+            print(f"{key}: {', '.join(str(v) for v in value) or 'none'}")
+        elif not isinstance(value, (dict, list)):
             print(f"{key}: {value}")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def _setting(text: str):
+    """``KEY=VALUE`` of --set: VALUE as JSON (numbers, lists, true/false), else a string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise ValueError(f"--set must look like KEY=VALUE (e.g. d=10), got {text!r}")
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        parsed = value
+    return key, tuple(parsed) if isinstance(parsed, list) else parsed
+
+
+@contextlib.contextmanager
+def _joblib_backend(dask):
+    """joblib's Dask backend on a ``distributed.Client`` (``local``: a new LocalCluster)."""
+    if dask is None:
+        yield
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ValueError(
+            "--dask needs the optional dependency 'distributed' (pip install 'tensorexpr[dask]')"
+        ) from None
+    from joblib import parallel_config
+
+    with contextlib.ExitStack() as stack:
+        if dask == "local":
+            cluster = stack.enter_context(LocalCluster(processes=True, dashboard_address=None))
+            client = stack.enter_context(Client(cluster))
+        else:
+            client = stack.enter_context(Client(dask))
+        print(f"dask: {client}", file=sys.stderr)
+        stack.enter_context(parallel_config(backend="dask"))
+        yield
 
 
 def _analysed_network(args):
@@ -131,8 +187,16 @@ def _cmd_analyze(args) -> int:
             f"a xi={net.xi.name!r} network needs --templates M: the bound is on its grid tensor"
         )
     partitions = [_partition(p) for p in (args.partition or ["odd"])]
+    options = {} if args.method == "dense" else {"random_state": args.seed}
+    if args.method != "dense" and args.max_size is not None:
+        options["max_size"] = args.max_size
     found = shallow_width_lower_bound(
-        net, templates=templates, partitions=partitions, memory_limit=args.memory_limit
+        net,
+        templates=templates,
+        partitions=partitions,
+        method=args.method,
+        memory_limit=args.memory_limit,
+        **options,
     )
     print(f"network: {net!r}")
     print(f"analysed: {on}")
@@ -144,6 +208,7 @@ def _cmd_analyze(args) -> int:
                 "rank": found.rank,
                 "term_rank": found.term_rank,
                 "bound": found.bound,
+                "method": found.method,
                 "tol": found.tol,
                 "gap": found.gap,
             }
@@ -156,6 +221,16 @@ def _cmd_analyze(args) -> int:
                 f"{','.join(str(k) for k in rows)}: {rank}" for rows, rank in found.ranks.items()
             )
         )
+    if found.certificate is not None:
+        cert = found.certificate
+        print(
+            f"certified by a {cert.shape[0]} x {cert.shape[1]} submatrix ({cert.selection}): "
+            f"{cert.rank} singular values above the margin {cert.margin:.3g} (entries "
+            f"{cert.entry_error:.3g} + SVD {cert.svd_error:.3g}); smallest counted "
+            f"{cert.sigma:.4g}"
+        )
+        if args.certificate is not None:
+            print(f"certificate saved to {cert.save(args.certificate)}")
     print(f"an equivalent shallow ({found.xi}) network needs width >= {found.bound}")
     if net.xi.is_product:
         r = max(net.ranks) if net.kind != "ht" else max(net.ranks[:-1])
@@ -247,6 +322,25 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--quick", action="store_true", help="small settings, for CI")
     rep.add_argument("--seed", type=int, default=0, help="base random seed (default 0)")
     rep.add_argument("--out", default="results", help="output folder (default ./results)")
+    rep.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a setting of the experiment's run function, e.g. --set d=10 "
+        "--set 'distributions=[\"gaussian\"]' (repeatable; VALUE is JSON or a string)",
+    )
+    rep.add_argument(
+        "--n-jobs",
+        type=int,
+        default=1,
+        help="joblib workers over the experiment's cases (-1: all cores; default 1)",
+    )
+    rep.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run the cases on a Dask cluster through joblib: a scheduler address, or 'local' "
+        "for a new distributed.LocalCluster (needs the 'dask' extra)",
+    )
     rep.set_defaults(func=_cmd_reproduce)
     ana = sub.add_parser(
         "analyze", help="shallow-width lower bound and width conversions of a network"
@@ -271,6 +365,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODES",
         help="row modes: odd, even or e.g. 0,2 (repeatable; default odd)",
     )
+    ana.add_argument(
+        "--method",
+        choices=("auto", "dense", "submatrix"),
+        default="auto",
+        help="dense matricization, or a certified submatrix (auto: submatrix when the dense "
+        "one exceeds --memory-limit)",
+    )
+    ana.add_argument("--max-size", type=int, help="submatrix: most rows and columns (default 2048)")
+    ana.add_argument("--certificate", metavar="FILE", help="save the certificate (.json/.npz)")
     ana.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     ana.add_argument("--save", metavar="FILE", help="also save the network to FILE (.npz)")
     ana.add_argument(
@@ -278,7 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_memory_size,
         default="2GiB",
         metavar="SIZE",
-        help="memory allowed for the dense tensor analysed and its SVD (default 2GiB)",
+        help="memory allowed for the dense tensor analysed and its SVD (default 2GiB); "
+        "--method auto takes a certified submatrix beyond it",
     )
     ana.set_defaults(func=_cmd_analyze)
     return parser

@@ -23,6 +23,8 @@ from ._backend import (
     format_bytes,
     to_numpy,
 )
+from .certificates import WidthCertificate, certify_matricization_rank
+from .grid import check_templates
 from .operators import get_operator, operator_names
 from .validation import check_positive_int, check_tensor
 
@@ -123,6 +125,12 @@ class MatricizationRank:
         The modes indexing the rows.
     shape : tuple of int
         Shape of the matricization.
+    method : str
+        ``"dense"`` (the whole matricization) or ``"submatrix"`` (a certified submatrix:
+        ``rank`` is a lower bound, ``tol`` the rigorous margin of docs/theory.md 4.4,
+        ``singular_values`` those of the submatrix).
+    certificate : WidthCertificate or None
+        The submatrix certificate (method ``"submatrix"`` only).
 
     Examples
     --------
@@ -138,6 +146,8 @@ class MatricizationRank:
     singular_values: np.ndarray
     row_modes: tuple[int, ...]
     shape: tuple[int, int]
+    method: str = "dense"
+    certificate: WidthCertificate | None = None
 
     @property
     def gap(self) -> float:
@@ -159,7 +169,10 @@ def matricization_rank(
     row_modes="odd",
     tol: float | None = None,
     templates=None,
+    method: str = "auto",
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    random_state=None,
+    **submatrix_options,
 ) -> MatricizationRank:
     """Numerical rank of a matricization, in float64, with its tolerance.
 
@@ -175,15 +188,24 @@ def matricization_rank(
         ``sigma_max * max(shape) * eps(float64)`` (as numpy.linalg.matrix_rank).
     templates : array of shape (M, n), optional
         Templates for a network's grid tensor.
+    method : {"auto", "dense", "submatrix"}, default "auto"
+        ``"dense"`` forms the whole matricization; ``"submatrix"`` certifies a lower bound
+        on the rank from one submatrix with a rigorous floating-point margin
+        (:func:`tensorexpr.certificates.certify_matricization_rank`, docs/theory.md 4.4);
+        ``"auto"`` is dense when the grid tensor, its matricization and the SVD fit in
+        ``memory_limit`` and submatrix otherwise.
     memory_limit : int
-        For a network: bytes allowed for its dense tensor and the SVD's copies of it (three
-        float64 copies); a larger one raises ValueError, saying how much it needs, before
-        anything is allocated.
+        Bytes allowed for the dense route (``method="auto"`` decides by it).
+    random_state : None, int or numpy Generator
+        For the submatrix's random choices.
+    **submatrix_options
+        ``selection``, ``max_size``, ``oversample``, ``entry_error`` of
+        :func:`~tensorexpr.certificates.certify_matricization_rank`.
 
     Returns
     -------
     MatricizationRank
-        ``.rank``, ``.tol``, ``.singular_values``, ``.gap``.
+        ``.rank``, ``.tol``, ``.singular_values``, ``.gap``, ``.method``, ``.certificate``.
 
     Notes
     -----
@@ -200,6 +222,20 @@ def matricization_rank(
     """
     from .networks import TensorNetwork
 
+    if submatrix_options and method == "dense":
+        raise TypeError(f"options {sorted(submatrix_options)} need method='submatrix' or 'auto'")
+    if _resolve_method(method, tensor_or_network, templates, memory_limit) == "submatrix":
+        if tol is not None:
+            raise ValueError("tol is not used by method='submatrix' (its margin is rigorous)")
+        cert = certify_matricization_rank(
+            tensor_or_network,
+            templates=templates,
+            row_modes=row_modes,
+            random_state=random_state,
+            memory_limit=memory_limit,
+            **submatrix_options,
+        )
+        return _from_certificate(cert)
     if isinstance(tensor_or_network, TensorNetwork):
         net = tensor_or_network
         if net.n_outputs > 1:
@@ -261,6 +297,37 @@ def network_tensor(net, templates, memory_limit: int = DEFAULT_MEMORY_LIMIT):
     return net.grid_tensor(templates, memory_limit=memory_limit)
 
 
+def _resolve_method(method: str, source, templates, memory_limit) -> str:
+    """``"dense"`` or ``"submatrix"``; "auto" by the bytes the dense route needs."""
+    if method not in ("auto", "dense", "submatrix"):
+        raise ValueError(f"method must be 'auto', 'dense' or 'submatrix', got {method!r}")
+    memory_limit = check_memory_limit(memory_limit)
+    if method != "auto":
+        # a network's dense route is size-checked, with its own message, by network_tensor
+        return method
+    if hasattr(source, "grid_tensor") and hasattr(source, "d"):
+        M = source.n_features if templates is None else len(check_templates(templates))
+        entries = M**source.d
+    else:
+        entries = int(np.prod(tl.shape(check_tensor(source, "tensor"))))
+    # the grid tensor, its transposed matricization, and LAPACK's copy and work
+    needed = 3 * 8 * entries
+    return "dense" if needed <= memory_limit else "submatrix"
+
+
+def _from_certificate(cert: WidthCertificate) -> MatricizationRank:
+    M = cert.n_templates
+    return MatricizationRank(
+        rank=cert.rank,
+        tol=cert.margin,
+        singular_values=cert.singular_values,
+        row_modes=cert.row_modes,
+        shape=(M ** len(cert.row_modes), M ** (cert.d - len(cert.row_modes))),
+        method="submatrix",
+        certificate=cert,
+    )
+
+
 # -- shallow-width lower bounds (docs/theory.md 5.1, 5.2, 5.4) ----------
 
 
@@ -291,6 +358,10 @@ class ShallowWidthBound:
         relu_max on the odd/even partition, 2 for relu_sum).
     ranks : dict
         Rank found on every partition tried (row modes -> rank).
+    method : str
+        ``"dense"`` or ``"submatrix"`` (then ``rank`` is a certified lower bound).
+    certificate : WidthCertificate or None
+        For the submatrix method: the certificate of the partition giving the bound.
 
     Examples
     --------
@@ -309,6 +380,8 @@ class ShallowWidthBound:
     xi: str
     term_rank: int
     ranks: dict
+    method: str = "dense"
+    certificate: WidthCertificate | None = None
 
     def __int__(self) -> int:
         return self.bound
@@ -323,7 +396,10 @@ def shallow_width_lower_bound(
     xi: str | None = None,
     partitions: Sequence = ("odd",),
     tol: float | None = None,
+    method: str = "auto",
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    random_state=None,
+    **submatrix_options,
 ) -> ShallowWidthBound:
     """Certified lower bound on the width of a shallow network equal to a network or tensor.
 
@@ -347,16 +423,26 @@ def shallow_width_lower_bound(
     partitions : sequence, default ("odd",)
         Row modes of each matricization tried: ``"odd"``, ``"even"`` or sequences of ints.
     tol : float, optional
-        Absolute singular-value threshold (default: ``sigma_max * max(shape) * eps``).
+        Absolute singular-value threshold (default: ``sigma_max * max(shape) * eps``);
+        dense method only.
+    method : {"auto", "dense", "submatrix"}, default "auto"
+        As in :func:`matricization_rank`: the submatrix method certifies the rank from one
+        submatrix with a rigorous margin (docs/theory.md 4.4) and is chosen by "auto" when
+        the dense grid tensor and its matricization would not fit ``memory_limit``.
     memory_limit : int
-        For a network: bytes allowed for its dense (coefficient or grid) tensor and the SVD's
-        copies of it; a larger one raises ValueError, saying how much it needs, before
-        anything is allocated.
+        Bytes allowed for the dense route.
+    random_state : None, int or numpy Generator
+        For the submatrix's random choices.
+    **submatrix_options
+        ``selection``, ``max_size``, ``oversample``, ``entry_error`` of
+        :func:`~tensorexpr.certificates.certify_matricization_rank`.
 
     Returns
     -------
     ShallowWidthBound
-        ``.bound``, ``.rank``, ``.row_modes``, ``.tol``, ``.gap``.
+        ``.bound``, ``.rank``, ``.row_modes``, ``.tol``, ``.gap``, ``.method`` and, for the
+        submatrix method, ``.certificate`` (check it with
+        :func:`tensorexpr.verify_width_certificate`).
 
     Raises
     ------
@@ -388,12 +474,16 @@ def shallow_width_lower_bound(
             raise ValueError(
                 f"network must have a single output, this one has n_outputs={net.n_outputs}"
             )
-        tensor = network_tensor(net, templates, memory_limit)
+        if templates is None and not net.xi.is_product:
+            raise ValueError(
+                f"templates are required for a xi={xi_name!r} network: the bound is on "
+                "its grid tensor"
+            )
     else:
         if templates is not None:
             raise ValueError("templates are only used with a network, not with a tensor")
         xi_name = "product" if xi is None else get_operator(xi).name
-        tensor = check_tensor(network_or_tensor, "network_or_tensor")
+        network_or_tensor = check_tensor(network_or_tensor, "network_or_tensor")
     term_rank = get_operator(xi_name).term_rank
     if term_rank is None:
         supported = [n for n in operator_names() if get_operator(n).term_rank is not None]
@@ -401,14 +491,38 @@ def shallow_width_lower_bound(
             f"no shallow-width lower bound is known for xi={xi_name!r}; supported: "
             f"{supported} (an operator registered with term_rank=...)"
         )
-    shape = tuple(tl.shape(tensor))
-    if len(shape) < 2:
-        raise ValueError(f"the tensor must have order >= 2, got shape {shape}")
     if isinstance(partitions, str) or not isinstance(partitions, Sequence) or not partitions:
         raise TypeError(f"partitions must be a non-empty sequence of row modes, got {partitions!r}")
+    if submatrix_options and method == "dense":
+        raise TypeError(f"options {sorted(submatrix_options)} need method='submatrix' or 'auto'")
+    method = _resolve_method(method, network_or_tensor, templates, memory_limit)
+    if method == "submatrix":
+        source, shape = network_or_tensor, None
+        if isinstance(source, TensorNetwork):
+            M = source.n_features if templates is None else len(check_templates(templates))
+            shape = (M,) * source.d
+    else:
+        submatrix_options = {}  # "auto" went dense: the submatrix options do not apply
+        source, shape = network_or_tensor, None
+        if isinstance(source, TensorNetwork):
+            source = network_tensor(source, templates, memory_limit)
+        templates = None
+    if shape is None:
+        shape = tuple(tl.shape(source))
+    if len(shape) < 2:
+        raise ValueError(f"the tensor must have order >= 2, got shape {shape}")
     best, ranks = None, {}
     for part in partitions:
-        found = matricization_rank(tensor, part, tol=tol)
+        found = matricization_rank(
+            source,
+            part,
+            tol=tol,
+            templates=templates,
+            method=method,
+            memory_limit=memory_limit,
+            random_state=random_state,
+            **submatrix_options,
+        )
         rows = found.row_modes
         cols = tuple(k for k in range(len(shape)) if k not in rows)
         term = term_rank([shape[k] for k in rows], [shape[k] for k in cols])
@@ -426,6 +540,8 @@ def shallow_width_lower_bound(
         xi=xi_name,
         term_rank=int(term),
         ranks=ranks,
+        method=method,
+        certificate=found.certificate,
     )
 
 

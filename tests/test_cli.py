@@ -117,3 +117,32 @@ def test_analyze_errors(capsys):
     assert main(["analyze", "--load", "/nonexistent.npz"]) == 2
     assert main(["analyze", "--kind", "tt", "--d", "0", "--m", "2", "--rank", "2"]) == 2
     assert "d must be" in capsys.readouterr().err
+
+
+def test_analyze_long_tt_gets_a_certified_bound(tmp_path, capsys):
+    """d = 30: the dense matricization (2^30 entries) exceeds the memory limit, so the bound
+    comes from a certified submatrix, saved and re-checked."""
+    path = tmp_path / "cert.json"
+    args = ["analyze", "--kind", "tt", "--d", "30", "--m", "2", "--rank", "2", "--max-size", "128"]
+    assert main([*args, "--certificate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "submatrix" in out and "certified by a 128 x 128 submatrix (structured)" in out
+    cert = te.WidthCertificate.load(path)
+    assert f"needs width >= {cert.rank}" in out and cert.rank >= 64
+    net = te.TTNetwork.random(
+        30, te.LinearFeatures.identity(2), rank=2, random_state=np.random.default_rng(0)
+    )
+    assert te.verify_width_certificate(net, None, cert)
+
+
+def test_analyze_method_dense_refuses_memory_limit(capsys):
+    args = ["analyze", "--kind", "tt", "--d", "8", "--m", "4", "--rank", "2"]
+    assert main([*args, "--method", "dense", "--memory-limit", "1MiB"]) == 2
+    assert "memory_limit" in capsys.readouterr().err
+    assert main([*args, "--memory-limit", "1MiB", "--max-size", "64"]) == 0
+    assert "certified by a 64 x 64 submatrix" in capsys.readouterr().out
+
+
+def test_reproduce_n_jobs_needs_a_parallel_experiment(tmp_path, capsys):
+    assert main(["reproduce", "table2", "--quick", "--n-jobs", "2", "--out", str(tmp_path)]) == 2
+    assert "runs in one process" in capsys.readouterr().err

@@ -89,15 +89,42 @@ def test_theorem5_3(quick_runs):
     )
 
 
-def test_fig3_quick_files(quick_runs):
-    summary = quick_runs["fig3"]["summary"]
-    assert summary["fraction_falls_with_R"]
+def test_fig3_quick_runs_every_distribution(quick_runs):
+    summary, rows = quick_runs["fig3"]["summary"], quick_runs["fig3"]["rows"]
+    variants = {(row["distribution"], row["input_matrices"]) for row in rows}
+    assert variants == {(dist, c) for dist in fig3.DISTRIBUTIONS for c in (True, False)}
+    assert len(summary["variants"]) == 8
+    for name, verdict in summary["variants"].items():
+        frac = list(verdict["fraction_bound_1"].values())
+        falls = all(a >= b for a, b in zip(frac, frac[1:], strict=False)) and frac[0] > frac[-1]
+        assert verdict["reproduces_paper"] == (all(f > 0 for f in frac) and falls), name
+    # signed Gaussian cores: rank-1 equivalents get rarer with R; non-negative ones do not
+    gauss = summary["variants"]["gaussian, with C_t"]["fraction_bound_1"]
+    assert gauss["1"] > gauss["8"]
+    half = summary["variants"]["halfnormal, with C_t"]["fraction_bound_1"]
+    assert half["8"] >= half["1"]
+
+
+def test_fig3_distributions_differ_in_sign():
+    rng = np.random.default_rng(0)
+    for name, nonneg in (("uniform01", True), ("halfnormal", True), ("uniform11", False)):
+        net = fig3.random_relu_rnn(4, 3, 2, name, True, rng)
+        values = np.concatenate([c.ravel() for c in net.cores + net.matrices])
+        assert bool(np.all(values >= 0)) == nonneg
+    assert fig3.random_relu_rnn(4, 3, 2, "gaussian", False, rng).matrices is None
+    with pytest.raises(ValueError, match="distribution must be one of"):
+        fig3.random_relu_rnn(4, 3, 2, "cauchy")
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_fig3_trend_over_seeds(seed):
-    result = fig3.run(quick=True, seed=seed)
-    frac = [result.summary["fraction_bound_1"][str(R)] for R in (1, 2, 4, 8)]
+    result = fig3.run(
+        quick=True, seed=seed, n_samples=100, distributions=("gaussian",), input_matrices=(True,)
+    )
+    frac = [
+        result.summary["variants"]["gaussian, with C_t"]["fraction_bound_1"][str(R)]
+        for R in (1, 2, 4, 8)
+    ]
     assert all(a >= b for a, b in zip(frac, frac[1:], strict=False))
     assert frac[0] > frac[-1]
     assert all(row["bound"] >= 1 for row in result.rows)

@@ -25,15 +25,16 @@ def _tt_net(d=HUGE["d"], m=HUGE["m"], rank=2):
     "call",
     [
         lambda net: net.coefficient_tensor(),
-        lambda net: te.matricization_rank(net),
-        lambda net: te.shallow_width_lower_bound(net),
+        lambda net: te.matricization_rank(net, method="dense"),
+        lambda net: te.shallow_width_lower_bound(net, method="dense"),
         lambda net: net.grid_tensor(np.eye(3)),
-        lambda net: te.shallow_width_lower_bound(net, templates=np.eye(3)),
+        lambda net: te.shallow_width_lower_bound(net, templates=np.eye(3), method="dense"),
         lambda net: te.tt_to_ht(net.grid_tensor(np.eye(3), structured=True)).to_tensor(),
     ],
 )
 def test_dense_forms_of_a_network_are_refused_before_allocating(call):
-    """Each path that forms a dense 3^30 tensor says how much it needs, without allocating."""
+    """Each path that forms a dense 3^30 tensor says how much it needs, without allocating
+    (the bounds' default method="auto" takes a certified submatrix instead: test_certificates)."""
     with pytest.raises(ValueError, match=r"needs [0-9.]+ PiB, more than memory_limit=2\.0 GiB"):
         call(_tt_net())
 
@@ -42,7 +43,7 @@ def test_memory_limit_counts_the_svd_copies_and_can_be_raised():
     net = _tt_net(d=8, m=3, rank=3)  # W has 3^8 entries, 51.3 KiB
     need = 3 * 8 * 3**8
     with pytest.raises(ValueError, match="51.3 KiB each"):
-        te.shallow_width_lower_bound(net, memory_limit=need - 1)
+        te.shallow_width_lower_bound(net, memory_limit=need - 1, method="dense")
     found = te.shallow_width_lower_bound(net, memory_limit=need)
     # independent path: the rank of the odd matricization of W formed by hand
     W = np.asarray(net.coefficient_tensor())
@@ -100,7 +101,8 @@ def _one_error_line(proc) -> str:
 
 
 def test_cli_huge_analyze_is_one_line_that_says_how_much():
-    line = _one_error_line(_cli("analyze", "--kind", "tt", "--d", "30", "--m", "3", "--rank", "2"))
+    args = ("analyze", "--kind", "tt", "--d", "30", "--m", "3", "--rank", "2", "--method", "dense")
+    line = _one_error_line(_cli(*args))
     assert "3^30 entries" in line and "PiB" in line and "--memory-limit" in line
 
 

@@ -8,12 +8,62 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Experiment", "ExperimentResult", "no_progress", "new_figure", "save_figure"]
+__all__ = [
+    "Experiment",
+    "ExperimentResult",
+    "no_progress",
+    "new_figure",
+    "save_figure",
+    "run_cases",
+    "integer_ticks",
+    "log_integer_axis",
+]
 
 
 def no_progress(iterable: Iterable, total: int | None = None, desc: str | None = None):
     """The default progress callback: the iterable unchanged."""
     return iterable
+
+
+def run_cases(
+    fn: Callable, cases: list, n_jobs: int | None = 1, progress=no_progress, desc=None
+) -> list:
+    """``[fn(*case) for case in cases]``, through joblib when ``n_jobs != 1``.
+
+    joblib runs the cases in worker processes (``n_jobs=-1``: all cores); under
+    ``joblib.parallel_config(backend="dask")`` with a ``distributed.Client`` they run on
+    that Dask cluster, a LocalCluster or a real one, without any change here. Results keep
+    the order of ``cases``; ``progress`` sees them as they arrive.
+    """
+    if n_jobs is None or n_jobs == 1:
+        return [fn(*case) for case in progress(cases, total=len(cases), desc=desc)]
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+        raise ValueError(f"n_jobs must be a nonzero int or None, got {n_jobs!r}")
+    from joblib import Parallel, delayed
+
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(fn)(*c) for c in cases)
+    return list(progress(results, total=len(cases), desc=desc))
+
+
+def integer_ticks(ax, axis: str = "both") -> None:
+    """Ticks at integers only (ranks, widths and counts are integers)."""
+    from matplotlib.ticker import MaxNLocator
+
+    if axis in ("x", "both"):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if axis in ("y", "both"):
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def log_integer_axis(ax, axis: str = "y", base: int = 2) -> None:
+    """A log axis whose ticks are plain integers (1, 2, 4, ...), no minor labels."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log", base=base)
+    target.set_major_locator(LogLocator(base=base))
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}" if v >= 1 else f"{v:g}"))
+    target.set_minor_formatter(NullFormatter())
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, figsize=None, **subplot_kw):
@@ -28,9 +78,9 @@ def new_figure(nrows: int = 1, ncols: int = 1, figsize=None, **subplot_kw):
     return fig, fig.subplots(nrows, ncols, **subplot_kw)
 
 
-def save_figure(fig, path) -> None:
-    """Tight layout, then a PNG at 120 dpi."""
-    fig.tight_layout()
+def save_figure(fig, path, rect=None) -> None:
+    """Tight layout (within ``rect``, leaving room for a shared legend), then a PNG at 120 dpi."""
+    fig.tight_layout(rect=rect)
     fig.savefig(path, dpi=120)
 
 

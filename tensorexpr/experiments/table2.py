@@ -145,15 +145,24 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
                 label=f"given {given.upper()}",
             )
         top = max(max(row[measured], row["cap"]) for row in result.rows)
-        ax.plot([1, top], [1, top], "k:", lw=0.8)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        ax.plot([1, top], [1, top], "k:", lw=0.8, label="measured = table")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log", base=2)
+        ticks = [2**k for k in range(int(np.log2(top)) + 1)]
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.set_yticks(ticks, [str(t) for t in ticks])
         ax.set_xlabel("table value, capped at m^(d/2)")
         ax.set_ylabel(
             f"measured {needed.upper()} width" + (" (lower bound)" if needed == "cp" else "")
         )
-    axes[0].legend(fontsize=8)
-    save_figure(fig, path)
+        ax.set_title(f"{needed.upper()} width needed")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8)
+    fig.suptitle(
+        "[K18] Table 2: width a network of each kind needs to equal a random network of "
+        "width r (markers: the given kind)"
+    )
+    save_figure(fig, path, rect=(0, 0.08, 1, 1))
 
 
 TABLE2 = Experiment(

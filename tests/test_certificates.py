@@ -1,0 +1,221 @@
+"""Submatrix certificates of matricization ranks: never above the dense rank, equal on the
+witnesses, recomputed independently in plain numpy, verified, saved and loaded."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tensorexpr as te
+from tensorexpr.certificates import (
+    WidthCertificate,
+    certify_matricization_rank,
+    submatrix_indices,
+)
+from tensorexpr.experiments.theorem1 import SCALE_TEMPLATES, certified_witness, witness_network
+from tensorexpr.experiments.theorem5_2 import witness_grid, witness_rnn
+
+SELECTIONS = ("structured", "pivoted", "random")
+
+
+def _plain_numpy_check(net, templates, cert):
+    """The certificate recomputed from the network's own outputs on its tuples."""
+    idx = submatrix_indices(cert.row_tuples, cert.col_tuples, cert.row_modes, cert.d)
+    k1, k2, d = idx.shape
+    X = np.asarray(templates)[idx.reshape(-1, d)]
+    B = np.asarray(net(X), dtype=np.float64).reshape(k1, k2)
+    s = np.linalg.svd(B, compute_uv=False)
+    return B, s
+
+
+@pytest.mark.parametrize(("d", "m", "r"), [(2, 3, 2), (4, 3, 2), (4, 2, 3), (6, 3, 3), (6, 2, 1)])
+def test_submatrix_equals_dense_on_theorem1_witness(d, m, r):
+    net = witness_network(d, m, r)
+    dense = te.shallow_width_lower_bound(net, method="dense")
+    sub = te.shallow_width_lower_bound(net, method="submatrix")
+    assert sub.method == "submatrix" and dense.method == "dense"
+    assert sub.bound == dense.bound == min(m, r) ** (d // 2)
+    assert sub.certificate.sigma > sub.certificate.margin > 0
+
+
+@pytest.mark.parametrize(("M", "d"), [(2, 4), (3, 4), (3, 2), (2, 6)])
+def test_submatrix_equals_dense_on_theorem5_2_witness(M, d):
+    dense = te.shallow_width_lower_bound(witness_grid(M, d), xi="relu_max", method="dense")
+    sub = te.shallow_width_lower_bound(witness_grid(M, d), xi="relu_max", method="submatrix")
+    net_sub = te.shallow_width_lower_bound(
+        witness_rnn(M, d), templates=np.eye(M), method="submatrix"
+    )
+    assert sub.rank == net_sub.rank == dense.rank == M ** (d // 2)
+    assert sub.bound == net_sub.bound == dense.bound == math.ceil(M ** (d // 2) / (M * d / 2))
+
+
+@pytest.mark.parametrize("xi", ["product", "relu_max", "relu_sum", "max"])
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("selection", SELECTIONS)
+def test_submatrix_never_exceeds_dense(xi, seed, selection):
+    """The cases of test_expressivity's true-width test, plus random TT / HT networks, with
+    submatrices small enough that they are proper."""
+    rng = np.random.default_rng(seed)
+    R = int(rng.integers(1, 4))
+    d = int(rng.choice([2, 4]))
+    M = int(rng.integers(2, 5))
+    templates = rng.standard_normal((M, 2))
+    fmap = te.ReLUFeatures(2, 3, random_state=seed)
+    nets = [
+        te.CPNetwork.random(d, fmap, rank=R, xi=xi, random_state=seed),
+        te.TTNetwork.random(4, fmap, rank=2, xi=xi, random_state=seed),
+        te.HTNetwork.random(4, fmap, rank=2, xi=xi, random_state=seed),
+    ]
+    for net in nets:
+        for parts in (("odd",), ([0],)):
+            dense = te.shallow_width_lower_bound(
+                net, templates=templates, partitions=parts, method="dense"
+            )
+            for size in (2, 3, 100):
+                sub = te.shallow_width_lower_bound(
+                    net,
+                    templates=templates,
+                    partitions=parts,
+                    method="submatrix",
+                    selection=selection,
+                    max_size=size,
+                    random_state=seed,
+                )
+                assert sub.rank <= dense.rank and sub.bound <= dense.bound
+                assert sub.certificate.shape[0] <= size and sub.certificate.shape[1] <= size
+
+
+def test_structured_submatrix_reaches_dense_rank_of_product_networks():
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        net = te.TTNetwork.random(
+            6, te.LinearFeatures(3, 3, random_state=rng), rank=2, random_state=rng
+        )
+        templates = rng.standard_normal((5, 3))
+        dense = te.matricization_rank(net, templates=templates, method="dense")
+        sub = te.matricization_rank(net, templates=templates, method="submatrix", max_size=27)
+        assert sub.rank == dense.rank >= 8  # min(m, r)^(d/2) = 8 <= generic rank <= 27
+        assert sub.certificate.shape == (27, 27)  # the pivot templates: 3 of the 5
+
+
+@pytest.mark.parametrize("selection", SELECTIONS)
+@pytest.mark.parametrize("kind", ["tt", "relu"])
+def test_certificate_recomputed_in_plain_numpy(selection, kind):
+    rng = np.random.default_rng(3)
+    if kind == "tt":
+        fmap = te.ReLUFeatures(2, 3, random_state=rng)
+        net = te.TTNetwork.random(6, fmap, rank=3, random_state=rng)
+        templates = rng.standard_normal((5, 2))
+    else:
+        net = te.TTNetwork.random(
+            6, te.LinearFeatures.identity(4), 3, xi="relu_max", hidden_size=4, random_state=rng
+        )
+        templates = np.eye(4)
+    found = te.matricization_rank(
+        net, templates=templates, method="submatrix", selection=selection, max_size=40
+    )
+    cert = found.certificate
+    B, s = _plain_numpy_check(net, templates, cert)
+    assert B.shape == cert.shape
+    # same singular values up to the certificate's error bounds, same count above the margin
+    np.testing.assert_allclose(s, cert.singular_values, rtol=0, atol=2 * cert.margin)
+    assert int(np.sum(s > cert.margin)) == cert.rank == found.rank
+    assert cert.rank == 0 or abs(s[cert.rank - 1] - cert.sigma) <= 2 * cert.margin
+    # the margin is rigorous, not tiny: entries' bound from |parameters| and the SVD bound
+    assert cert.entry_error > 0 and cert.svd_error > 0
+    assert cert.margin == pytest.approx(cert.entry_error + cert.svd_error)
+
+
+def test_verify_accepts_true_and_rejects_forged_certificates(tmp_path):
+    net = witness_rnn(3, 4)
+    found = te.shallow_width_lower_bound(net, templates=np.eye(3), method="submatrix")
+    cert = found.certificate
+    check = te.verify_width_certificate(net, np.eye(3), cert)
+    assert check and check.rank == cert.rank == 9 and check.sigma == pytest.approx(cert.sigma)
+    # the same from a plain callable (a black box) and from the grid tensor as a function
+    grid = witness_grid(3, 4)
+
+    def score(X):
+        return grid[tuple(np.argmax(X, axis=2).T)]
+
+    assert te.verify_width_certificate(score, np.eye(3), cert)
+    forged = WidthCertificate(**{**cert.__dict__, "rank": cert.rank + 1})
+    assert not te.verify_width_certificate(net, np.eye(3), forged)
+    lying_sigma = WidthCertificate(**{**cert.__dict__, "sigma": cert.sigma * 3})
+    assert not te.verify_width_certificate(net, np.eye(3), lying_sigma)
+    duplicated = WidthCertificate(
+        **{**cert.__dict__, "row_tuples": np.repeat(cert.row_tuples[:1], len(cert.row_tuples), 0)}
+    )
+    assert not te.verify_width_certificate(net, np.eye(3), duplicated)
+    for name in ("cert.json", "cert.npz"):
+        loaded = WidthCertificate.load(cert.save(tmp_path / name))
+        assert loaded.rank == cert.rank and loaded.row_modes == cert.row_modes
+        np.testing.assert_array_equal(loaded.row_tuples, cert.row_tuples)
+        np.testing.assert_array_equal(loaded.singular_values, cert.singular_values)
+        assert te.verify_width_certificate(net, np.eye(3), loaded)
+
+
+def test_auto_picks_submatrix_beyond_memory_limit():
+    net = witness_network(8, 2, 2)
+    small = te.shallow_width_lower_bound(net, templates=SCALE_TEMPLATES, memory_limit=2**16)
+    large = te.shallow_width_lower_bound(net, templates=SCALE_TEMPLATES)
+    assert small.method == "submatrix" and large.method == "dense"
+    assert small.bound == large.bound == 16
+    assert te.verify_width_certificate(net, SCALE_TEMPLATES, small.certificate)
+
+
+def test_theorem1_witness_beyond_dense_sizes():
+    """d = 16 on 4 templates: 4^16 entries (34 GB dense), rank 256 certified in well under a
+    second (d = 24, rank 4096: benchmarks/bench_certificates.py)."""
+    row = certified_witness(16, max_size=256)
+    assert row["rank_witness"] == row["bound"] == 256 and row["witness_exact"]
+    assert row["sigma_min_counted"] > 1e6 * row["margin"]
+
+
+def test_submatrix_errors_name_the_argument():
+    net = te.TTNetwork.random(4, te.LinearFeatures.identity(2), rank=2, random_state=0)
+    with pytest.raises(ValueError, match="method must be"):
+        te.matricization_rank(net, method="sparse")
+    with pytest.raises(ValueError, match="selection must be one of"):
+        te.matricization_rank(net, method="submatrix", selection="best")
+    with pytest.raises(TypeError, match="max_size must be"):
+        te.matricization_rank(net, method="submatrix", max_size=2.5)
+    with pytest.raises(ValueError, match="entry_error must be"):
+        te.matricization_rank(net, method="submatrix", entry_error=-1.0)
+    with pytest.raises(ValueError, match="tol is not used"):
+        te.matricization_rank(net, method="submatrix", tol=1e-3)
+    with pytest.raises(TypeError, match="need method='submatrix'"):
+        te.matricization_rank(net, method="dense", max_size=4)
+    soft = te.TTNetwork.random(4, te.TrigFeatures(), rank=2, xi="softplus", random_state=0)
+    with pytest.raises(ValueError, match="no entry error bound is known for xi='softplus'"):
+        certify_matricization_rank(soft, templates=np.linspace(0, 1, 3))
+    with pytest.raises(ValueError, match="needs equal mode sizes"):
+        certify_matricization_rank(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="needs templates and d"):
+        certify_matricization_rank(lambda X: X[:, 0, 0], templates=np.eye(2))
+    cert = certify_matricization_rank(net)
+    with pytest.raises(TypeError, match="certificate must be a WidthCertificate"):
+        te.verify_width_certificate(net, None, cert.to_dict())
+    with pytest.raises(ValueError, match="the certificate is for d=4"):
+        te.verify_width_certificate(
+            te.TTNetwork.random(6, te.LinearFeatures.identity(2), rank=2), None, cert
+        )
+    with pytest.raises(ValueError, match="not a tensorexpr.WidthCertificate"):
+        WidthCertificate.from_dict({"format": "other"})
+
+
+@pytest.mark.parametrize("kind", ["cp", "tt", "ht"])
+@pytest.mark.parametrize("xi", ["product", "relu_max", "relu_sum"])
+def test_every_network_kind_verifies_from_its_own_outputs(kind, xi):
+    rng = np.random.default_rng(7)
+    fmap = te.ReLUFeatures(2, 3, random_state=rng)
+    cls = {"cp": te.CPNetwork, "tt": te.TTNetwork, "ht": te.HTNetwork}[kind]
+    net = cls.random(4, fmap, rank=2, xi=xi, random_state=rng)
+    templates = rng.standard_normal((4, 2))
+    cert = certify_matricization_rank(net, templates, max_size=12, random_state=0)
+    check = te.verify_width_certificate(net, templates, cert)
+    assert check.valid and check.rank >= cert.rank >= 1
+    dense = te.matricization_rank(net, templates=templates, method="dense").rank
+    assert cert.rank <= dense
