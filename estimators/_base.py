@@ -17,6 +17,16 @@ from . import _model
 #: below this many training samples, dtype="auto" trains in float64 (cheap at that size,
 #: and fits become reproducible to rounding, e.g. integer weights == repeated samples)
 FLOAT64_BELOW = 512
+#: early_stopping="auto" holds out a validation split from this many training samples on,
+#: as HistGradientBoostingClassifier does; below it a held-out tenth is too small to rank
+#: epochs and every sample is worth more in training (docs/estimators.md, the sweep)
+EARLY_STOPPING_FROM = 10_000
+#: learning_rate_schedule="plateau": on a plateau of n_iter_no_change epochs the step is
+#: multiplied by LR_DECAY_FACTOR, at most LR_DECAYS times; the next plateau stops training
+LR_DECAY_FACTOR = 0.2
+LR_DECAYS = 2
+#: float32 training compiles its epoch with XLA from this budget (n_samples * max_epochs)
+XLA_FROM = 100_000
 _PREDICT_CHUNK = 8192
 
 
@@ -54,6 +64,76 @@ def _check_float(value, name: str, low: float, high: float = np.inf, open_interv
     return float(value)
 
 
+def _uses_early_stopping(early_stopping, n_samples: int) -> bool:
+    """early_stopping=True / False, or "auto": on from EARLY_STOPPING_FROM samples."""
+    if early_stopping == "auto":
+        return n_samples >= EARLY_STOPPING_FROM
+    return bool(early_stopping)
+
+
+class _Plateau:
+    """Watches a score (higher is better) for plateaus of ``patience`` epochs.
+
+    ``update`` says "continue", "decay" (a plateau while decays are left: lower the
+    step and watch again) or "stop" (a plateau with none left).
+    """
+
+    def __init__(self, patience: int, tol: float, decays: int, best: float = -np.inf):
+        self.patience, self.tol, self.decays_left, self.best = patience, tol, decays, best
+        self.no_improvement = 0
+
+    def update(self, score: float) -> str:
+        if score > self.best + self.tol:
+            self.no_improvement = 0
+        else:
+            self.no_improvement += 1
+        self.best = max(self.best, score)
+        if self.no_improvement < self.patience:
+            return "continue"
+        self.no_improvement = 0
+        if self.decays_left > 0:
+            self.decays_left -= 1
+            return "decay"
+        return "stop"
+
+
+class _Progress:
+    """What ``verbose`` shows: nothing (0), a progress bar over the epochs with the loss
+    and validation score (1, tqdm on stderr), or one line per epoch (2 and more, stdout).
+    """
+
+    def __init__(self, verbose: int, epochs: int, name: str):
+        self.verbose = verbose
+        self.bar = None
+        if verbose == 1:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=epochs, desc=name, unit="epoch", leave=True)
+
+    def epoch(self, n_iter: int, loss: float, score: float | None = None):
+        if self.bar is not None:
+            postfix = {"loss": f"{loss:.4g}"}
+            if score is not None:
+                postfix["validation score"] = f"{score:.4f}"
+            self.bar.set_postfix(postfix, refresh=False)
+            self.bar.update()
+        elif self.verbose >= 2:
+            message = f"Epoch {n_iter}: loss = {loss:.6f}"
+            if score is not None:
+                message += f", validation score = {score:.6f}"
+            print(message)
+
+    def note(self, text: str):
+        if self.bar is not None:
+            self.bar.write(text)
+        elif self.verbose >= 2:
+            print(text)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
 class _BaseNetwork(BaseEstimator):
     """Parameters and training loop shared by every network estimator (see subclasses)."""
 
@@ -68,17 +148,18 @@ class _BaseNetwork(BaseEstimator):
 
     def __init__(
         self,
-        rank=8,
-        n_features=8,
+        rank=16,
+        n_features=16,
         feature_map="relu",
         xi="product",
         input_dim=None,
-        alpha=0.0,
-        dropout=0.0,
+        alpha=1e-3,
+        dropout=0.2,
         max_epochs=200,
-        batch_size=64,
-        learning_rate=5e-3,
-        early_stopping=False,
+        batch_size=32,
+        learning_rate=3e-3,
+        learning_rate_schedule="plateau",
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -97,6 +178,7 @@ class _BaseNetwork(BaseEstimator):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -124,15 +206,20 @@ class _BaseNetwork(BaseEstimator):
             _check_int(self.input_dim, "input_dim")
         _check_float(self.alpha, "alpha", 0.0)
         _check_float(self.dropout, "dropout", 0.0, 1.0)
-        if self.dropout >= 1.0 or (self.dropout > 0 and self.feature_map == "trig"):
-            raise ValueError(
-                "dropout must be in [0, 1) and needs a feature map with a constant feature "
-                f"(not 'trig'), got dropout={self.dropout!r} with feature_map="
-                f"{self.feature_map!r}"
-            )
+        if self.dropout >= 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         _check_int(self.max_epochs, "max_epochs")
         _check_int(self.batch_size, "batch_size")
         _check_float(self.learning_rate, "learning_rate", 0.0, open_interval=True)
+        if self.learning_rate_schedule not in ("constant", "plateau"):
+            raise ValueError(
+                "learning_rate_schedule must be 'constant' or 'plateau', got "
+                f"{self.learning_rate_schedule!r}"
+            )
+        if not (isinstance(self.early_stopping, bool) or self.early_stopping == "auto"):
+            raise ValueError(
+                f"early_stopping must be True, False or 'auto', got {self.early_stopping!r}"
+            )
         _check_float(self.validation_fraction, "validation_fraction", 0.0, 1.0, True)
         _check_int(self.n_iter_no_change, "n_iter_no_change")
         _check_float(self.tol, "tol", 0.0)
@@ -205,7 +292,7 @@ class _BaseNetwork(BaseEstimator):
         dtype = tf.float64 if self._dtype == "float64" else tf.float32
         rng = self._rng
 
-        if self.early_stopping and not incremental:
+        if _uses_early_stopping(self.early_stopping, seq.shape[0]) and not incremental:
             stratify = None if self._regression else y_enc
             try:
                 idx_train, idx_val = train_test_split(
@@ -228,13 +315,10 @@ class _BaseNetwork(BaseEstimator):
             val = None
 
         names = _model.param_names(self._spec)
-        params = [tf.Variable(tf.constant(self._params[k], dtype)) for k in names]
-        moments = [tf.Variable(tf.constant(self._adam[0][k], dtype)) for k in names]
-        variances = [tf.Variable(tf.constant(self._adam[1][k], dtype)) for k in names]
-        count = tf.Variable(tf.constant(self._adam_count, dtype))
-        jit = self._dtype == "float32"
-        epoch_fn = _model.train_epoch_function(self._spec, self._loss_kind, self.dropout > 0, jit)
-        dropout = tf.constant(self.dropout, dtype)
+        state = self._training_variables(names, dtype)
+        params, moments, variances, count = state
+        run_epoch = self._epoch_runner(state, dtype, seq.shape[0])
+        dropout = tf.constant(self._position_dropout, dtype)
         lr = tf.constant(self.learning_rate, dtype)
         alpha = tf.constant(self.alpha, dtype)
         n = seq.shape[0]
@@ -245,8 +329,15 @@ class _BaseNetwork(BaseEstimator):
         total_weight = float(sw.sum())
 
         epochs = 1 if incremental else self.max_epochs
-        no_improvement = 0
+        plateau = _Plateau(
+            self.n_iter_no_change,
+            self.tol,
+            LR_DECAYS if self.learning_rate_schedule == "plateau" else 0,
+            best=self.best_validation_score_ if val is not None else -self.best_loss_,
+        )
+        learning_rate = self.learning_rate
         best_params = None
+        progress = _Progress(self.verbose, epochs, type(self).__name__)
         for _ in range(epochs):
             # the last batch is padded with weight-0 samples, so every batch has one shape
             order = np.concatenate([rng.permutation(n), np.zeros(n_batches * batch - n, int)])
@@ -254,21 +345,15 @@ class _BaseNetwork(BaseEstimator):
                 np.where(np.arange(n_batches * batch) < n, order, n)
             ]
             seed = tf.constant(rng.integers(2**31 - 1, size=2), tf.int64)
-            epoch_loss = float(
-                epoch_fn(
-                    params,
-                    moments,
-                    variances,
-                    count,
-                    X_all,
-                    y_all,
-                    tf.constant(order.reshape(n_batches, batch), tf.int32),
-                    tf.constant(weights.reshape(n_batches, batch), dtype),
-                    lr,
-                    alpha,
-                    dropout,
-                    seed,
-                )
+            epoch_loss = run_epoch(
+                X_all,
+                y_all,
+                tf.constant(order.reshape(n_batches, batch), tf.int32),
+                tf.constant(weights.reshape(n_batches, batch), dtype),
+                lr,
+                alpha,
+                dropout,
+                seed,
             )
             epoch_loss /= total_weight
             if not np.isfinite(epoch_loss):
@@ -278,33 +363,28 @@ class _BaseNetwork(BaseEstimator):
                 )
             self.n_iter_ += 1
             self.loss_curve_.append(epoch_loss)
-            message = f"Epoch {self.n_iter_}: loss = {epoch_loss:.6f}"
             if val is not None:
                 self._params = {k: v.numpy() for k, v in zip(names, params, strict=True)}
                 score = self._validation_score(*val)
                 self.validation_scores_.append(score)
-                message += f", validation score = {score:.6f}"
-                if score > self.best_validation_score_ + self.tol:
-                    no_improvement = 0
-                else:
-                    no_improvement += 1
                 if score > self.best_validation_score_:
                     self.best_validation_score_ = score
                     best_params = dict(self._params)
             else:
-                if epoch_loss > self.best_loss_ - self.tol:
-                    no_improvement += 1
-                else:
-                    no_improvement = 0
+                score = -epoch_loss
                 self.best_loss_ = min(self.best_loss_, epoch_loss)
-            if self.verbose:
-                print(message)
-            if not incremental and no_improvement >= self.n_iter_no_change:
-                if self.verbose:
-                    print(
-                        f"Stopping: no improvement > tol={self.tol} for "
-                        f"{self.n_iter_no_change} epochs"
-                    )
+            action = plateau.update(score)
+            progress.epoch(self.n_iter_, epoch_loss, score if val is not None else None)
+            if incremental:
+                continue
+            if action == "decay":
+                learning_rate *= LR_DECAY_FACTOR
+                lr = tf.constant(learning_rate, dtype)
+                progress.note(f"Plateau: learning rate lowered to {learning_rate:.3g}")
+            elif action == "stop":
+                progress.note(
+                    f"Stopping: no improvement > tol={self.tol} for {self.n_iter_no_change} epochs"
+                )
                 break
         else:
             if not incremental:
@@ -314,6 +394,7 @@ class _BaseNetwork(BaseEstimator):
                     ConvergenceWarning,
                     stacklevel=3,
                 )
+        progress.close()
         self._params = {k: v.numpy() for k, v in zip(names, params, strict=True)}
         if best_params is not None:
             self._params = best_params
@@ -323,6 +404,85 @@ class _BaseNetwork(BaseEstimator):
         )
         self._adam_count = float(count.numpy())
         return self
+
+    @property
+    def _position_dropout(self) -> float:
+        """``dropout``, or 0 for the "trig" map, which has no constant feature to keep."""
+        return 0.0 if self.feature_map == "trig" else self.dropout
+
+    def _training_variables(self, names, dtype):
+        """(params, moments, variances, count) as TensorFlow variables.
+
+        Under an active ``tf.distribute`` strategy they are created mirrored on its
+        replicas; ONLY_FIRST_REPLICA lets every replica assign the (identical) update.
+        """
+        tf = _model.tf_module()
+
+        def variable(value):
+            return tf.Variable(
+                tf.constant(value, dtype), aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA
+            )
+
+        return (
+            [variable(self._params[k]) for k in names],
+            [variable(self._adam[0][k]) for k in names],
+            [variable(self._adam[1][k]) for k in names],
+            variable(self._adam_count),
+        )
+
+    def _uses_xla(self, dtype, n_samples: int) -> bool:
+        """XLA for float32 training long enough to pay back its compilation.
+
+        Compiling the epoch with XLA costs seconds once per network shape and process
+        and then runs an epoch about 4x faster (docs/estimators.md, latency), so it is
+        used from XLA_FROM sample-epochs of budget (``n_samples * max_epochs``) on.
+        """
+        tf = _model.tf_module()
+        return dtype == tf.float32 and n_samples * self.max_epochs >= XLA_FROM
+
+    def _epoch_runner(self, state, dtype, n_samples: int):
+        """``run_epoch(X, y, batches, batch_weights, lr, alpha, dropout, seed) -> sum w * loss``.
+
+        One compiled graph per epoch on one device (XLA in float32); under an active
+        ``tf.distribute`` strategy (``with strategy.scope(): fit``, the Keras
+        convention) one distributed step per mini-batch, the same batches and dropout
+        masks, so the fit is the single-device fit up to rounding.
+        """
+        tf = _model.tf_module()
+        use_dropout = self._position_dropout > 0
+        if not tf.distribute.has_strategy():
+            epoch_fn = _model.train_epoch_function(
+                self._spec, self._loss_kind, use_dropout, jit=self._uses_xla(dtype, n_samples)
+            )
+
+            def run_epoch(X, y, batches, batch_weights, lr, alpha, dropout, seed):
+                total = epoch_fn(*state, X, y, batches, batch_weights, lr, alpha, dropout, seed)
+                return float(total)
+
+            return run_epoch
+        step = _model.distributed_step_function(
+            self._spec, self._loss_kind, use_dropout, tf.distribute.get_strategy(), state
+        )
+
+        def run_distributed_epoch(X, y, batches, batch_weights, lr, alpha, dropout, seed):
+            total = 0.0
+            for i in range(int(batches.shape[0])):
+                idx = batches[i]
+                step_seed = seed + tf.constant([0, i], seed.dtype)  # as the epoch graph
+                total += float(
+                    step(
+                        tf.gather(X, idx),
+                        tf.gather(y, idx),
+                        batch_weights[i],
+                        lr,
+                        alpha,
+                        dropout,
+                        step_seed,
+                    )
+                )
+            return total
+
+        return run_distributed_epoch
 
     def _check_same_network(self):
         import tensorexpr as te
@@ -365,7 +525,7 @@ class _BaseNetwork(BaseEstimator):
         self.n_iter_ = 0
         self.loss_curve_ = []
         self.best_loss_ = np.inf
-        if self.early_stopping:
+        if _uses_early_stopping(self.early_stopping, n_samples):
             self.validation_scores_ = []
             self.best_validation_score_ = -np.inf
 

@@ -42,8 +42,29 @@ def tf_module():
 
         # retracing notices are expected: one compiled function per network shape
         tensorflow.get_logger().setLevel("ERROR")
+        limit_threads(tensorflow)
         _tf = tensorflow
     return _tf
+
+
+def limit_threads(tf) -> None:
+    """Honour OMP_NUM_THREADS as TensorFlow's thread budget, if it is set.
+
+    joblib's process workers (``GridSearchCV(n_jobs=k)``) run with OMP_NUM_THREADS set
+    to ``cpu_count // k``, but TensorFlow sizes its pools to every core: k workers on
+    k cores would run k^2 busy threads. TensorFlow's own TF_NUM_INTRAOP_THREADS /
+    TF_NUM_INTEROP_THREADS win when set; nothing changes once TensorFlow has started.
+    """
+    budget = os.environ.get("OMP_NUM_THREADS", "")
+    if not budget.isdigit() or int(budget) < 1:
+        return
+    try:
+        if "TF_NUM_INTRAOP_THREADS" not in os.environ:
+            tf.config.threading.set_intra_op_parallelism_threads(int(budget))
+        if "TF_NUM_INTEROP_THREADS" not in os.environ:
+            tf.config.threading.set_inter_op_parallelism_threads(int(budget))
+    except RuntimeError:  # TensorFlow already initialised by the user: keep their setting
+        pass
 
 
 @dataclass(frozen=True)
@@ -396,12 +417,58 @@ def scores_function(spec: NetworkSpec):
     return _CACHE[key]
 
 
+BETA1, BETA2 = 0.9, 0.999  # Adam's moment decays
+
+
+def weighted_loss(spec: NetworkSpec, loss: str, params, X, y, w, keep=None):
+    """``sum_i w_i loss_i`` of a batch: the loss of each sample weighted, summed.
+
+    ``loss``: "binary" (sigmoid cross-entropy on one score), "multiclass" (softmax
+    cross-entropy), or "squared" (half squared error).
+    """
+    tf = tf_module()
+    v, L = scores(spec, dict(zip(param_names(spec), params, strict=True)), X, keep)
+    # exact scores; the clip only guards float32 against exp overflow
+    z = v * tf.expand_dims(tf.exp(tf.minimum(L, 60.0)), 1)
+    if loss == "binary":
+        per_sample = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z[:, 0])
+    elif loss == "multiclass":
+        per_sample = tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.cast(y, tf.int32), logits=z
+        )
+    else:
+        per_sample = 0.5 * tf.square(z[:, 0] - y)
+    return tf.reduce_sum(w * per_sample)
+
+
+def l2_penalty(params):
+    """``||theta||^2`` over all parameters (alpha / 2 times it is added to the loss)."""
+    tf = tf_module()
+    return tf.add_n([tf.reduce_sum(tf.square(q)) for q in params])
+
+
+def position_keep_mask(shape, dropout, seed, dtype):
+    """0/1 mask of kept positions, P(0) = dropout, from a stateless seed (reproducible)."""
+    tf = tf_module()
+    return tf.cast(tf.random.stateless_uniform(shape, seed, dtype=dtype) >= dropout, dtype)
+
+
+def adam_update(params, grads, moments, variances, count, learning_rate):
+    """One Adam step on the variables ``params`` (moments and count updated in place)."""
+    tf = tf_module()
+    count.assign_add(1.0)
+    correction = tf.sqrt(1.0 - BETA2**count) / (1.0 - BETA1**count)
+    for q, g, mo, va in zip(params, grads, moments, variances, strict=True):
+        mo.assign(BETA1 * mo + (1.0 - BETA1) * g)
+        va.assign(BETA2 * va + (1.0 - BETA2) * tf.square(g))
+        q.assign_sub(learning_rate * correction * mo / (tf.sqrt(va) + 1e-8))
+
+
 def train_epoch_function(spec: NetworkSpec, loss: str, use_dropout: bool, jit: bool):
     """Compiled epoch of Adam steps on weighted mini-batches; returns the summed w * loss.
 
-    ``loss``: "binary" (sigmoid cross-entropy on one score), "multiclass" (softmax
-    cross-entropy), or "squared" (half squared error). The epoch is one graph (a
-    while loop over the batches), so Python is entered once per epoch; ``batches`` is
+    ``loss``: see :func:`weighted_loss`. The epoch is one graph (a while loop over the
+    batches), so Python is entered once per epoch; ``batches`` is
     ``(n_batches, batch_size)`` sample indices and ``batch_weights`` their sample
     weights, 0 for the padding of the last batch. ``jit`` compiles it with XLA.
     """
@@ -409,36 +476,14 @@ def train_epoch_function(spec: NetworkSpec, loss: str, use_dropout: bool, jit: b
     if key in _CACHE:
         return _CACHE[key]
     tf = tf_module()
-    names = param_names(spec)
-    beta1, beta2 = 0.9, 0.999
 
     def update(params, moments, variances, count, X, y, w, learning_rate, alpha, dropout, seed):
-        keep = None
-        if use_dropout:
-            keep = tf.cast(tf.random.stateless_uniform(tf.shape(X)[:2], seed) >= dropout, X.dtype)
+        keep = position_keep_mask(tf.shape(X)[:2], dropout, seed, X.dtype) if use_dropout else None
         with tf.GradientTape() as tape:
-            v, L = scores(spec, dict(zip(names, params, strict=True)), X, keep)
-            # exact scores; the clip only guards float32 against exp overflow
-            z = v * tf.expand_dims(tf.exp(tf.minimum(L, 60.0)), 1)
-            if loss == "binary":
-                per_sample = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z[:, 0])
-            elif loss == "multiclass":
-                per_sample = tf.nn.sparse_softmax_cross_entropy_with_logits(
-                    labels=tf.cast(y, tf.int32), logits=z
-                )
-            else:
-                per_sample = 0.5 * tf.square(z[:, 0] - y)
             weight = tf.reduce_sum(w)
-            data = tf.reduce_sum(w * per_sample) / tf.maximum(weight, 1e-12)
-            penalty = tf.add_n([tf.reduce_sum(tf.square(q)) for q in params])
-            total = data + 0.5 * alpha * penalty
-        grads = tape.gradient(total, params)
-        count.assign_add(1.0)
-        correction = tf.sqrt(1.0 - beta2**count) / (1.0 - beta1**count)
-        for q, g, mo, va in zip(params, grads, moments, variances, strict=True):
-            mo.assign(beta1 * mo + (1.0 - beta1) * g)
-            va.assign(beta2 * va + (1.0 - beta2) * tf.square(g))
-            q.assign_sub(learning_rate * correction * mo / (tf.sqrt(va) + 1e-8))
+            data = weighted_loss(spec, loss, params, X, y, w, keep) / tf.maximum(weight, 1e-12)
+            total = data + 0.5 * alpha * l2_penalty(params)
+        adam_update(params, tape.gradient(total, params), moments, variances, count, learning_rate)
         return data * weight
 
     # XLA compiles per concrete shape anyway: no relaxed traces under jit
@@ -484,6 +529,52 @@ def train_epoch_function(spec: NetworkSpec, loss: str, use_dropout: bool, jit: b
 
     _CACHE[key] = epoch
     return epoch
+
+
+def distributed_step_function(spec: NetworkSpec, loss: str, use_dropout: bool, strategy, state):
+    """Compiled Adam step on one mini-batch split over the replicas of ``strategy``.
+
+    ``state`` = (params, moments, variances, count): variables created under
+    ``strategy.scope()`` with aggregation ONLY_FIRST_REPLICA. The batch (the same one
+    the single-device epoch uses, dropout mask included) is padded with weight-0 samples
+    to a multiple of the number of replicas and cut into one shard per replica; each
+    replica differentiates its shard's share of the batch loss and an all-reduce sums
+    the gradients, so every replica applies the single-device step (up to rounding).
+    Returns ``step(X, y, w, learning_rate, alpha, dropout, seed) -> summed w * loss``.
+    """
+    tf = tf_module()
+    params, moments, variances, count = state
+    replicas = strategy.num_replicas_in_sync
+
+    def replica_step(X, y, w, keep, weight, learning_rate, alpha):
+        context = tf.distribute.get_replica_context()
+        size = tf.shape(X)[0] // replicas
+        start = context.replica_id_in_sync_group * size
+
+        def shard(t):
+            return t[start : start + size]
+
+        with tf.GradientTape() as tape:
+            keep_shard = shard(keep) if use_dropout else None
+            data = weighted_loss(spec, loss, params, shard(X), shard(y), shard(w), keep_shard)
+            total = data / weight + 0.5 * alpha * l2_penalty(params) / replicas
+        grads = context.all_reduce("sum", tape.gradient(total, params))
+        adam_update(params, grads, moments, variances, count, learning_rate)
+        return data
+
+    @tf.function(autograph=False)
+    def step(X, y, w, learning_rate, alpha, dropout, seed):
+        keep = position_keep_mask(tf.shape(X)[:2], dropout, seed, X.dtype)
+        pad = (-tf.shape(X)[0]) % replicas
+        X, y, w, keep = (
+            tf.concat([t, tf.zeros(tf.concat([[pad], tf.shape(t)[1:]], 0), t.dtype)], 0)
+            for t in (X, y, w, keep)
+        )
+        weight = tf.maximum(tf.reduce_sum(w), 1e-12)
+        per_replica = strategy.run(replica_step, args=(X, y, w, keep, weight, learning_rate, alpha))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    return step
 
 
 # --- export to tensorexpr ------------------------------------------------------------------

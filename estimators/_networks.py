@@ -44,7 +44,8 @@ The score function is {what}, on a feature map f shared by all positions
 is, 2-D ``(n_samples, d * n)`` is split into d positions of ``n = input_dim`` values.
 Training is mini-batch Adam in a compiled TensorFlow step (on a GPU when TensorFlow
 sees one) on {loss}; it does not go through tensorly, so it keeps working whatever
-``tensorexpr.set_backend`` chose.
+``tensorexpr.set_backend`` chose. Under an active ``tf.distribute`` strategy
+(``with strategy.scope(): est.fit(X, y)``) every mini-batch is split over its replicas.
 
 Scale on long inputs: the running state is stored as ``exp(L) * u`` with ``u``
 divided by its largest entry at every step and the log-norm ``L`` accumulated on the
@@ -56,9 +57,9 @@ homogeneous and runs unrescaled.
 
 Parameters
 ----------
-rank : int, default 8
+rank : int, default 16
     {rank}
-n_features : int, default 8
+n_features : int, default 16
     Size m of the feature map f for the learned maps ("relu", "linear"): ``m - 1``
     units plus a constant 1. For "poly" the degree is ``max(1, (m - 1) // n)``;
     ignored for "trig" (m = 2 n).
@@ -72,28 +73,35 @@ xi : str, default "product"
     ``"softplus"``, ``"max"``.
 input_dim : int, optional
     Values per position n when X is 2-D; None means 1 (every column a position).
-alpha : float, default 0.0
+alpha : float, default 1e-3
     L2 penalty ``alpha / 2 * ||theta||^2`` on all parameters.
-dropout : float, default 0.0
+dropout : float, default 0.2
     Position dropout during training: each position of each sample is replaced, with
     this probability, by the constant feature alone, which the initialisation makes a
     near-identity step (a skipped position). A regulariser against the quick
-    overfitting of TT-networks; needs a map with a constant feature (not "trig").
+    overfitting of TT-networks [K18]; ignored for "trig", which has no constant feature.
 max_epochs : int, default 200
     Maximum number of passes over the training data.
-batch_size : int, default 64
+batch_size : int, default 32
     Mini-batch size (the whole set when it is smaller).
-learning_rate : float, default 5e-3
-    Adam step size.
-early_stopping : bool, default False
-    Hold out ``validation_fraction`` of the data (stratified for classifiers), stop when
-    the validation score has not improved by ``tol`` for ``n_iter_no_change`` epochs,
-    and keep the best parameters. Otherwise the training loss is watched the same way.
-    ``partial_fit`` runs one epoch on all the data it gets and never stops early.
+learning_rate : float, default 3e-3
+    Adam step size (the first one under the "plateau" schedule).
+learning_rate_schedule : {{"plateau", "constant"}}, default "plateau"
+    ``"plateau"``: when the watched score (validation score with early stopping,
+    training loss otherwise) has not improved by ``tol`` for ``n_iter_no_change``
+    epochs, the step is divided by 5, at most twice; the next plateau stops training.
+    ``"constant"``: the first plateau stops training.
+early_stopping : bool or "auto", default "auto"
+    Hold out ``validation_fraction`` of the data (stratified for classifiers), watch
+    the validation score instead of the training loss, and keep the parameters of the
+    best epoch. "auto" does so from 10,000 training samples on (as
+    HistGradientBoostingClassifier): on smaller sets the held-out tenth costs more
+    accuracy than it saves (docs/estimators.md). ``partial_fit`` runs one epoch on all
+    the data it gets and never stops early.
 validation_fraction : float, default 0.1
-    Share of the data held out when ``early_stopping``.
+    Share of the data held out when early stopping.
 n_iter_no_change : int, default 10
-    Epochs without improvement before stopping.
+    Epochs without improvement that make a plateau.
 tol : float, default 1e-4
     Improvement that counts.
 warm_start : bool, default False
@@ -104,7 +112,8 @@ dtype : {{"auto", "float32", "float64"}}, default "auto"
 random_state : int, RandomState instance or None, default None
     Seeds the initialisation, the shuffling and the validation split.
 verbose : int, default 0
-    Print epoch, training loss and validation score.
+    0: silent; 1: a progress bar over the epochs (tqdm, on stderr) showing the training
+    loss and the validation score; 2: one printed line per epoch.
 
 Attributes
 ----------
@@ -118,9 +127,9 @@ loss_curve_ : list of float
 n_iter_ : int
     Number of epochs run (cumulated over ``partial_fit`` and warm starts).
 validation_scores_ : list of float
-    Validation score per epoch (only with ``early_stopping``).
+    Validation score per epoch (only when early stopping).
 best_validation_score_ : float
-    Best validation score (only with ``early_stopping``).
+    Best validation score (only when early stopping).
 n_positions_ : int
     Number of positions d.
 input_dim_ : int

@@ -242,12 +242,24 @@ def test_partial_fit_and_warm_start():
 def test_early_stopping_and_verbose(capsys):
     X, y = make_moons(200, noise=0.2, random_state=0)
     clf = CPNetworkClassifier(
-        rank=8, early_stopping=True, n_iter_no_change=3, max_epochs=50, verbose=1, random_state=0
+        rank=8, early_stopping=True, n_iter_no_change=3, max_epochs=50, verbose=2, random_state=0
     ).fit(X, y)
     out = capsys.readouterr().out
     assert "Epoch 1: loss = " in out and "validation score = " in out
     assert len(clf.validation_scores_) == clf.n_iter_ <= 50
     assert clf.best_validation_score_ == max(clf.validation_scores_)
+
+
+def test_verbose_1_shows_a_progress_bar_and_verbose_0_nothing(capsys):
+    X, y = make_moons(200, noise=0.2, random_state=0)
+    params = dict(rank=4, early_stopping=True, max_epochs=4, random_state=0)
+    CPNetworkClassifier(verbose=1, **params).fit(X, y)
+    captured = capsys.readouterr()
+    assert "CPNetworkClassifier" in captured.err and "4/4" in captured.err
+    assert "loss=" in captured.err and "validation score=" in captured.err
+    assert captured.out == ""
+    CPNetworkClassifier(verbose=0, **params).fit(X, y)
+    assert capsys.readouterr() == ("", "")
 
 
 def test_sample_weight_zero_equals_removal_on_small_data():
@@ -303,7 +315,9 @@ def test_digits_accuracy():
         (dict(input_dim=0), "input_dim"),
         (dict(learning_rate=0.0), "learning_rate"),
         (dict(validation_fraction=1.0), "validation_fraction"),
-        (dict(dropout=0.5, feature_map="trig"), "dropout"),
+        (dict(dropout=1.0), "dropout must be in"),
+        (dict(early_stopping="yes"), "early_stopping must be True, False or 'auto'"),
+        (dict(learning_rate_schedule="cosine"), "learning_rate_schedule must be"),
         (dict(dtype="float16"), "dtype"),
     ],
 )

@@ -14,6 +14,7 @@ from estimators import (  # noqa: E402
     HTNetworkClassifier,
     HTNetworkRegressor,
     ImagePatches,
+    SequenceWindows,
     TTNetworkClassifier,
     TTNetworkRegressor,
 )
@@ -26,6 +27,7 @@ ESTIMATORS = [
     HTNetworkClassifier(),
     HTNetworkRegressor(),
     ImagePatches(),
+    SequenceWindows(),
 ]
 
 
