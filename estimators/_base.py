@@ -1,8 +1,13 @@
-"""Shared machinery of the tensor-network estimators: validation, the training loop, export."""
+"""Shared machinery of the tensor-network estimators: validation, the training loop, export.
+
+The networks, their TensorFlow evaluation (with the log-scale state), their initialisation and
+their Adam training all come from :mod:`tensorexpr.engine`; this module does what is
+scikit-learn's: parameters, data validation, targets, early stopping, the fitted attributes.
+"""
 
 from __future__ import annotations
 
-import numbers
+import os
 import warnings
 
 import numpy as np
@@ -12,11 +17,22 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _model
+import tensorexpr as te
+from tensorexpr import engine
+from tensorexpr.validation import (
+    check_choice,
+    check_positive_int,
+    check_real,
+    check_sample_weight,
+)
 
 #: below this many training samples, dtype="auto" trains in float64 (cheap at that size,
 #: and fits become reproducible to rounding, e.g. integer weights == repeated samples)
 FLOAT64_BELOW = 512
+#: rows scored per call of the compiled score function
+PREDICT_CHUNK = 8192
+DTYPES = ("auto", "float32", "float64")
+SCHEDULES = ("plateau", "constant")
 #: early_stopping="auto" holds out a validation split from this many training samples on,
 #: as HistGradientBoostingClassifier does; below it a held-out tenth is too small to rank
 #: epochs and every sample is worth more in training (docs/estimators.md, the sweep)
@@ -25,53 +41,19 @@ EARLY_STOPPING_FROM = 10_000
 #: multiplied by LR_DECAY_FACTOR, at most LR_DECAYS times; the next plateau stops training
 LR_DECAY_FACTOR = 0.2
 LR_DECAYS = 2
-#: float32 training compiles its epoch with XLA from this budget (n_samples * max_epochs)
+#: float32 training compiles its epoch with XLA from this budget (n_samples * max_iter) on:
+#: XLA's compilation costs seconds once per shape and process (docs/estimators.md, latency)
 XLA_FROM = 100_000
-_PREDICT_CHUNK = 8192
 
 
-def _check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
-    if sample_weight is None:
-        return np.ones(n_samples)
-    sw = np.asarray(sample_weight, dtype=np.float64)
-    if sw.ndim == 0:
-        sw = np.full(n_samples, float(sw))
-    if sw.shape != (n_samples,):
-        raise ValueError(
-            f"sample_weight must have shape ({n_samples},) like X and y, got {sw.shape}"
-        )
-    if not np.all(np.isfinite(sw)) or np.any(sw < 0):
-        raise ValueError("sample_weight must be finite and non-negative")
-    if sw.sum() <= 0:
-        raise ValueError("sample_weight must have a positive sum, got all weights zero")
-    return sw
-
-
-def _check_int(value, name: str, low: int = 1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
-
-
-def _check_float(value, name: str, low: float, high: float = np.inf, open_interval=False):
-    """A real in [low, high] (or (low, high) when open_interval)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and not np.isnan(value)
-    if ok:
-        ok = low < value < high if open_interval else low <= value <= high
-    if not ok:
-        interval = f"({low}, {high})" if open_interval else f"[{low}, {high}]"
-        raise ValueError(f"{name} must be a float in {interval}, got {value!r}")
-    return float(value)
-
-
-def _uses_early_stopping(early_stopping, n_samples: int) -> bool:
+def uses_early_stopping(early_stopping, n_samples: int) -> bool:
     """early_stopping=True / False, or "auto": on from EARLY_STOPPING_FROM samples."""
-    if early_stopping == "auto":
+    if isinstance(early_stopping, str) and early_stopping == "auto":
         return n_samples >= EARLY_STOPPING_FROM
     return bool(early_stopping)
 
 
-class _Plateau:
+class Plateau:
     """Watches a score (higher is better) for plateaus of ``patience`` epochs.
 
     ``update`` says "continue", "decay" (a plateau while decays are left: lower the
@@ -97,7 +79,7 @@ class _Plateau:
         return "stop"
 
 
-class _Progress:
+class Progress:
     """What ``verbose`` shows: nothing (0), a progress bar over the epochs with the loss
     and validation score (1, tqdm on stderr), or one line per epoch (2 and more, stdout).
     """
@@ -134,17 +116,52 @@ class _Progress:
             self.bar.close()
 
 
-class _BaseNetwork(BaseEstimator):
+def limit_tensorflow_threads() -> None:
+    """Honour OMP_NUM_THREADS as TensorFlow's thread budget before TensorFlow starts.
+
+    joblib's process workers (``GridSearchCV(n_jobs=k)``) run with OMP_NUM_THREADS set
+    to ``cpu_count // k``, but TensorFlow sizes its thread pools to every core, so k
+    workers on k cores would run k^2 busy threads. TF_NUM_INTRAOP_THREADS /
+    TF_NUM_INTEROP_THREADS win when set; once TensorFlow's runtime has started (the
+    user ran an op) nothing changes.
+    """
+    budget = os.environ.get("OMP_NUM_THREADS", "")
+    if not budget.isdigit() or int(budget) < 1:
+        return
+    tf = engine.import_tensorflow()
+    try:
+        if "TF_NUM_INTRAOP_THREADS" not in os.environ:
+            tf.config.threading.set_intra_op_parallelism_threads(int(budget))
+        if "TF_NUM_INTEROP_THREADS" not in os.environ:
+            tf.config.threading.set_inter_op_parallelism_threads(int(budget))
+    except RuntimeError:  # the runtime is running: keep what it has
+        pass
+
+
+def resolve_tree(tree, d: int) -> te.DimensionTree:
+    """``"balanced"``, ``"linear"``, nested tuples or a DimensionTree -> a tree over d modes."""
+    if isinstance(tree, str):
+        check_choice(tree, "tree", ("balanced", "linear"))
+        return te.DimensionTree.balanced(d) if tree == "balanced" else te.DimensionTree.linear(d)
+    if isinstance(tree, te.DimensionTree):
+        resolved = tree
+    elif isinstance(tree, (tuple, list, int)):
+        resolved = te.DimensionTree(tree)
+    else:
+        raise TypeError(
+            "tree must be 'balanced', 'linear', nested pairs of modes or a DimensionTree, "
+            f"got {type(tree).__name__}"
+        )
+    if resolved.d != d:
+        raise ValueError(f"tree must have the d={d} positions of X as leaves, got {tree!r}")
+    return resolved
+
+
+class NetworkEstimator(BaseEstimator):
     """Parameters and training loop shared by every network estimator (see subclasses)."""
 
-    _family = "tt"
+    _kind = "tt"
     _regression = True
-
-    @property
-    def _loss_kind(self) -> str:
-        if self._regression:
-            return "squared"
-        return "binary" if self._n_outputs == 1 else "multiclass"
 
     def __init__(
         self,
@@ -152,10 +169,10 @@ class _BaseNetwork(BaseEstimator):
         n_features=16,
         feature_map="relu",
         xi="product",
-        input_dim=None,
+        n_inputs=None,
         alpha=1e-3,
         dropout=0.2,
-        max_epochs=200,
+        max_iter=200,
         batch_size=32,
         learning_rate=3e-3,
         learning_rate_schedule="plateau",
@@ -172,10 +189,10 @@ class _BaseNetwork(BaseEstimator):
         self.n_features = n_features
         self.feature_map = feature_map
         self.xi = xi
-        self.input_dim = input_dim
+        self.n_inputs = n_inputs
         self.alpha = alpha
         self.dropout = dropout
-        self.max_epochs = max_epochs
+        self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.learning_rate_schedule = learning_rate_schedule
@@ -188,72 +205,70 @@ class _BaseNetwork(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    @property
+    def _loss(self) -> str:
+        if self._regression:
+            return "squared"
+        return "binary" if self._n_outputs == 1 else "multiclass"
+
     # --- validation -------------------------------------------------------------------------
-
-    def _validate_hyperparameters(self):
-        import tensorexpr as te
-
-        _check_int(self.rank, "rank")
-        if self.feature_map not in _model.FEATURE_MAPS:
-            raise ValueError(
-                f"feature_map must be one of {list(_model.FEATURE_MAPS)}, got {self.feature_map!r}"
-            )
-        _check_int(self.n_features, "n_features", 2 if self.feature_map != "poly" else 1)
-        te.get_operator(self.xi)  # ValueError naming the operators
+    def _validate_params(self):
+        check_positive_int(self.rank, "rank")
+        check_choice(self.feature_map, "feature_map", te.feature_map_names())
+        check_positive_int(self.n_features, "n_features", 2 if self.feature_map != "poly" else 1)
         if not isinstance(self.xi, str):
-            raise ValueError(f"xi must be an operator name (str), got {self.xi!r}")
-        if self.input_dim is not None:
-            _check_int(self.input_dim, "input_dim")
-        _check_float(self.alpha, "alpha", 0.0)
-        _check_float(self.dropout, "dropout", 0.0, 1.0)
-        if self.dropout >= 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        _check_int(self.max_epochs, "max_epochs")
-        _check_int(self.batch_size, "batch_size")
-        _check_float(self.learning_rate, "learning_rate", 0.0, open_interval=True)
-        if self.learning_rate_schedule not in ("constant", "plateau"):
-            raise ValueError(
-                "learning_rate_schedule must be 'constant' or 'plateau', got "
-                f"{self.learning_rate_schedule!r}"
+            raise TypeError(f"xi must be an operator name (str), got {self.xi!r}")
+        te.get_operator(self.xi)  # ValueError naming the operators
+        if self.n_inputs is not None:
+            check_positive_int(self.n_inputs, "n_inputs")
+        check_real(self.alpha, "alpha", 0.0)
+        check_real(self.dropout, "dropout", 0.0, 1.0, high_open=True)
+        check_positive_int(self.max_iter, "max_iter")
+        check_positive_int(self.batch_size, "batch_size")
+        check_real(self.learning_rate, "learning_rate", 0.0, low_open=True)
+        check_choice(self.learning_rate_schedule, "learning_rate_schedule", SCHEDULES)
+        if not isinstance(self.early_stopping, (bool, np.bool_, str)):
+            raise TypeError(
+                f"early_stopping must be True, False or 'auto', got {self.early_stopping!r}"
             )
-        if not (isinstance(self.early_stopping, bool) or self.early_stopping == "auto"):
+        if isinstance(self.early_stopping, str) and self.early_stopping != "auto":
             raise ValueError(
                 f"early_stopping must be True, False or 'auto', got {self.early_stopping!r}"
             )
-        _check_float(self.validation_fraction, "validation_fraction", 0.0, 1.0, True)
-        _check_int(self.n_iter_no_change, "n_iter_no_change")
-        _check_float(self.tol, "tol", 0.0)
-        if self.dtype not in ("auto", "float32", "float64"):
-            raise ValueError(f"dtype must be 'auto', 'float32' or 'float64', got {self.dtype!r}")
+        check_real(
+            self.validation_fraction, "validation_fraction", 0.0, 1.0, low_open=True, high_open=True
+        )
+        check_positive_int(self.n_iter_no_change, "n_iter_no_change")
+        check_real(self.tol, "tol", 0.0)
+        check_choice(self.dtype, "dtype", DTYPES)
 
     def _sequences(self, X, reset: bool) -> np.ndarray:
         """(n_samples, d * n) or (n_samples, d, n) -> (n_samples, d, n)."""
         if X.ndim == 3:
-            if self.input_dim is not None and X.shape[2] != self.input_dim:
+            if self.n_inputs is not None and X.shape[2] != self.n_inputs:
                 raise ValueError(
-                    f"X has {X.shape[2]} values per position but input_dim={self.input_dim}"
+                    f"X has {X.shape[2]} values per position but n_inputs={self.n_inputs}"
                 )
             seq = X
         elif X.ndim == 2:
-            n = 1 if self.input_dim is None else self.input_dim
+            n = 1 if self.n_inputs is None else self.n_inputs
             if X.shape[1] % n:
                 raise ValueError(
-                    f"input_dim={n} must divide the number of features of X ({X.shape[1]}): "
-                    "a row of X holds d positions of input_dim values each"
+                    f"n_inputs={n} must divide the number of features of X ({X.shape[1]}): "
+                    "a row of X holds d positions of n_inputs values each"
                 )
             seq = X.reshape(X.shape[0], X.shape[1] // n, n)
         else:
             raise ValueError(
-                "X must be 2-D (n_samples, d * input_dim) or 3-D (n_samples, d, input_dim), "
+                "X must be 2-D (n_samples, d * n_inputs) or 3-D (n_samples, d, n_inputs), "
                 f"got an array of shape {X.shape}"
             )
         if reset:
-            self.n_positions_, self.input_dim_ = seq.shape[1], seq.shape[2]
-        elif seq.shape[1:] != (self.n_positions_, self.input_dim_):
+            self.d_, self.n_inputs_ = seq.shape[1], seq.shape[2]
+        elif seq.shape[1:] != (self.d_, self.n_inputs_):
             raise ValueError(
-                f"X holds sequences of shape {seq.shape[1:]} (positions, input_dim) but "
-                f"{type(self).__name__} was fitted on "
-                f"({self.n_positions_}, {self.input_dim_})"
+                f"X holds sequences of shape {seq.shape[1:]} (positions, n_inputs) but "
+                f"{type(self).__name__} was fitted on ({self.d_}, {self.n_inputs_})"
             )
         return seq
 
@@ -261,16 +276,21 @@ class _BaseNetwork(BaseEstimator):
         X = validate_data(self, X, reset=reset, allow_nd=True, dtype=[np.float64, np.float32])
         return self._sequences(X, reset)
 
-    # --- training ------------------------------------------------------------------------
+    def _tree_structure(self):
+        """HT estimators: the tree's nested tuples; None for the other kinds."""
+        return None
 
-    def _encode_targets(self, y, reset: bool, classes=None):  # pragma: no cover - abstract
+    # --- training: the steps ------------------------------------------------------------------
+    def _encode_targets(self, y, reset: bool, classes, sample_weight):  # pragma: no cover
+        """y as float64 scores' targets; on reset also the outputs (classes_, _n_outputs)."""
         raise NotImplementedError
 
     def _validation_score(self, seq, y_enc, w):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _fit(self, X, y, sample_weight, incremental: bool, classes=None):
-        self._validate_hyperparameters()
+        """Validate, (re)initialise, then run the epochs of :meth:`_fit_stochastic`."""
+        self._validate_params()
         reset = not (hasattr(self, "_params") and (incremental or self.warm_start))
         X, y = validate_data(
             self,
@@ -282,89 +302,152 @@ class _BaseNetwork(BaseEstimator):
             y_numeric=self._regression,
         )
         seq = self._sequences(X, reset)
-        sw = _check_sample_weight(sample_weight, seq.shape[0])
+        sw = check_sample_weight(sample_weight, seq.shape[0])
         y_enc = self._encode_targets(y, reset, classes, sw)
         if reset:
-            self._initialise(seq.shape[0])
+            self._initialize(seq.shape[0])
         else:
             self._check_same_network()
-        tf = _model.tf_module()
-        dtype = tf.float64 if self._dtype == "float64" else tf.float32
-        rng = self._rng
+        train, val = self._split_validation(seq, y_enc, sw, incremental)
+        limit_tensorflow_threads()
+        trainer = self._load_trainer(train[0].shape[0])
+        self._fit_stochastic(trainer, train, val, incremental)
+        return self
 
-        if _uses_early_stopping(self.early_stopping, seq.shape[0]) and not incremental:
-            stratify = None if self._regression else y_enc
-            try:
-                idx_train, idx_val = train_test_split(
-                    np.arange(seq.shape[0]),
-                    test_size=self.validation_fraction,
-                    stratify=stratify,
-                    random_state=rng.integers(2**31 - 1),
-                )
-            except ValueError:
-                idx_train, idx_val = train_test_split(
-                    np.arange(seq.shape[0]),
-                    test_size=self.validation_fraction,
-                    random_state=rng.integers(2**31 - 1),
-                )
-            val = (seq[idx_val], y_enc[idx_val], sw[idx_val])
-            if not hasattr(self, "validation_scores_"):
-                self.validation_scores_, self.best_validation_score_ = [], -np.inf
-            seq, y_enc, sw = seq[idx_train], y_enc[idx_train], sw[idx_train]
+    def _initialize(self, n_samples: int):
+        """Spec, feature map and initial parameters (engine), a fresh Adam, empty curves."""
+        self._rng = np.random.default_rng(
+            self.random_state
+            if not isinstance(self.random_state, np.random.RandomState)
+            else self.random_state.randint(2**31 - 1)
+        )
+        if self.dtype == "auto":
+            self._dtype = "float64" if n_samples < FLOAT64_BELOW else "float32"
         else:
-            val = None
+            self._dtype = self.dtype
+        self._feature_map = te.make_feature_map(
+            self.feature_map, self.n_inputs_, self.n_features, self._rng
+        )
+        self._spec = engine.NetworkSpec(
+            kind=self._kind,
+            xi=te.get_operator(self.xi).name,
+            d=self.d_,
+            m=self._feature_map.n_features,
+            rank=self.rank,
+            n_outputs=self._n_outputs,
+            tree=self._tree_structure(),
+        )
+        params = engine.init_params(self._spec, self._rng, self._feature_map.constant_index)
+        for name, value in self._feature_map.trainable_params().items():
+            params[f"feature_map.{name}"] = value
+        self._params = params
+        self._fitted_network_args = self._network_args()
+        self._optimizer_state = None
+        self.n_iter_ = 0
+        self.loss_curve_ = []
+        self.best_loss_ = np.inf
+        if uses_early_stopping(self.early_stopping, n_samples):
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
 
-        names = _model.param_names(self._spec)
-        state = self._training_variables(names, dtype)
-        params, moments, variances, count = state
-        run_epoch = self._epoch_runner(state, dtype, seq.shape[0])
-        dropout = tf.constant(self._position_dropout, dtype)
-        lr = tf.constant(self.learning_rate, dtype)
-        alpha = tf.constant(self.alpha, dtype)
-        n = seq.shape[0]
-        batch = min(self.batch_size, n)
-        n_batches = -(-n // batch)
-        X_all = tf.constant(seq, dtype)
-        y_all = tf.constant(y_enc, dtype)
-        total_weight = float(sw.sum())
+    def _network_args(self) -> tuple:
+        return (
+            self.rank,
+            self.n_features,
+            self.feature_map,
+            te.get_operator(self.xi).name,
+            self._tree_structure(),
+        )
 
-        epochs = 1 if incremental else self.max_epochs
-        plateau = _Plateau(
+    def _check_same_network(self):
+        now, before = self._network_args(), self._fitted_network_args
+        if now != before:
+            raise ValueError(
+                "warm_start and partial_fit continue the same network: (rank, n_features, "
+                f"feature_map, xi, tree) = {now} differs from {before} of the previous fit; "
+                "set warm_start=False to start over"
+            )
+
+    def _split_validation(self, seq, y_enc, sw, incremental: bool):
+        """``(train, validation)`` triples (X, y, w); validation None without early stopping."""
+        if not uses_early_stopping(self.early_stopping, seq.shape[0]) or incremental:
+            return (seq, y_enc, sw), None
+        rng = self._rng
+        stratify = None if self._regression else y_enc
+        try:
+            idx_train, idx_val = train_test_split(
+                np.arange(seq.shape[0]),
+                test_size=self.validation_fraction,
+                stratify=stratify,
+                random_state=rng.integers(2**31 - 1),
+            )
+        except ValueError:  # a class too small to stratify
+            idx_train, idx_val = train_test_split(
+                np.arange(seq.shape[0]),
+                test_size=self.validation_fraction,
+                random_state=rng.integers(2**31 - 1),
+            )
+        if not hasattr(self, "validation_scores_"):
+            self.validation_scores_, self.best_validation_score_ = [], -np.inf
+        take = [(seq[i], y_enc[i], sw[i]) for i in (idx_train, idx_val)]
+        return take[0], take[1]
+
+    def _load_trainer(self, n_samples: int) -> engine.NetworkTrainer:
+        """The engine's trainer for this network, loaded with the current parameters.
+
+        Under an active ``tf.distribute`` strategy (``with strategy.scope(): fit``, the
+        Keras convention) the trainer is that strategy's.
+        """
+        tf = engine.import_tensorflow()
+        strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
+        trainer = engine.network_trainer(
+            self._spec,
+            self._feature_map,
+            self._loss,
+            self._position_dropout > 0,
+            self._dtype,
+            jit=self._uses_xla(n_samples),
+            strategy=strategy,
+        )
+        trainer.load(self._params, self._optimizer_state, self.learning_rate)
+        return trainer
+
+    def _uses_xla(self, n_samples: int) -> bool:
+        """XLA for float32: always when asked for (``dtype="float32"``); under "auto" from a
+        budget of XLA_FROM sample-epochs on, where the faster epochs pay back compiling."""
+        if self._dtype != "float32":
+            return False
+        return self.dtype == "float32" or n_samples * self.max_iter >= XLA_FROM
+
+    @property
+    def _position_dropout(self) -> float:
+        """``dropout``, or 0 for the "trig" map, which has no constant feature to keep."""
+        return 0.0 if self.feature_map == "trig" else self.dropout
+
+    def _fit_stochastic(self, trainer, train, val, incremental: bool):
+        """Epochs of mini-batch Adam, the plateau schedule and early stopping.
+
+        The watched score is the validation score with early stopping (the best
+        validated parameters are kept), minus the training loss otherwise.
+        """
+        tf = engine.import_tensorflow()
+        seq, y_enc, sw = train
+        X_all = tf.constant(seq, trainer.dtype)
+        y_all = tf.constant(y_enc, trainer.dtype)
+        best_params = None
+        epochs = 1 if incremental else self.max_iter
+        plateau = Plateau(
             self.n_iter_no_change,
             self.tol,
             LR_DECAYS if self.learning_rate_schedule == "plateau" else 0,
             best=self.best_validation_score_ if val is not None else -self.best_loss_,
         )
         learning_rate = self.learning_rate
-        best_params = None
-        progress = _Progress(self.verbose, epochs, type(self).__name__)
+        progress = Progress(self.verbose, epochs, type(self).__name__)
         for _ in range(epochs):
-            # the last batch is padded with weight-0 samples, so every batch has one shape
-            order = np.concatenate([rng.permutation(n), np.zeros(n_batches * batch - n, int)])
-            weights = np.concatenate([sw, [0.0]])[
-                np.where(np.arange(n_batches * batch) < n, order, n)
-            ]
-            seed = tf.constant(rng.integers(2**31 - 1, size=2), tf.int64)
-            epoch_loss = run_epoch(
-                X_all,
-                y_all,
-                tf.constant(order.reshape(n_batches, batch), tf.int32),
-                tf.constant(weights.reshape(n_batches, batch), dtype),
-                lr,
-                alpha,
-                dropout,
-                seed,
-            )
-            epoch_loss /= total_weight
-            if not np.isfinite(epoch_loss):
-                raise FloatingPointError(
-                    f"training loss became {epoch_loss} at epoch {self.n_iter_ + 1}; lower "
-                    "learning_rate or scale the inputs"
-                )
-            self.n_iter_ += 1
-            self.loss_curve_.append(epoch_loss)
+            epoch_loss = self._run_epoch(trainer, X_all, y_all, sw)
             if val is not None:
-                self._params = {k: v.numpy() for k, v in zip(names, params, strict=True)}
+                self._params = trainer.params()
                 score = self._validation_score(*val)
                 self.validation_scores_.append(score)
                 if score > self.best_validation_score_:
@@ -379,7 +462,7 @@ class _BaseNetwork(BaseEstimator):
                 continue
             if action == "decay":
                 learning_rate *= LR_DECAY_FACTOR
-                lr = tf.constant(learning_rate, dtype)
+                trainer.optimizer.learning_rate.assign(learning_rate)
                 progress.note(f"Plateau: learning rate lowered to {learning_rate:.3g}")
             elif action == "stop":
                 progress.note(
@@ -389,157 +472,57 @@ class _BaseNetwork(BaseEstimator):
         else:
             if not incremental:
                 warnings.warn(
-                    f"{type(self).__name__}: max_epochs={self.max_epochs} reached before "
-                    "convergence; increase max_epochs",
+                    f"{type(self).__name__}: max_iter={self.max_iter} reached before "
+                    "convergence; increase max_iter",
                     ConvergenceWarning,
-                    stacklevel=3,
+                    stacklevel=4,
                 )
         progress.close()
-        self._params = {k: v.numpy() for k, v in zip(names, params, strict=True)}
-        if best_params is not None:
-            self._params = best_params
-        self._adam = (
-            {k: v.numpy() for k, v in zip(names, moments, strict=True)},
-            {k: v.numpy() for k, v in zip(names, variances, strict=True)},
+        self._params = best_params if best_params is not None else trainer.params()
+        self._optimizer_state = trainer.optimizer_state()
+
+    def _run_epoch(self, trainer, X_all, y_all, sw) -> float:
+        """One shuffled pass; returns the weighted mean loss, appended to ``loss_curve_``."""
+        rng = self._rng
+        n = int(X_all.shape[0])
+        batch = min(self.batch_size, n)
+        n_batches = -(-n // batch)
+        # the last batch is padded with weight-0 samples, so every batch has one shape
+        order = np.concatenate([rng.permutation(n), np.zeros(n_batches * batch - n, int)])
+        weights = np.concatenate([sw, [0.0]])[np.where(np.arange(n_batches * batch) < n, order, n)]
+        seed = rng.integers(2**31 - 1, size=2)
+        total = trainer.run_epoch(
+            X_all,
+            y_all,
+            order.reshape(n_batches, batch),
+            weights.reshape(n_batches, batch),
+            self.alpha,
+            self._position_dropout,
+            seed,
         )
-        self._adam_count = float(count.numpy())
-        return self
-
-    @property
-    def _position_dropout(self) -> float:
-        """``dropout``, or 0 for the "trig" map, which has no constant feature to keep."""
-        return 0.0 if self.feature_map == "trig" else self.dropout
-
-    def _training_variables(self, names, dtype):
-        """(params, moments, variances, count) as TensorFlow variables.
-
-        Under an active ``tf.distribute`` strategy they are created mirrored on its
-        replicas; ONLY_FIRST_REPLICA lets every replica assign the (identical) update.
-        """
-        tf = _model.tf_module()
-
-        def variable(value):
-            return tf.Variable(
-                tf.constant(value, dtype), aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA
+        epoch_loss = total / float(sw.sum())
+        if not np.isfinite(epoch_loss):
+            raise FloatingPointError(
+                f"training loss became {epoch_loss} at epoch {self.n_iter_ + 1}; lower "
+                "learning_rate or scale the inputs"
             )
-
-        return (
-            [variable(self._params[k]) for k in names],
-            [variable(self._adam[0][k]) for k in names],
-            [variable(self._adam[1][k]) for k in names],
-            variable(self._adam_count),
-        )
-
-    def _uses_xla(self, dtype, n_samples: int) -> bool:
-        """XLA for float32 training long enough to pay back its compilation.
-
-        Compiling the epoch with XLA costs seconds once per network shape and process
-        and then runs an epoch about 4x faster (docs/estimators.md, latency), so it is
-        used from XLA_FROM sample-epochs of budget (``n_samples * max_epochs``) on.
-        """
-        tf = _model.tf_module()
-        return dtype == tf.float32 and n_samples * self.max_epochs >= XLA_FROM
-
-    def _epoch_runner(self, state, dtype, n_samples: int):
-        """``run_epoch(X, y, batches, batch_weights, lr, alpha, dropout, seed) -> sum w * loss``.
-
-        One compiled graph per epoch on one device (XLA in float32); under an active
-        ``tf.distribute`` strategy (``with strategy.scope(): fit``, the Keras
-        convention) one distributed step per mini-batch, the same batches and dropout
-        masks, so the fit is the single-device fit up to rounding.
-        """
-        tf = _model.tf_module()
-        use_dropout = self._position_dropout > 0
-        if not tf.distribute.has_strategy():
-            epoch_fn = _model.train_epoch_function(
-                self._spec, self._loss_kind, use_dropout, jit=self._uses_xla(dtype, n_samples)
-            )
-
-            def run_epoch(X, y, batches, batch_weights, lr, alpha, dropout, seed):
-                total = epoch_fn(*state, X, y, batches, batch_weights, lr, alpha, dropout, seed)
-                return float(total)
-
-            return run_epoch
-        step = _model.distributed_step_function(
-            self._spec, self._loss_kind, use_dropout, tf.distribute.get_strategy(), state
-        )
-
-        def run_distributed_epoch(X, y, batches, batch_weights, lr, alpha, dropout, seed):
-            total = 0.0
-            for i in range(int(batches.shape[0])):
-                idx = batches[i]
-                step_seed = seed + tf.constant([0, i], seed.dtype)  # as the epoch graph
-                total += float(
-                    step(
-                        tf.gather(X, idx),
-                        tf.gather(y, idx),
-                        batch_weights[i],
-                        lr,
-                        alpha,
-                        dropout,
-                        step_seed,
-                    )
-                )
-            return total
-
-        return run_distributed_epoch
-
-    def _check_same_network(self):
-        import tensorexpr as te
-
-        spec = self._spec
-        now = (self.rank, self.n_features, self.feature_map, te.get_operator(self.xi).name)
-        before = (spec.rank, spec.n_features, spec.feature_map, spec.xi)
-        if now != before:
-            raise ValueError(
-                "warm_start and partial_fit continue the same network: (rank, n_features, "
-                f"feature_map, xi) = {now} differs from {before} of the previous fit; "
-                "set warm_start=False to start over"
-            )
-
-    def _initialise(self, n_samples: int):
-        import tensorexpr as te
-
-        self._rng = np.random.default_rng(
-            self.random_state
-            if not isinstance(self.random_state, np.random.RandomState)
-            else self.random_state.randint(2**31 - 1)
-        )
-        if self.dtype == "auto":
-            self._dtype = "float64" if n_samples < FLOAT64_BELOW else "float32"
-        else:
-            self._dtype = self.dtype
-        self._spec = _model.NetworkSpec(
-            family=self._family,
-            feature_map=self.feature_map,
-            xi=te.get_operator(self.xi).name,
-            d=self.n_positions_,
-            n_inputs=self.input_dim_,
-            n_features=self.n_features,
-            rank=self.rank,
-            n_outputs=self._n_outputs,
-        )
-        self._params = _model.init_params(self._spec, self._rng)
-        self._adam = tuple({k: np.zeros_like(v) for k, v in self._params.items()} for _ in range(2))
-        self._adam_count = 0.0
-        self.n_iter_ = 0
-        self.loss_curve_ = []
-        self.best_loss_ = np.inf
-        if _uses_early_stopping(self.early_stopping, n_samples):
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
+        self.n_iter_ += 1
+        self.loss_curve_.append(epoch_loss)
+        return epoch_loss
 
     # --- scores --------------------------------------------------------------------------
-
     def _raw_scores(self, seq):
         """``(v, L)`` float64 with scores ``exp(L)[:, None] * v``, computed in chunks."""
-        tf = _model.tf_module()
-        dtype = tf.float64 if self._dtype == "float64" else tf.float32
-        fn = _model.scores_function(self._spec)
-        params = [tf.constant(self._params[k], dtype) for k in _model.param_names(self._spec)]
+        tf = engine.import_tensorflow()
+        dtype = getattr(tf, self._dtype)
+        fn = engine.scores_function(self._spec, self._feature_map, self._dtype)
+        names = engine.param_names(self._spec)
+        fnames = sorted(self._feature_map.trainable_params())
+        params = [tf.constant(self._params[k], dtype) for k in names]
+        fparams = [tf.constant(self._params[f"feature_map.{k}"], dtype) for k in fnames]
         vs, Ls = [], []
-        for start in range(0, seq.shape[0], _PREDICT_CHUNK):
-            v, L = fn(params, tf.constant(seq[start : start + _PREDICT_CHUNK], dtype))
+        for start in range(0, seq.shape[0], PREDICT_CHUNK):
+            v, L = fn(params, fparams, tf.constant(seq[start : start + PREDICT_CHUNK], dtype))
             vs.append(v.numpy().astype(np.float64))
             Ls.append(L.numpy().astype(np.float64))
         return np.concatenate(vs), np.concatenate(Ls)
@@ -552,7 +535,11 @@ class _BaseNetwork(BaseEstimator):
     def network_(self):
         """The trained score functions as a tensorexpr network (see the class docstring)."""
         check_is_fitted(self)
-        return _model.to_network(self._spec, self._params)
+        prefix = "feature_map."
+        learned = {k[len(prefix) :]: v for k, v in self._params.items() if k.startswith(prefix)}
+        fmap = self._feature_map.with_params(**learned) if learned else self._feature_map
+        net = {k: v for k, v in self._params.items() if not k.startswith(prefix)}
+        return engine.to_network(self._spec, net, fmap)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -560,12 +547,12 @@ class _BaseNetwork(BaseEstimator):
         return tags
 
 
-class _NetworkClassifierMixin:
-    """Classification on top of _BaseNetwork: one score (binary) or one per class."""
+class NetworkClassifierMixin:
+    """Classification on top of NetworkEstimator: one score (binary) or one per class."""
 
     _regression = False
 
-    def _encode_targets(self, y, reset, classes=None, sample_weight=None):
+    def _encode_targets(self, y, reset, classes, sample_weight):
         check_classification_targets(y)
         if reset:
             labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
@@ -608,7 +595,7 @@ class _NetworkClassifierMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, d * input_dim) or (n_samples, d, input_dim)
+        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
 
         Returns
         -------
@@ -623,7 +610,7 @@ class _NetworkClassifierMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, d * input_dim) or (n_samples, d, input_dim)
+        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
 
         Returns
         -------
@@ -637,7 +624,7 @@ class _NetworkClassifierMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, d * input_dim) or (n_samples, d, input_dim)
+        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
 
         Returns
         -------
@@ -657,7 +644,7 @@ class _NetworkClassifierMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, d * input_dim) or (n_samples, d, input_dim)
+        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
 
         Returns
         -------
@@ -671,7 +658,7 @@ class _NetworkClassifierMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, d * input_dim) or (n_samples, d, input_dim)
+        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
 
@@ -686,7 +673,7 @@ class _NetworkClassifierMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, d * input_dim) or (n_samples, d, input_dim)
+        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
         y : array-like of shape (n_samples,)
         classes : array-like, optional
             All labels; required on the first call.
@@ -701,12 +688,12 @@ class _NetworkClassifierMixin:
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
 
-class _NetworkRegressorMixin:
-    """Regression on top of _BaseNetwork: one score, squared error."""
+class NetworkRegressorMixin:
+    """Regression on top of NetworkEstimator: one score, squared error."""
 
     _regression = True
 
-    def _encode_targets(self, y, reset, classes=None, sample_weight=None):
+    def _encode_targets(self, y, reset, classes, sample_weight):
         if reset:
             self._n_outputs = 1
         return np.asarray(y, dtype=np.float64)
@@ -721,7 +708,7 @@ class _NetworkRegressorMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, d * input_dim) or (n_samples, d, input_dim)
+        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
 
         Returns
         -------
@@ -735,7 +722,7 @@ class _NetworkRegressorMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, d * input_dim) or (n_samples, d, input_dim)
+        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
 
@@ -750,7 +737,7 @@ class _NetworkRegressorMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, d * input_dim) or (n_samples, d, input_dim)
+        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
 

@@ -1,4 +1,4 @@
-"""The experiment ``training``: TT vs CP vs HT networks trained as classifiers (PAPERS.md 4.7).
+"""The experiment ``training``: TT vs CP vs HT networks trained as classifiers (docs/theory.md 5.7).
 
 Two parts, after [K18] section 6:
 
@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tensorexpr.experiments._base import Experiment, ExperimentResult, no_progress
+from tensorexpr.experiments import Experiment, ExperimentResult, no_progress
 
 __all__ = ["TRAINING", "run", "plot"]
 
-#: training settings shared by the three networks (Adam, PAPERS.md 4.7)
+#: training settings shared by the three networks (Adam, docs/theory.md section 5.7)
 DIGITS_SETTINGS = dict(
     n_features=16,
     alpha=1e-3,
@@ -32,9 +32,9 @@ DIGITS_SETTINGS = dict(
     learning_rate=1e-3,
     batch_size=32,
     n_iter_no_change=20,
-    max_epochs=200,
+    max_iter=200,
 )
-TOY_SETTINGS = dict(n_features=16, learning_rate=2e-2, max_epochs=200)
+TOY_SETTINGS = dict(n_features=16, learning_rate=2e-2, max_iter=200)
 RANKS = {"TT": [4, 8, 16, 24], "CP": [16, 32, 64, 128], "HT": [4, 8, 16]}
 RANKS_QUICK = {"TT": [8, 16], "CP": [32, 64], "HT": [8, 16]}
 GRID = 60  # decision boundaries are sampled on GRID x GRID points
@@ -91,8 +91,8 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
 
     estimators = _estimators()
     ranks = RANKS_QUICK if quick else RANKS
-    digits = dict(DIGITS_SETTINGS, max_epochs=60 if quick else DIGITS_SETTINGS["max_epochs"])
-    toy = dict(TOY_SETTINGS, max_epochs=100 if quick else TOY_SETTINGS["max_epochs"])
+    digits = dict(DIGITS_SETTINGS, max_iter=60 if quick else DIGITS_SETTINGS["max_iter"])
+    toy = dict(TOY_SETTINGS, max_iter=100 if quick else TOY_SETTINGS["max_iter"])
     jobs = [("digits", net, rank) for net in estimators for rank in ranks[net]]
     jobs += [(data, net, 8) for data in ("moons", "circles") for net in estimators]
 
@@ -100,7 +100,7 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
     rows, boundaries = [], {}
     for dataset, net, rank in progress(jobs, total=len(jobs), desc="training"):
         Xtr, Xte, ytr, yte = data[dataset]
-        settings = dict(digits, input_dim=4) if dataset == "digits" else toy
+        settings = dict(digits, n_inputs=4) if dataset == "digits" else toy
         clf = estimators[net](rank=rank, random_state=seed, **settings)
         start = time.perf_counter()
         with warnings.catch_warnings():
@@ -223,7 +223,7 @@ def plot(result: ExperimentResult, path) -> None:
 TRAINING = Experiment(
     name="training",
     description="TT vs CP vs HT networks trained by TensorFlow: digits accuracy against "
-    "parameters, decision boundaries on moons and circles (PAPERS.md 4.7)",
+    "parameters, decision boundaries on moons and circles (docs/theory.md section 5.7)",
     run=run,
     plot=plot,
 )

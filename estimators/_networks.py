@@ -1,10 +1,10 @@
-"""TT-, CP- and HT-network classifiers and regressors (PAPERS.md sections 1, 3 and 4.7)."""
+"""TT-, CP- and HT-network classifiers and regressors (docs/theory.md sections 1, 3 and 5.7)."""
 
 from __future__ import annotations
 
 from sklearn.base import ClassifierMixin, RegressorMixin
 
-from ._base import _BaseNetwork, _NetworkClassifierMixin, _NetworkRegressorMixin
+from ._base import NetworkClassifierMixin, NetworkEstimator, NetworkRegressorMixin, resolve_tree
 
 __all__ = [
     "TTNetworkClassifier",
@@ -30,8 +30,8 @@ _FORMATS = {
         "tensorexpr.CPNetwork",
     ),
     "ht": (
-        "an HT-network (deep convolutional arithmetic circuit: hierarchical Tucker over the "
-        "balanced dimension tree, size-2 pooling of neighbouring positions)",
+        "an HT-network (deep convolutional arithmetic circuit: hierarchical Tucker over a "
+        "dimension tree; the balanced tree is size-2 pooling of neighbouring positions)",
         "rank r of every node of the tree (the root has n_outputs).",
         "tensorexpr.HTNetwork",
     ),
@@ -40,20 +40,22 @@ _FORMATS = {
 _DOC = """{title}
 
 The score function is {what}, on a feature map f shared by all positions
-(PAPERS.md section 1). X is a batch of sequences: 3-D ``(n_samples, d, n)`` is taken as
-is, 2-D ``(n_samples, d * n)`` is split into d positions of ``n = input_dim`` values.
-Training is mini-batch Adam in a compiled TensorFlow step (on a GPU when TensorFlow
-sees one) on {loss}; it does not go through tensorly, so it keeps working whatever
-``tensorexpr.set_backend`` chose. Under an active ``tf.distribute`` strategy
-(``with strategy.scope(): est.fit(X, y)``) every mini-batch is split over its replicas.
+(docs/theory.md section 1). X is a batch of sequences: 3-D ``(n_samples, d, n)`` is taken
+as is, 2-D ``(n_samples, d * n)`` is split into d positions of ``n = n_inputs`` values.
+The network is evaluated and trained by the TensorFlow engine of tensorexpr
+(:mod:`tensorexpr.engine`): mini-batch ``keras.optimizers.Adam`` in a compiled TensorFlow
+epoch (on a GPU when TensorFlow sees one) on {loss}; it does not go through tensorly, so it
+keeps working whatever ``tensorexpr.set_backend`` chose. Under an active ``tf.distribute``
+strategy (``with strategy.scope(): est.fit(X, y)``) every mini-batch is split over its
+replicas.
 
-Scale on long inputs: the running state is stored as ``exp(L) * u`` with ``u``
-divided by its largest entry at every step and the log-norm ``L`` accumulated on the
-side (for xi = product, and for the positively homogeneous ``relu_max``, ``relu_sum``,
-``max``, where both arguments of xi are first divided by the larger of their scales).
-The score is exactly ``exp(L) * u``, so hundreds of positions neither overflow nor
-vanish and the exported :attr:`network_` gives the same scores. ``softplus`` is not
-homogeneous and runs unrescaled.
+Scale on long inputs (docs/theory.md section 6): the running state is stored as
+``exp(L) * u`` with ``u`` divided by its largest entry at every step and the log-norm ``L``
+accumulated on the side (for xi = product, and for every positively homogeneous operator,
+``relu_max``, ``relu_sum``, ``max`` or one registered as such, where both arguments of xi are
+first divided by the larger of their scales). The score is exactly ``exp(L) * u``, so hundreds
+of positions neither overflow nor vanish and the exported :attr:`network_` gives the same
+scores. ``softplus`` is not homogeneous and runs unrescaled.
 
 Parameters
 ----------
@@ -68,10 +70,10 @@ feature_map : {{"relu", "linear", "trig", "poly"}}, default "relu"
     ``[Ax + b, 1]``; ``"trig"``: fixed ``[cos(pi x / 2), sin(pi x / 2)]`` per value;
     ``"poly"``: fixed ``1, x, x^2, ...``. Scale the inputs (to [0, 1] for the fixed maps).
 xi : str, default "product"
-    The operator of the generalized network (``tensorexpr.get_operator``):
-    ``"product"``, ``"relu_max"`` (the generalized ReLU network), ``"relu_sum"``,
-    ``"softplus"``, ``"max"``.
-input_dim : int, optional
+    The name of a registered operator (``tensorexpr.operator_names()``): ``"product"``,
+    ``"relu_max"`` (the generalized ReLU network), ``"relu_sum"``, ``"softplus"``, ``"max"``,
+    or one added with ``tensorexpr.register_operator``.
+n_inputs : int, optional
     Values per position n when X is 2-D; None means 1 (every column a position).
 alpha : float, default 1e-3
     L2 penalty ``alpha / 2 * ||theta||^2`` on all parameters.
@@ -79,31 +81,32 @@ dropout : float, default 0.2
     Position dropout during training: each position of each sample is replaced, with
     this probability, by the constant feature alone, which the initialisation makes a
     near-identity step (a skipped position). A regulariser against the quick
-    overfitting of TT-networks [K18]; ignored for "trig", which has no constant feature.
-max_epochs : int, default 200
-    Maximum number of passes over the training data.
+    overfitting of TT-networks; ignored for "trig", which has no constant feature.
+max_iter : int, default 200
+    Maximum number of epochs (passes over the training data), as in scikit-learn's MLP.
 batch_size : int, default 32
     Mini-batch size (the whole set when it is smaller).
 learning_rate : float, default 3e-3
     Adam step size (the first one under the "plateau" schedule).
 learning_rate_schedule : {{"plateau", "constant"}}, default "plateau"
-    ``"plateau"``: when the watched score (validation score with early stopping,
-    training loss otherwise) has not improved by ``tol`` for ``n_iter_no_change``
+    ``"plateau"``: when the watched score (the validation score with early stopping,
+    the training loss otherwise) has not improved by ``tol`` for ``n_iter_no_change``
     epochs, the step is divided by 5, at most twice; the next plateau stops training.
     ``"constant"``: the first plateau stops training.
 early_stopping : bool or "auto", default "auto"
     Hold out ``validation_fraction`` of the data (stratified for classifiers), watch
-    the validation score instead of the training loss, and keep the parameters of the
+    the validation score instead of the training loss and keep the parameters of the
     best epoch. "auto" does so from 10,000 training samples on (as
-    HistGradientBoostingClassifier): on smaller sets the held-out tenth costs more
-    accuracy than it saves (docs/estimators.md). ``partial_fit`` runs one epoch on all
+    HistGradientBoostingClassifier does); on smaller sets the held-out tenth cost more
+    accuracy than it saved (docs/estimators.md). ``partial_fit`` runs one epoch on all
     the data it gets and never stops early.
 validation_fraction : float, default 0.1
     Share of the data held out when early stopping.
 n_iter_no_change : int, default 10
     Epochs without improvement that make a plateau.
 tol : float, default 1e-4
-    Improvement that counts.
+    Improvement that counts: of the validation score with early stopping, of the
+    training loss otherwise (as in scikit-learn's MLP).
 warm_start : bool, default False
     Continue from the previous fit (parameters and Adam state) instead of starting over.
 dtype : {{"auto", "float32", "float64"}}, default "auto"
@@ -112,9 +115,9 @@ dtype : {{"auto", "float32", "float64"}}, default "auto"
 random_state : int, RandomState instance or None, default None
     Seeds the initialisation, the shuffling and the validation split.
 verbose : int, default 0
-    0: silent; 1: a progress bar over the epochs (tqdm, on stderr) showing the training
+    0: silent; 1: a progress bar over the epochs (tqdm, on stderr) with the training
     loss and the validation score; 2: one printed line per epoch.
-
+{extra_params}
 Attributes
 ----------
 {attributes}network_ : {network}
@@ -130,9 +133,9 @@ validation_scores_ : list of float
     Validation score per epoch (only when early stopping).
 best_validation_score_ : float
     Best validation score (only when early stopping).
-n_positions_ : int
+d_ : int
     Number of positions d.
-input_dim_ : int
+n_inputs_ : int
     Values per position n.
 n_features_in_ : int
     Number of columns of X seen in fit (d for 3-D input).
@@ -155,6 +158,12 @@ Examples
 {example}
 """
 
+_TREE_PARAM = """tree : {{"balanced", "linear"}}, nested tuples or DimensionTree, default "balanced"
+    The dimension tree over the d positions: ``"balanced"`` (``DimensionTree.balanced(d)``,
+    size-2 pooling of neighbours), ``"linear"`` (``DimensionTree.linear(d)``, TT-like), or
+    nested pairs of positions such as ``((0, 1), (2, 3))``.
+"""
+
 _CLASSIFIER_ATTRIBUTES = """classes_ : ndarray of shape (n_classes,)
     Class labels.
 """
@@ -162,7 +171,7 @@ _CLASSIFIER_ATTRIBUTES = """classes_ : ndarray of shape (n_classes,)
 _EXAMPLE_CLASSIFIER = """>>> from sklearn.datasets import make_moons
 >>> from estimators import {name}
 >>> X, y = make_moons(n_samples=40, noise=0.1, random_state=0)
->>> clf = {name}(rank=4, max_epochs=5, random_state=0).fit(X, y)
+>>> clf = {name}(rank=4, max_iter=5, random_state=0).fit(X, y)
 >>> clf.predict(X[:3]).shape
 (3,)
 >>> clf.network_(X[:3].reshape(3, 2, 1)).shape  # equals clf.decision_function(X[:3])
@@ -172,7 +181,7 @@ _EXAMPLE_REGRESSOR = """>>> import numpy as np
 >>> from estimators import {name}
 >>> X = np.random.default_rng(0).uniform(size=(40, 4))
 >>> y = X.sum(axis=1)
->>> reg = {name}(rank=4, max_epochs=5, random_state=0).fit(X, y)
+>>> reg = {name}(rank=4, max_iter=5, random_state=0).fit(X, y)
 >>> reg.predict(X[:3]).shape
 (3,)"""
 
@@ -188,6 +197,7 @@ def _docstring(family: str, name: str, classifier: bool) -> str:
         if classifier
         else "the squared error",
         rank=rank,
+        extra_params=_TREE_PARAM if family == "ht" else "",
         attributes=_CLASSIFIER_ATTRIBUTES if classifier else "",
         network=network,
         equal="``decision_function(X)``: one output, the score of ``classes_[1]``, for two "
@@ -195,36 +205,90 @@ def _docstring(family: str, name: str, classifier: bool) -> str:
         if classifier
         else "``predict(X)``",
         see_also="\n".join(f"{n} : The same with another format or task." for n in others)
-        + "\nImagePatches : Images to patch sequences for these estimators.",
+        + "\nImagePatches : Images to patch sequences for these estimators."
+        + "\nSequenceWindows : Signals and time series to window sequences.",
         example=(_EXAMPLE_CLASSIFIER if classifier else _EXAMPLE_REGRESSOR).format(name=name),
     )
 
 
-class TTNetworkClassifier(ClassifierMixin, _NetworkClassifierMixin, _BaseNetwork):
+class TTNetworkClassifier(ClassifierMixin, NetworkClassifierMixin, NetworkEstimator):
     __doc__ = _docstring("tt", "TTNetworkClassifier", True)
-    _family = "tt"
+    _kind = "tt"
 
 
-class TTNetworkRegressor(RegressorMixin, _NetworkRegressorMixin, _BaseNetwork):
+class TTNetworkRegressor(RegressorMixin, NetworkRegressorMixin, NetworkEstimator):
     __doc__ = _docstring("tt", "TTNetworkRegressor", False)
-    _family = "tt"
+    _kind = "tt"
 
 
-class CPNetworkClassifier(ClassifierMixin, _NetworkClassifierMixin, _BaseNetwork):
+class CPNetworkClassifier(ClassifierMixin, NetworkClassifierMixin, NetworkEstimator):
     __doc__ = _docstring("cp", "CPNetworkClassifier", True)
-    _family = "cp"
+    _kind = "cp"
 
 
-class CPNetworkRegressor(RegressorMixin, _NetworkRegressorMixin, _BaseNetwork):
+class CPNetworkRegressor(RegressorMixin, NetworkRegressorMixin, NetworkEstimator):
     __doc__ = _docstring("cp", "CPNetworkRegressor", False)
-    _family = "cp"
+    _kind = "cp"
 
 
-class HTNetworkClassifier(ClassifierMixin, _NetworkClassifierMixin, _BaseNetwork):
+class HTNetworkEstimator(NetworkEstimator):
+    """The shared parameters plus ``tree``, the dimension tree of the HT estimators."""
+
+    _kind = "ht"
+
+    def __init__(
+        self,
+        rank=16,
+        n_features=16,
+        feature_map="relu",
+        xi="product",
+        n_inputs=None,
+        alpha=1e-3,
+        dropout=0.2,
+        max_iter=200,
+        batch_size=32,
+        learning_rate=3e-3,
+        learning_rate_schedule="plateau",
+        early_stopping="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        dtype="auto",
+        random_state=None,
+        verbose=0,
+        tree="balanced",
+    ):
+        super().__init__(
+            rank=rank,
+            n_features=n_features,
+            feature_map=feature_map,
+            xi=xi,
+            n_inputs=n_inputs,
+            alpha=alpha,
+            dropout=dropout,
+            max_iter=max_iter,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_schedule=learning_rate_schedule,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            warm_start=warm_start,
+            dtype=dtype,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.tree = tree
+
+    def _tree_structure(self):
+        return resolve_tree(self.tree, self.d_).structure
+
+
+class HTNetworkClassifier(ClassifierMixin, NetworkClassifierMixin, HTNetworkEstimator):
     __doc__ = _docstring("ht", "HTNetworkClassifier", True)
-    _family = "ht"
 
 
-class HTNetworkRegressor(RegressorMixin, _NetworkRegressorMixin, _BaseNetwork):
+class HTNetworkRegressor(RegressorMixin, NetworkRegressorMixin, HTNetworkEstimator):
     __doc__ = _docstring("ht", "HTNetworkRegressor", False)
-    _family = "ht"

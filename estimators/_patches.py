@@ -1,4 +1,4 @@
-"""Images to sequences of patches, the inputs of tensor networks (PAPERS.md section 1)."""
+"""Images to sequences of patches, the inputs of tensor networks (docs/theory.md section 1)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class ImagePatches(TransformerMixin, BaseEstimator):
 
     The output is 2-D, ``(n_samples, d * patch_dim)``: patch after patch in row-major
     order over the image, each patch flattened as ``(height, width, channels)``. It
-    chains into the estimators with ``input_dim = patch_dim`` (``patch_dim_`` after
+    chains into the estimators with ``n_inputs = patch_dim`` (``patch_dim_`` after
     fit), which split each row back into d positions; 2-D output keeps every
     scikit-learn step in between working. Images whose size is not covered by the
     patches are zero-padded at the bottom and the right. Stateless: ``fit`` only checks.
@@ -53,11 +53,11 @@ class ImagePatches(TransformerMixin, BaseEstimator):
     n_patches_ : int
         Number of patches d per image.
     patch_dim_ : int
-        Values per patch (``input_dim`` of the next estimator).
+        Values per patch (``n_inputs`` of the next estimator).
 
     See Also
     --------
-    TTNetworkClassifier : Consumes the patch sequences (``input_dim=patch_dim``).
+    TTNetworkClassifier : Consumes the patch sequences (``n_inputs=patch_dim``).
     sklearn.feature_extraction.image.extract_patches_2d : Patches of one image.
 
     Examples

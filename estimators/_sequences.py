@@ -61,7 +61,7 @@ class SequenceWindows(TransformerMixin, BaseEstimator):
     exactly: with T = 40, window 4 and stride 2, d = 19 and no padding). The output is
     2-D, window after window, each flattened as (time, channel), like
     :class:`ImagePatches`: chain it into
-    the estimators with ``input_dim = window * C`` (``window_dim_`` after fit), which
+    the estimators with ``n_inputs = window * C`` (``window_dim_`` after fit), which
     split each row back into d positions; 2-D output keeps every scikit-learn step in
     between working. Stateless: ``fit`` only checks.
 
@@ -87,12 +87,12 @@ class SequenceWindows(TransformerMixin, BaseEstimator):
     n_windows_ : int
         Number of windows d per sample.
     window_dim_ : int
-        Values per window, ``window * C`` (``input_dim`` of the next estimator).
+        Values per window, ``window * C`` (``n_inputs`` of the next estimator).
 
     See Also
     --------
     ImagePatches : The same for images.
-    TTNetworkClassifier : Consumes the window sequences (``input_dim=window_dim_``).
+    TTNetworkClassifier : Consumes the window sequences (``n_inputs=window_dim_``).
 
     Examples
     --------

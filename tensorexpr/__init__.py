@@ -3,6 +3,7 @@
 from . import decomposition
 from ._backend import get_backend, set_backend
 from .decomposition import *  # noqa: F403
+from .engine import GeneralizedFit, fit_generalized
 from .expressivity import (
     MatricizationRank,
     ShallowWidthBound,
@@ -18,6 +19,8 @@ from .features import (
     PolynomialFeatures,
     ReLUFeatures,
     TrigFeatures,
+    feature_map_names,
+    make_feature_map,
 )
 from .grid import (
     feature_matrix,
@@ -29,7 +32,13 @@ from .grid import (
 from .ht_tensor import HTTensor
 from .network_io import load_network, save_network
 from .networks import CPNetwork, HTNetwork, TTNetwork
-from .operators import Operator, generalized_outer, get_operator
+from .operators import (
+    Operator,
+    generalized_outer,
+    get_operator,
+    operator_names,
+    register_operator,
+)
 from .trees import DimensionTree
 
 __version__ = "0.1.0"
@@ -42,8 +51,12 @@ __all__ = [
     "LinearFeatures",
     "TrigFeatures",
     "PolynomialFeatures",
+    "make_feature_map",
+    "feature_map_names",
     "Operator",
     "get_operator",
+    "register_operator",
+    "operator_names",
     "generalized_outer",
     "DimensionTree",
     "HTTensor",
@@ -64,5 +77,7 @@ __all__ = [
     "WidthConversion",
     "save_network",
     "load_network",
+    "fit_generalized",
+    "GeneralizedFit",
     *decomposition.__all__,
 ]

@@ -6,8 +6,6 @@ tensorexpr computes with tensorly's backend functions only, so one call to
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import tensorly as tl
 
@@ -73,13 +71,6 @@ def float32():
     return tl.backend.float32
 
 
-def dtype_of(name: str):
-    """Backend dtype from ``"float32"`` / ``"float64"``."""
-    if name not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {name!r}")
-    return getattr(tl.backend, name)
-
-
 def is_float64(tensor) -> bool:
     return "float64" in str(tl.context(tensor)["dtype"])
 
@@ -96,70 +87,6 @@ def to_numpy(tensor, name: str = "tensor") -> np.ndarray:
         return np.asarray(tensor)
     except Exception as exc:  # pragma: no cover - defensive
         raise TypeError(f"{name} must be array-like, got {type(tensor).__name__}") from exc
-
-
-def as_float_array(x, name: str, ndim: int | tuple[int, ...] | None = None) -> np.ndarray:
-    """Validate ``x`` as a finite real float array (numpy, float64 unless float32 given)."""
-    arr = to_numpy(x, name)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
-    if arr.dtype != np.float32:
-        arr = arr.astype(np.float64)
-    if ndim is not None:
-        allowed = (ndim,) if isinstance(ndim, int) else ndim
-        if arr.ndim not in allowed:
-            want = " or ".join(str(a) for a in allowed)
-            raise ValueError(f"{name} must be {want}-dimensional, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
-    return arr
-
-
-def check_tensor(x, name: str = "tensor"):
-    """Validate a tensor argument: a backend tensor (or array-like) of finite reals.
-
-    Returns a tensor of the current backend; float32 input stays float32, anything
-    else becomes float64.
-    """
-    if tl.is_tensor(x):
-        ctx = tl.context(x)
-        dtype = str(ctx["dtype"])
-        if "complex" in dtype:
-            raise TypeError(f"{name} must be real, got dtype {dtype}")
-        if not ("float32" in dtype or "float64" in dtype):
-            x = tl.tensor(tl.to_numpy(x), dtype=float64())
-        if not bool(tl.to_numpy(tl.all(tl.abs(x) < np.inf))):
-            raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
-        return x
-    arr = as_float_array(x, name)
-    return tl.tensor(arr, dtype=float32() if arr.dtype == np.float32 else float64())
-
-
-def check_random_state(random_state) -> np.random.Generator:
-    """A numpy Generator from None, an int, a Generator or a RandomState."""
-    if random_state is None or isinstance(random_state, numbers.Integral):
-        if isinstance(random_state, numbers.Integral) and random_state < 0:
-            raise ValueError(f"random_state must be a non-negative int, got {random_state}")
-        return np.random.default_rng(random_state)
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
-    raise TypeError(
-        f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}"
-    )
-
-
-def check_positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return int(value)
 
 
 def relu(x):

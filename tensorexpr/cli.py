@@ -17,11 +17,11 @@ def _progress(iterable, total=None, desc=None):
 
 
 def _cmd_list(args) -> int:
-    from .experiments import _BUILTIN, list_experiments
+    from .experiments import list_experiments
 
-    described = {exp.name: exp.description for exp in _BUILTIN}
     for name, exp in sorted(list_experiments().items()):
-        desc = described.get(name) or getattr(exp, "description", None)
+        # built-in experiments carry a description; entry points are loaded to get theirs
+        desc = getattr(exp, "description", None)
         if desc is None:
             try:
                 desc = exp.load().description
@@ -147,7 +147,7 @@ def _cmd_analyze(args) -> int:
         table = width_conversion_bounds(r, net.d)
         print(
             f"\nwidth conversions for a {net.kind.upper()} network of width r = {r} "
-            f"(PAPERS.md 4.2):"
+            f"(docs/theory.md section 5.2):"
         )
         _print_table(
             [
@@ -188,6 +188,8 @@ def _fmt(value) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .operators import operator_names
+
     parser = argparse.ArgumentParser(
         prog="tensorexpr",
         description="Expressive power of tensor networks: reproduce and analyse.",
@@ -211,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     ana.add_argument(
         "--xi",
         default="product",
-        choices=("product", "relu_max", "relu_sum", "softplus", "max"),
+        choices=operator_names(),
         help="operator (default product)",
     )
     ana.add_argument(

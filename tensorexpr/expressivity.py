@@ -2,7 +2,7 @@
 
 Every matricization rank of a grid (or coefficient) tensor is a lower bound on its
 CP rank, i.e. on the width of an equivalent shallow product network
-(PAPERS.md section 4). Ranks that certify a theorem are computed in float64 with a
+(docs/theory.md section 4). Ranks that certify a theorem are computed in float64 with a
 stated tolerance.
 """
 
@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import tensorly as tl
 
-from ._backend import check_tensor, to_numpy
+from ._backend import to_numpy
+from .operators import get_operator, operator_names
+from .validation import check_positive_int, check_tensor
 
 __all__ = [
     "matricization",
@@ -180,9 +182,9 @@ def matricization_rank(
     >>> matricization_rank(T, "odd").rank
     2
     """
-    from .networks import _Network
+    from .networks import TensorNetwork
 
-    if isinstance(tensor_or_network, _Network):
+    if isinstance(tensor_or_network, TensorNetwork):
         net = tensor_or_network
         if templates is None:
             tensor = net.coefficient_tensor()
@@ -213,18 +215,7 @@ def matricization_rank(
     )
 
 
-# -- shallow-width lower bounds (PAPERS.md 4.1, 4.2, 4.4) -----------------------------------
-#: Largest matricization rank of one shallow term over a partition (S, T), per xi:
-#: product terms are rank 1; a relu_sum term is u 1^T + 1 v^T (rank <= 2, **our derivation**);
-#: a max / relu_max term has at most sum_{k in S} M_k distinct row values (PAPERS.md 4.4).
-_TERM_RANK = {
-    "product": lambda rows, cols: 1,
-    "relu_sum": lambda rows, cols: 2,
-    "relu_max": lambda rows, cols: min(sum(rows), sum(cols)),
-    "max": lambda rows, cols: min(sum(rows), sum(cols)),
-}
-
-
+# -- shallow-width lower bounds (docs/theory.md 5.1, 5.2, 5.4) ----------
 @dataclass(frozen=True)
 class ShallowWidthBound:
     """A certified lower bound on the width of an equivalent (generalized) shallow network.
@@ -287,9 +278,9 @@ def shallow_width_lower_bound(
 ) -> ShallowWidthBound:
     """Certified lower bound on the width of a shallow network equal to a network or tensor.
 
-    For xi = product (PAPERS.md 4.1-4.2) every matricization rank is a lower bound on the CP
+    For xi = product (docs/theory.md 5.1-5.2) every matricization rank is a lower bound on the CP
     rank, i.e. on the width; the largest over ``partitions`` is returned. For xi = relu_max
-    (PAPERS.md 4.4, [K19] Thm 5.2) one term ``max(z_1[i_1], ..., z_d[i_d], 0)`` has rank
+    (docs/theory.md 5.4, [K19] Thm 5.2) one term ``max(z_1[i_1], ..., z_d[i_d], 0)`` has rank
     ``<= M min(|S|, |T|)`` over a partition (S, T) (``M d / 2`` for odd/even), hence the bound
     ``ceil(rank / (M d / 2))``; ``max`` is the same, and relu_sum terms have rank <= 2.
 
@@ -330,11 +321,11 @@ def shallow_width_lower_bound(
     >>> te.shallow_width_lower_bound(witness).bound  # product: the rank itself
     9
     """
-    from .networks import _Network
+    from .networks import TensorNetwork
 
-    if isinstance(network_or_tensor, _Network):
+    if isinstance(network_or_tensor, TensorNetwork):
         net = network_or_tensor
-        if xi is not None and _operator_name(xi) != net.xi.name:
+        if xi is not None and get_operator(xi).name != net.xi.name:
             raise ValueError(
                 f"xi={xi!r} differs from the network's xi={net.xi.name!r}; the bound compares "
                 "with shallow networks of the network's own operator"
@@ -356,12 +347,14 @@ def shallow_width_lower_bound(
     else:
         if templates is not None:
             raise ValueError("templates are only used with a network, not with a tensor")
-        xi_name = "product" if xi is None else _operator_name(xi)
+        xi_name = "product" if xi is None else get_operator(xi).name
         tensor = check_tensor(network_or_tensor, "network_or_tensor")
-    if xi_name not in _TERM_RANK:
+    term_rank = get_operator(xi_name).term_rank
+    if term_rank is None:
+        supported = [n for n in operator_names() if get_operator(n).term_rank is not None]
         raise ValueError(
             f"no shallow-width lower bound is known for xi={xi_name!r}; supported: "
-            f"{sorted(_TERM_RANK)}"
+            f"{supported} (an operator registered with term_rank=...)"
         )
     shape = tuple(tl.shape(tensor))
     if len(shape) < 2:
@@ -373,7 +366,7 @@ def shallow_width_lower_bound(
         found = matricization_rank(tensor, part, tol=tol)
         rows = found.row_modes
         cols = tuple(k for k in range(len(shape)) if k not in rows)
-        term = _TERM_RANK[xi_name]([shape[k] for k in rows], [shape[k] for k in cols])
+        term = term_rank([shape[k] for k in rows], [shape[k] for k in cols])
         bound = -(-found.rank // term)
         ranks[rows] = found.rank
         if best is None or bound > best[0]:
@@ -391,15 +384,9 @@ def shallow_width_lower_bound(
     )
 
 
-def _operator_name(xi) -> str:
-    from .operators import get_operator
-
-    return get_operator(xi).name
-
-
 @dataclass(frozen=True)
 class WidthConversion:
-    """One cell of the width-conversion table (PAPERS.md 4.2, [K18] Table 2).
+    """One cell of the width-conversion table (docs/theory.md section 5.2, [K18] Table 2).
 
     Returned inside :func:`width_conversion_bounds`; the fields are its constructor parameters.
 
@@ -442,7 +429,7 @@ def width_conversion_bounds(r: int, d: int) -> dict[str, dict[str, WidthConversi
     -------
     dict
         ``table[needed][given]`` is a :class:`WidthConversion`, kinds ``"tt"``, ``"ht"``,
-        ``"cp"``. Rows of PAPERS.md 4.2: TT needs r / r^(log2(d)/2) / r, HT needs r^2 / r / r,
+        ``"cp"``. Rows of docs/theory.md 5.2: TT needs r / r^(log2(d)/2) / r, HT needs r^2 / r / r,
         CP needs >= r^(d/2) / >= r^(d/2) / r (given TT / HT / CP).
 
     Notes
@@ -463,8 +450,6 @@ def width_conversion_bounds(r: int, d: int) -> dict[str, dict[str, WidthConversi
     >>> table["ht"]["tt"].value, table["tt"]["ht"].value
     (9, 3)
     """
-    from ._backend import check_positive_int
-
     r = check_positive_int(r, "r")
     d = check_positive_int(d, "d", minimum=2)
     half = -(-d // 2)

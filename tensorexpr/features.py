@@ -1,9 +1,14 @@
-"""Feature maps f: R^n -> R^m shared by all positions (PAPERS.md section 1).
+"""Feature maps f: R^n -> R^m shared by all positions (docs/theory.md section 1).
 
 Every feature map is a callable on ``(batch, n)`` tensors of the current backend
 returning ``(batch, m)``. Parameters are stored as float64 numpy arrays and cast to
 the input's backend and dtype at call time, so a map built under one backend keeps
 working after :func:`tensorexpr.set_backend`.
+
+Each map is defined once, here, with its two implementations: tensorly (``__call__``) and
+TensorFlow (:meth:`FeatureMap.tf_call`, which the TensorFlow engine trains through, the learned
+parameters passed in as TensorFlow variables). :func:`make_feature_map` builds the maps the
+estimators name (``"relu"``, ``"linear"``, ``"trig"``, ``"poly"``).
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ from __future__ import annotations
 import numpy as np
 import tensorly as tl
 
-from ._backend import (
+from ._backend import relu, tensor_like
+from ._tensorflow import import_tensorflow
+from .validation import (
     as_float_array,
+    check_choice,
     check_positive_int,
     check_random_state,
     check_tensor,
-    relu,
-    tensor_like,
 )
 
 __all__ = [
@@ -26,6 +32,8 @@ __all__ = [
     "LinearFeatures",
     "TrigFeatures",
     "PolynomialFeatures",
+    "make_feature_map",
+    "feature_map_names",
 ]
 
 
@@ -59,6 +67,44 @@ class FeatureMap:
 
     def _transform(self, x):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def tf_call(self, x, params: dict | None = None):
+        """The map on a TensorFlow tensor ``(..., n) -> (..., m)``.
+
+        Parameters
+        ----------
+        x : tf.Tensor of shape (..., n)
+        params : dict, optional
+            TensorFlow tensors replacing the learned parameters
+            (:meth:`trainable_params`), e.g. variables being trained.
+
+        Returns
+        -------
+        tf.Tensor of shape (..., m), with the dtype of ``x``
+        """
+        tf = import_tensorflow()
+        values = self.trainable_params()
+        values.update(params or {})
+        values = {k: tf.cast(v, x.dtype) for k, v in values.items()}
+        return self._tf_transform(tf, x, values)
+
+    def _tf_transform(self, tf, x, params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def trainable_params(self) -> dict:
+        """The parameters a training may learn (float64 numpy arrays), by name."""
+        return {}
+
+    def with_params(self, **arrays) -> FeatureMap:
+        """A copy with the learned parameters replaced (see :meth:`trainable_params`)."""
+        params = self.get_params()
+        params.update({k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()})
+        return type(self)(**params)
+
+    @property
+    def constant_index(self) -> int | None:
+        """Index of a feature that is the constant 1, None if there is none."""
+        return None
 
     def get_params(self) -> dict:
         """Constructor arguments (arrays as numpy), enough to rebuild the map."""
@@ -124,6 +170,21 @@ class _AffineFeatures(FeatureMap):
             z = tl.concatenate([z, tl.ones((tl.shape(z)[0], 1), **tl.context(z))], axis=1)
         return z
 
+    def _tf_affine(self, tf, x, params):
+        return tf.einsum("...n,mn->...m", x, params["A"]) + params["b"]
+
+    def _tf_finish(self, tf, z):
+        if self.append_constant:
+            z = tf.concat([z, tf.ones_like(z[..., :1])], axis=-1)
+        return z
+
+    def trainable_params(self) -> dict:
+        return {"A": self.A.copy(), "b": self.b.copy()}
+
+    @property
+    def constant_index(self) -> int | None:
+        return self.n_features - 1 if self.append_constant else None
+
     def get_params(self) -> dict:
         return {
             "n_inputs": self.n_inputs,
@@ -165,6 +226,9 @@ class ReLUFeatures(_AffineFeatures):
     def _transform(self, x):
         return self._finish(relu(self._affine(x)))
 
+    def _tf_transform(self, tf, x, params):
+        return self._tf_finish(tf, tf.nn.relu(self._tf_affine(tf, x, params)))
+
 
 class LinearFeatures(_AffineFeatures):
     """Affine features ``f(x) = A x + b``; ``LinearFeatures.identity(n)`` gives ``f(x) = x``.
@@ -202,6 +266,9 @@ class LinearFeatures(_AffineFeatures):
     def _transform(self, x):
         return self._finish(self._affine(x))
 
+    def _tf_transform(self, tf, x, params):
+        return self._tf_finish(tf, self._tf_affine(tf, x, params))
+
 
 class TrigFeatures(FeatureMap):
     """Fixed features ``[cos(pi x / 2), sin(pi x / 2)]`` per input coordinate (m = 2 n).
@@ -228,6 +295,11 @@ class TrigFeatures(FeatureMap):
         angle = (np.pi / 2) * x
         both = tl.stack([tl.cos(angle), tl.sin(angle)], axis=2)
         return tl.reshape(both, (tl.shape(x)[0], self.n_features))
+
+    def _tf_transform(self, tf, x, params):
+        angle = (np.pi / 2) * x
+        both = tf.stack([tf.cos(angle), tf.sin(angle)], axis=-1)
+        return tf.reshape(both, tf.concat([tf.shape(x)[:-1], [self.n_features]], 0))
 
     def get_params(self) -> dict:
         return {"n_inputs": self.n_inputs}
@@ -264,6 +336,17 @@ class PolynomialFeatures(FeatureMap):
             term = term * x
         return tl.concatenate(powers, axis=1)
 
+    def _tf_transform(self, tf, x, params):
+        powers, term = [tf.ones_like(x[..., :1])], x
+        for _ in range(self.degree):
+            powers.append(term)
+            term = term * x
+        return tf.concat(powers, axis=-1)
+
+    @property
+    def constant_index(self) -> int | None:
+        return 0
+
     def get_params(self) -> dict:
         return {"n_inputs": self.n_inputs, "degree": self.degree}
 
@@ -275,3 +358,67 @@ def check_feature_map(feature_map) -> FeatureMap:
             f"TrigFeatures, PolynomialFeatures), got {type(feature_map).__name__}"
         )
     return feature_map
+
+
+def _relu_map(n_inputs, n_features, random_state):
+    return ReLUFeatures(n_inputs, n_features, append_constant=True, random_state=random_state)
+
+
+def _linear_map(n_inputs, n_features, random_state):
+    return LinearFeatures(n_inputs, n_features, append_constant=True, random_state=random_state)
+
+
+def _trig_map(n_inputs, n_features, random_state):
+    return TrigFeatures(n_inputs)
+
+
+def _poly_map(n_inputs, n_features, random_state):
+    return PolynomialFeatures(n_inputs, degree=max(1, (n_features - 1) // n_inputs))
+
+
+#: The feature maps named by the estimators: name -> builder(n_inputs, n_features, rng).
+_NAMED_MAPS = {"relu": _relu_map, "linear": _linear_map, "trig": _trig_map, "poly": _poly_map}
+
+
+def feature_map_names() -> list[str]:
+    """Names accepted by :func:`make_feature_map`.
+
+    Examples
+    --------
+    >>> from tensorexpr import feature_map_names
+    >>> feature_map_names()
+    ['relu', 'linear', 'trig', 'poly']
+    """
+    return list(_NAMED_MAPS)
+
+
+def make_feature_map(name: str, n_inputs: int, n_features: int, random_state=None) -> FeatureMap:
+    """The feature map the estimators call ``name``, with a random start for the learned ones.
+
+    Parameters
+    ----------
+    name : {"relu", "linear", "trig", "poly"}
+        ``"relu"``: ``ReLUFeatures(..., append_constant=True)``, ``[max(Ax + b, 0), 1]``;
+        ``"linear"``: ``LinearFeatures(..., append_constant=True)``, ``[Ax + b, 1]``;
+        ``"trig"``: ``TrigFeatures(n_inputs)`` (``n_features`` ignored, m = 2 n);
+        ``"poly"``: ``PolynomialFeatures(n_inputs, degree=max(1, (n_features - 1) // n))``.
+    n_inputs : int
+        Values per position n.
+    n_features : int
+        Size m of f(x) for the learned maps (the constant included).
+    random_state : None, int or numpy Generator
+
+    Returns
+    -------
+    FeatureMap
+
+    Examples
+    --------
+    >>> from tensorexpr import make_feature_map
+    >>> make_feature_map("relu", 2, 5, random_state=0)
+    ReLUFeatures(n_inputs=2, n_features=5)
+    """
+    check_choice(name, "feature_map", feature_map_names())
+    n_inputs = check_positive_int(n_inputs, "n_inputs")
+    n_features = check_positive_int(n_features, "n_features")
+    return _NAMED_MAPS[name](n_inputs, n_features, check_random_state(random_state))

@@ -1,7 +1,7 @@
 """Templates, feature matrices and grid tensors of black-box score functions.
 
 The grid tensor of a score function l on templates x^(1..M) is the order-d tensor
-``Gamma[i1, ..., id] = l(x^(i1), ..., x^(id))`` (PAPERS.md section 2).
+``Gamma[i1, ..., id] = l(x^(i1), ..., x^(id))`` (docs/theory.md section 2).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import tensorly as tl
 
-from ._backend import as_float_array, check_positive_int, check_random_state, to_numpy
+from ._backend import to_numpy
+from .validation import as_float_array, check_positive_int, check_random_state
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
@@ -34,7 +35,7 @@ def check_templates(templates, n_inputs: int | None = None) -> np.ndarray:
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.shape[0] < 1:
-        raise ValueError("templates must hold at least one point, got shape {arr.shape}")
+        raise ValueError(f"templates must hold at least one point, got shape {arr.shape}")
     if n_inputs is not None and arr.shape[1] != n_inputs:
         raise ValueError(
             f"templates must have shape (M, {n_inputs}) to match the feature map's "

@@ -8,7 +8,7 @@ node, in the tree's post-order:
   ``(r_l, r_r, r_t)``, so that ``U_t[(i_l, i_r), c] = sum_ab U_l[i_l, a] U_r[i_r, b] B_t[a, b, c]``.
 
 The root rank is 1 for an ordinary tensor; a root rank C > 1 adds a trailing
-mode of size C (the C outputs of a network, PAPERS.md section 1).
+mode of size C (the C outputs of a network, docs/theory.md section 1).
 
 References
 ----------

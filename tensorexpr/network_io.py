@@ -51,9 +51,9 @@ def save_network(network, path: str | Path) -> Path:
     >>> bool(np.allclose(back(X), net(X))), back.xi.name
     (True, 'relu_max')
     """
-    from .networks import _Network
+    from .networks import TensorNetwork
 
-    if not isinstance(network, _Network):
+    if not isinstance(network, TensorNetwork):
         raise TypeError(
             f"network must be a CPNetwork, TTNetwork or HTNetwork, got {type(network).__name__}"
         )

@@ -2,38 +2,37 @@
 
 Each network maps inputs ``X`` of shape (batch, d, n) to scores of shape (batch,)
 (or (batch, C) for C outputs), standard (xi = product) or generalized with an
-operator xi (PAPERS.md sections 1 and 3). Parameters are stored as float64 numpy
+operator xi (docs/theory.md sections 1 and 3). Parameters are stored as float64 numpy
 arrays and cast to the input's backend and dtype at call time, so a network built
 under one backend works under any other.
 
-Grid tensors (PAPERS.md section 2): for product networks the grid tensor is the
+Grid tensors (docs/theory.md section 2): for product networks the grid tensor is the
 CP / TT / HT tensor with the feature matrix F folded into the leaves
 (``structured=True`` returns it without any dense ``M^d`` work); for generalized
-networks it is computed by the recursions of PAPERS.md section 3, in blocks of
+networks it is computed by the recursions of docs/theory.md section 3, in blocks of
 rows so that the work arrays stay within ``memory_limit``.
 """
 
 from __future__ import annotations
-
-import numbers
 
 import numpy as np
 import tensorly as tl
 from tensorly.cp_tensor import CPTensor
 from tensorly.tt_tensor import TTTensor
 
-from ._backend import (
-    as_float_array,
-    check_positive_int,
-    check_random_state,
-    check_tensor,
-    tensor_like,
-)
+from ._backend import tensor_like
 from .features import FeatureMap, check_feature_map
 from .grid import DEFAULT_MEMORY_LIMIT, check_memory, feature_matrix, row_blocks
 from .ht_tensor import HTTensor
 from .operators import Operator, get_operator
 from .trees import DimensionTree
+from .validation import (
+    as_float_array,
+    check_positive_int,
+    check_random_state,
+    check_rank,
+    check_tensor,
+)
 
 __all__ = ["CPNetwork", "TTNetwork", "HTNetwork"]
 
@@ -52,31 +51,20 @@ def _params(arrays, name: str, ndim: int) -> list[np.ndarray]:
 
 def _rank_list(rank, d: int, n_outputs: int) -> list[int]:
     """Ranks r_0..r_d of a train: an int (inner ranks), d-1 inner ranks, or all d+1."""
-    if isinstance(rank, numbers.Integral) and not isinstance(rank, bool):
-        inner = [check_positive_int(rank, "rank")] * (d - 1)
-    else:
-        try:
-            ranks = [check_positive_int(r, "rank") for r in rank]
-        except TypeError:
-            raise TypeError(
-                f"rank must be a positive int or a list of {d - 1} or {d + 1} ints, got {rank!r}"
-            ) from None
-        if len(ranks) == d + 1:
-            if ranks[0] != 1 or ranks[-1] != n_outputs:
-                raise ValueError(
-                    f"rank as a list of d+1 ints must start with 1 and end with n_outputs="
-                    f"{n_outputs}, got {ranks}"
-                )
-            return ranks
-        if len(ranks) != d - 1:
-            raise ValueError(
-                f"rank must be a positive int or a list of {d - 1} or {d + 1} ints, got {rank!r}"
-            )
-        inner = ranks
-    return [1, *inner, n_outputs]
+    ranks = check_rank(rank, (d - 1, d + 1), f"{d - 1} or {d + 1} ints")
+    if isinstance(ranks, int):
+        return [1, *[ranks] * (d - 1), n_outputs]
+    if len(ranks) == d - 1:
+        return [1, *ranks, n_outputs]
+    if ranks[0] != 1 or ranks[-1] != n_outputs:
+        raise ValueError(
+            f"rank as a list of d+1 ints must start with 1 and end with n_outputs="
+            f"{n_outputs}, got {ranks}"
+        )
+    return ranks
 
 
-class _Network:
+class TensorNetwork:
     """Shared input handling, evaluation and grid tensors."""
 
     kind = ""
@@ -270,11 +258,11 @@ def _diagonal_blocks(xi: Operator, left, right, weights, memory_limit: int, rese
 
 
 # ====================================================================================
-class CPNetwork(_Network):
+class CPNetwork(TensorNetwork):
     """Shallow network: one hidden layer of width R and (generalized) product pooling.
 
     ``l_y(X) = sum_a weights[a, y] xi(<f(x_1), v_{1,a}>, ..., <f(x_d), v_{d,a}>)``
-    (PAPERS.md sections 1 and 3; [K19] eq. 14-15, [CS16]).
+    (docs/theory.md sections 1 and 3; [K19] eq. 14-15, [CS16]).
 
     Parameters
     ----------
@@ -382,7 +370,7 @@ class CPNetwork(_Network):
         )
 
     def _generalized_grid(self, F, memory_limit):
-        # PAPERS.md 3: Gamma = sum_a lambda_a (F v_1a) (x)_xi ... (x)_xi (F v_da)
+        # docs/theory.md section 3: Gamma = sum_a lambda_a (F v_1a) (x)_xi ... (x)_xi (F v_da)
         z = [tl.dot(F, self._t(f, F)) for f in self.factors]
         M = tl.shape(F)[0]
         weights = self._t(self.weights, F)
@@ -404,7 +392,7 @@ class CPNetwork(_Network):
 
 
 # ====================================================================================
-class TTNetwork(_Network):
+class TTNetwork(TensorNetwork):
     """Recurrent network: TT cores, standard or the generalized RNN of [K19].
 
     With ``a_t = C_t f(x_t)`` (``C_t = I`` when ``matrices`` is None) and ``h_0`` the
@@ -412,7 +400,7 @@ class TTNetwork(_Network):
 
         h_t[k] = sum_{i, j} cores[t][j, i, k] * xi(a_t[i], h_{t-1}[j]),   l(X) = h_d
 
-    For xi = product this is the TT-network ``W = G_1 G_2 ... G_d`` (PAPERS.md
+    For xi = product this is the TT-network ``W = G_1 G_2 ... G_d`` (docs/theory.md
     section 1); the cores are stored as ``(r_{t-1}, L, r_t)`` like tensorly's TT
     cores, i.e. ``cores[t][j, i, k] = G_t[i, j, k]`` of [K19] eq. 16-17. For xi with
     no unit (softplus, max) the first step is ``h_1 = cores[0][0]^T a_1``.
@@ -594,7 +582,7 @@ class TTNetwork(_Network):
         return tl.reshape(tl.dot(left, right), shape)
 
     def _generalized_grid(self, F, memory_limit):
-        # PAPERS.md 3, grid recursion of the generalized RNN:
+        # docs/theory.md section 3, grid recursion of the generalized RNN:
         # Gamma_t[i1..it, k] = sum_{l,j} G_t[l,j,k] xi((F C_t^T)[i_t, l], Gamma_{t-1}[.., j])
         a = self._inputs([F] * self.d)
         M = tl.shape(F)[0]
@@ -614,7 +602,7 @@ class TTNetwork(_Network):
 
 
 # ====================================================================================
-class HTNetwork(_Network):
+class HTNetwork(TensorNetwork):
     """Deep network (convolutional arithmetic circuit): hierarchical Tucker over a tree.
 
     Leaves ``phi_k = A_k^T f(x_k)``; an internal node with children (l, r) and
@@ -764,7 +752,7 @@ class HTNetwork(_Network):
         return HTTensor(factors, self.tree)
 
     def _generalized_grid(self, F, memory_limit):
-        # PAPERS.md 3 (generalized HT):
+        # docs/theory.md section 3 (generalized HT):
         # U_t[(i_l, i_r), c] = sum_ab B[a,b,c] xi(U_l[i_l,a], U_r[i_r,b])
         tree, M = self.tree, tl.shape(F)[0]
         reserved = (M**self.d * self.n_outputs + M ** (self.d - 1) * max(self.ranks)) * 8

@@ -1,7 +1,14 @@
-"""The binary operators xi of generalized tensor networks (PAPERS.md section 3).
+"""The binary operators xi of generalized tensor networks, and their registry (docs/theory.md, 3).
 
 A generalized network replaces the product in the outer product by an associative,
 commutative operator xi: ``(a (x)_xi b)[i, j] = xi(a[i], b[j])``.
+
+Every operator is defined once, here, by :func:`register_operator`: its name, unit, whether it
+is positively homogeneous, its rule for the term rank of the shallow-width bound, its tensorly
+implementation and its TensorFlow implementation (with a smoothed form for training when the
+exact one has dead gradients). Networks, grid tensors, width bounds, the TensorFlow engine,
+the estimators' ``xi`` and the command line all look operators up here, so an operator
+registered by a user works everywhere by its name.
 """
 
 from __future__ import annotations
@@ -12,41 +19,51 @@ from dataclasses import dataclass
 import tensorly as tl
 
 from ._backend import relu
+from ._tensorflow import import_tensorflow
+from .validation import check_real
 
-__all__ = ["Operator", "get_operator", "generalized_outer", "OPERATORS"]
-
-
-def _softplus(x, y):
-    # log(e^x + e^y) = max(x, y) + log(1 + e^-|x - y|), stable for large |x|, |y|
-    return tl.maximum(x, y) + tl.log(1.0 + tl.exp(-tl.abs(x - y)))
-
-
-def _maximum(x, y):
-    return tl.maximum(x, y)
-
-
-def _multiply(x, y):
-    return x * y
-
-
-def _add(x, y):
-    return x + y
+__all__ = [
+    "Operator",
+    "get_operator",
+    "register_operator",
+    "operator_names",
+    "generalized_outer",
+]
 
 
 @dataclass(frozen=True)
 class Operator:
-    """An associative, commutative binary operator xi with its unit.
+    """An associative, commutative binary operator xi with everything its consumers need.
+
+    Built by :func:`register_operator`; look one up with :func:`get_operator`.
 
     Parameters
     ----------
     name : str
         Name used across tensorexpr (``"product"``, ``"relu_max"``, ...).
     combine : callable
-        Elementwise binary function on broadcastable tensors of the current backend.
+        ``combine(x, y)``, elementwise on broadcastable tensors of the current tensorly
+        backend, applied to ``pre(x), pre(y)``.
     unit : float or None
-        The identity element: ``xi(x, unit) == x`` on the values the network
-        produces. ``None`` when there is none (softplus, max); the first position
-        then starts the recursion (**our choice**, PAPERS.md section 3).
+        The identity element: ``xi(x, unit) == x`` on the values the network produces.
+        ``None`` when there is none (softplus, max); the first position then starts the
+        recursion (**our choice**, docs/theory.md section 3).
+    pre : callable, optional
+        A map applied to both arguments before ``combine`` (ReLU for the rectifier
+        operators); a grid recursion applies it once per state instead of once per pair.
+    positively_homogeneous : bool
+        ``xi(c x, c y) = c xi(x, y)`` for every ``c > 0``. The TensorFlow engine then keeps the
+        running state of a network in log scale (docs/theory.md section 6); the product is
+        bilinear and rescaled on its own terms.
+    term_rank : callable or None
+        ``term_rank(row_sizes, col_sizes)``: the largest matricization rank of one term of a
+        generalized shallow network over a partition of the modes with these sizes
+        (docs/theory.md section 4.3); ``None`` when no bound is known.
+    tf_function : callable
+        xi on TensorFlow tensors, ``pre`` included.
+    tf_smoothed : callable, optional
+        ``tf_smoothed(x, y, tau)``: a smooth form of xi at temperature ``tau`` (exact at
+        ``tau = 0``), used early in :func:`~tensorexpr.fit_generalized`.
 
     Examples
     --------
@@ -55,14 +72,18 @@ class Operator:
     >>> xi = get_operator("relu_max")
     >>> xi(np.array([-1.0, 2.0]), np.array([0.5, 1.0]))
     array([0.5, 2. ])
-    >>> xi.unit
-    0.0
+    >>> xi.unit, xi.positively_homogeneous
+    (0.0, True)
     """
 
     name: str
     combine: Callable
     unit: float | None
     pre: Callable | None = None
+    positively_homogeneous: bool = False
+    term_rank: Callable | None = None
+    tf_function: Callable | None = None
+    tf_smoothed: Callable | None = None
 
     def __call__(self, x, y):
         if self.pre is not None:
@@ -83,7 +104,7 @@ class Operator:
         """Fold xi over a non-empty sequence of tensors (left to right)."""
         terms = list(terms)
         if not terms:
-            raise ValueError("terms must be a non-empty sequence")
+            raise ValueError("terms must be a non-empty sequence, got an empty one")
         out = terms[0]
         for term in terms[1:]:
             out = self(out, term)
@@ -96,14 +117,122 @@ class Operator:
     def __repr__(self) -> str:
         return f"Operator({self.name!r})"
 
+    def __reduce__(self):
+        # pickled by name: the functions may be lambdas; the registry holds them
+        return (get_operator, (self.name,))
 
-OPERATORS: dict[str, Operator] = {
-    "product": Operator("product", _multiply, 1.0),
-    "relu_max": Operator("relu_max", _maximum, 0.0, pre=relu),
-    "relu_sum": Operator("relu_sum", _add, 0.0, pre=relu),
-    "softplus": Operator("softplus", _softplus, None),
-    "max": Operator("max", _maximum, None),
-}
+
+_REGISTRY: dict[str, Operator] = {}
+
+
+def register_operator(
+    name: str,
+    function: Callable,
+    *,
+    unit: float | None = None,
+    positively_homogeneous: bool = False,
+    term_rank: Callable | None = None,
+    tf_function: Callable | None = None,
+    tf_smoothed: Callable | None = None,
+    pre: Callable | None = None,
+    replace: bool = False,
+) -> Operator:
+    """Add an operator xi to the registry; it is then usable everywhere by its name.
+
+    Parameters
+    ----------
+    name : str
+        The name (``xi="name"`` in networks, :func:`~tensorexpr.fit_generalized`, the
+        estimators and ``tensorexpr analyze --xi``).
+    function : callable
+        ``function(x, y)``: xi, elementwise on broadcastable tensors. Written with
+        arithmetic operators or tensorly functions it serves every tensorly backend.
+    unit : float, optional
+        The identity element ``xi(x, unit) = x`` on the values the networks produce; a
+        recursion starts from it. ``None``: there is none, the first position starts it.
+    positively_homogeneous : bool, default False
+        Whether ``xi(c x, c y) = c xi(x, y)`` for ``c > 0``; then the TensorFlow engine keeps
+        long inputs in scale by a log-scale state (docs/theory.md section 6).
+    term_rank : callable, optional
+        ``term_rank(row_sizes, col_sizes) -> int``: a proven bound on the matricization
+        rank of one shallow term (docs/theory.md section 4.3); without it
+        :func:`~tensorexpr.shallow_width_lower_bound` refuses this xi.
+    tf_function : callable, optional
+        xi on TensorFlow tensors; ``function`` itself when omitted (then it must work on
+        TensorFlow tensors, as arithmetic operators do).
+    tf_smoothed : callable, optional
+        ``tf_smoothed(x, y, tau)``, a smooth form for gradient training (exact at ``tau = 0``).
+    pre : callable, optional
+        A map applied to each argument before ``function`` (tensorly): ``xi(x, y) =
+        function(pre(x), pre(y))``; grid recursions apply it once per state.
+    replace : bool, default False
+        Allow replacing an operator of the same name.
+
+    Returns
+    -------
+    Operator
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tensorexpr as te
+    >>> l2 = te.register_operator(
+    ...     "l2_doc", lambda x, y: (x * x + y * y) ** 0.5, unit=0.0, positively_homogeneous=True
+    ... )
+    >>> te.get_operator("l2_doc")(np.array([3.0]), np.array([4.0]))
+    array([5.])
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if not name:
+        raise ValueError("name must be a non-empty str, got ''")
+    if name in _REGISTRY and not replace:
+        raise ValueError(
+            f"name must be new: an operator {name!r} is registered already (pass replace=True)"
+        )
+    for arg, value in (
+        ("function", function),
+        ("term_rank", term_rank),
+        ("tf_function", tf_function),
+        ("tf_smoothed", tf_smoothed),
+        ("pre", pre),
+    ):
+        if value is not None and not callable(value):
+            raise TypeError(f"{arg} must be callable, got {type(value).__name__}")
+    if function is None:
+        raise TypeError("function must be callable, got None")
+    if unit is not None:
+        unit = check_real(unit, "unit")
+    if not isinstance(positively_homogeneous, bool):
+        raise TypeError(
+            f"positively_homogeneous must be a bool, got {type(positively_homogeneous).__name__}"
+        )
+    if tf_function is None:
+        tf_function = function if pre is None else (lambda x, y: function(pre(x), pre(y)))
+    op = Operator(
+        name=name,
+        combine=function,
+        unit=unit,
+        pre=pre,
+        positively_homogeneous=positively_homogeneous,
+        term_rank=term_rank,
+        tf_function=tf_function,
+        tf_smoothed=tf_smoothed,
+    )
+    _REGISTRY[name] = op
+    return op
+
+
+def operator_names() -> list[str]:
+    """Names of the registered operators, built-in ones first.
+
+    Examples
+    --------
+    >>> from tensorexpr import operator_names
+    >>> operator_names()[:5]
+    ['product', 'relu_max', 'relu_sum', 'softplus', 'max']
+    """
+    return list(_REGISTRY)
 
 
 def get_operator(xi: str | Operator) -> Operator:
@@ -112,9 +241,9 @@ def get_operator(xi: str | Operator) -> Operator:
     Parameters
     ----------
     xi : str or Operator
-        One of ``"product"`` (x y), ``"relu_max"`` (max(x, y, 0)), ``"relu_sum"``
-        (max(x, 0) + max(y, 0)), ``"softplus"`` (log(e^x + e^y)), ``"max"``
-        (max(x, y)), or an :class:`Operator`, returned as is.
+        A registered name: ``"product"`` (x y), ``"relu_max"`` (max(x, y, 0)), ``"relu_sum"``
+        (max(x, 0) + max(y, 0)), ``"softplus"`` (log(e^x + e^y)), ``"max"`` (max(x, y)), or
+        one added by :func:`register_operator`; or an :class:`Operator`, returned as is.
 
     Returns
     -------
@@ -131,9 +260,9 @@ def get_operator(xi: str | Operator) -> Operator:
     if not isinstance(xi, str):
         raise TypeError(f"xi must be an operator name or an Operator, got {type(xi).__name__}")
     try:
-        return OPERATORS[xi]
+        return _REGISTRY[xi]
     except KeyError:
-        raise ValueError(f"xi must be one of {sorted(OPERATORS)}, got {xi!r}") from None
+        raise ValueError(f"xi must be one of {operator_names()}, got {xi!r}") from None
 
 
 def generalized_outer(a, b, xi: str | Operator = "product"):
@@ -162,3 +291,84 @@ def generalized_outer(a, b, xi: str | Operator = "product"):
     op = get_operator(xi)
     sa, sb = tuple(tl.shape(a)), tuple(tl.shape(b))
     return op(tl.reshape(a, sa + (1,) * len(sb)), tl.reshape(b, (1,) * len(sa) + sb))
+
+
+# -- the built-in operators: each defined once, below -----------------------------------------
+def _tf_smooth_max(x, y, tau):
+    # max(x, y) + tau log(1 + exp(-|x - y| / tau)): exact at tau = 0. The exact max sends the
+    # gradient to the winning argument only, so a fit can stall with the wrong one winning.
+    tf = import_tensorflow()
+    return tf.maximum(x, y) + tau * tf.math.log1p(
+        tf.exp(-tf.math.divide_no_nan(tf.abs(x - y), tau))
+    )
+
+
+def _tf_softplus(x, y):
+    tf = import_tensorflow()
+    return tf.maximum(x, y) + tf.math.log1p(tf.exp(-tf.abs(x - y)))
+
+
+def _tf_maximum(x, y):
+    return import_tensorflow().maximum(x, y)
+
+
+def _tf_relu_max(x, y):
+    tf = import_tensorflow()
+    return tf.maximum(tf.maximum(x, y), 0.0)
+
+
+def _tf_relu_max_smoothed(x, y, tau):
+    zero = import_tensorflow().zeros_like
+    return _tf_smooth_max(_tf_smooth_max(x, zero(x), tau), _tf_smooth_max(y, zero(y), tau), tau)
+
+
+def _tf_relu_sum(x, y):
+    tf = import_tensorflow()
+    return tf.nn.relu(x) + tf.nn.relu(y)
+
+
+def _max_term_rank(rows, cols):
+    # a max / relu_max term has at most sum_{k in S} M_k distinct row values (theory.md 4.3)
+    return min(sum(rows), sum(cols))
+
+
+register_operator(
+    "product",
+    lambda x, y: x * y,
+    unit=1.0,
+    term_rank=lambda rows, cols: 1,
+)
+register_operator(
+    "relu_max",
+    lambda x, y: tl.maximum(x, y),
+    unit=0.0,
+    pre=relu,
+    positively_homogeneous=True,
+    term_rank=_max_term_rank,
+    tf_function=_tf_relu_max,
+    tf_smoothed=_tf_relu_max_smoothed,
+)
+register_operator(
+    "relu_sum",
+    lambda x, y: x + y,
+    unit=0.0,
+    pre=relu,
+    positively_homogeneous=True,
+    # a relu_sum term is u 1^T + 1 v^T: rank <= 2 (**our derivation**, theory.md 4.3)
+    term_rank=lambda rows, cols: 2,
+    tf_function=_tf_relu_sum,
+)
+register_operator(
+    "softplus",
+    # log(e^x + e^y) = max(x, y) + log(1 + e^-|x - y|), stable for large |x|, |y|
+    lambda x, y: tl.maximum(x, y) + tl.log(1.0 + tl.exp(-tl.abs(x - y))),
+    tf_function=_tf_softplus,
+)
+register_operator(
+    "max",
+    lambda x, y: tl.maximum(x, y),
+    positively_homogeneous=True,
+    term_rank=_max_term_rank,
+    tf_function=_tf_maximum,
+    tf_smoothed=_tf_smooth_max,
+)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numbers
 
+from .validation import check_positive_int
+
 __all__ = ["DimensionTree"]
 
 
@@ -96,7 +98,7 @@ class DimensionTree:
         For d not a power of 2 the last node of an odd level moves up unpaired,
         like size-2 pooling windows: d = 6 gives ``(((0, 1), (2, 3)), (4, 5))``.
         """
-        d = _check_d(d)
+        d = check_positive_int(d, "d")
         level = list(range(d))
         while len(level) > 1:
             nxt = [(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
@@ -108,7 +110,7 @@ class DimensionTree:
     @classmethod
     def linear(cls, d: int) -> DimensionTree:
         """The TT-like tree ``(((0, 1), 2), 3)`` for d = 4."""
-        d = _check_d(d)
+        d = check_positive_int(d, "d")
         node = 0
         for k in range(1, d):
             node = (node, k)
@@ -162,11 +164,3 @@ class DimensionTree:
 
     def __repr__(self) -> str:
         return f"DimensionTree({self.structure!r})"
-
-
-def _check_d(d) -> int:
-    if isinstance(d, bool) or not isinstance(d, numbers.Integral):
-        raise TypeError(f"d must be an int >= 1, got {d!r}")
-    if d < 1:
-        raise ValueError(f"d must be an int >= 1, got {d}")
-    return int(d)

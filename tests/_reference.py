@@ -1,5 +1,5 @@
 """Independent slow paths: networks evaluated one sample at a time with plain numpy
-and Python scalars, straight from the formulas of PAPERS.md sections 1 and 3."""
+and Python scalars, straight from the formulas of docs/theory.md sections 1 and 3."""
 
 from __future__ import annotations
 

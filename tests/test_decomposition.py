@@ -392,7 +392,7 @@ def test_ht_round_with_output_mode():
         assert rel_error(np.asarray(rounded.to_tensor()), full) <= tol * (1 + 1e-9)
 
 
-# ---------------------------------------------------------------- TT <-> HT, PAPERS.md 4.2
+# --------------------------------------- TT <-> HT, docs/theory.md 5.2
 
 
 def test_tt_to_ht_and_back_are_exact(backend):
@@ -425,7 +425,7 @@ def test_tt_ht_conversions_with_rounding(tree):
 
 @pytest.mark.parametrize(("d", "n"), [(4, 4), (8, 2)])
 def test_tt_of_rank_r_has_ht_ranks_r_squared(d, n):
-    """PAPERS.md 4.2 (TT -> HT: r^2), measured: <= r^2 everywhere, = r^2 at some node."""
+    """docs/theory.md 5.2 (TT -> HT: r^2), measured: <= r^2 everywhere, = r^2 at some node."""
     r = 2
     rng = np.random.default_rng(16)
     cores = random_tt_cores((n,) * d, (1,) + (r,) * (d - 1) + (1,), rng)
@@ -440,7 +440,7 @@ def test_tt_of_rank_r_has_ht_ranks_r_squared(d, n):
 
 @pytest.mark.parametrize(("d", "n"), [(4, 3), (8, 2)])
 def test_ht_of_rank_r_has_tt_ranks_up_to_r_pow_log2d_half(d, n):
-    """PAPERS.md 4.2 (HT -> TT: r^(log2(d)/2)), measured on generic HT tensors of rank r."""
+    """docs/theory.md 5.2 (HT -> TT: r^(log2(d)/2)), measured on generic HT tensors of rank r."""
     r = 2
     rng = np.random.default_rng(17)
     tree = DimensionTree.balanced(d)

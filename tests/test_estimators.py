@@ -72,7 +72,7 @@ def _digit_patches(n=None):
 def test_network_matches_decision_function(cls, xi, n_classes, dtype):
     X, score = _sequences(d=5)
     y = np.digitize(score, np.quantile(score, np.linspace(0, 1, n_classes + 1)[1:-1]))
-    clf = cls(rank=3, n_features=4, xi=xi, max_epochs=3, dtype=dtype, random_state=0).fit(X, y)
+    clf = cls(rank=3, n_features=4, xi=xi, max_iter=3, dtype=dtype, random_state=0).fit(X, y)
     dec = clf.decision_function(X)
     net = clf.network_
     assert isinstance(net, (te.TTNetwork, te.CPNetwork, te.HTNetwork))
@@ -91,10 +91,10 @@ def test_network_matches_predict_regressor(cls, feature_map):
     X, score = _sequences(d=4)
     dtype = "float32" if feature_map == "relu" else "float64"
     reg = cls(
-        rank=3, n_features=5, feature_map=feature_map, max_epochs=3, dtype=dtype, random_state=0
+        rank=3, n_features=5, feature_map=feature_map, max_iter=3, dtype=dtype, random_state=0
     ).fit(X.reshape(len(X), -1), score)
-    # 2-D X without input_dim: every column one position (n = 1)
-    assert (reg.n_positions_, reg.input_dim_) == (8, 1)
+    # 2-D X without n_inputs: every column one position (n = 1)
+    assert (reg.d_, reg.n_inputs_) == (8, 1)
     pred = reg.predict(X.reshape(len(X), -1))
     out = np.asarray(reg.network_(X.reshape(len(X), 8, 1)))
     np.testing.assert_allclose(out, pred, rtol=1e-4, atol=1e-4 * np.abs(pred).max())
@@ -102,7 +102,7 @@ def test_network_matches_predict_regressor(cls, feature_map):
 
 def test_network_feature_map_is_learned_relu_with_constant():
     X, score = _sequences(d=3)
-    clf = TTNetworkClassifier(rank=2, n_features=5, max_epochs=2, random_state=0)
+    clf = TTNetworkClassifier(rank=2, n_features=5, max_iter=2, random_state=0)
     clf.fit(X, score > 0)
     fmap = clf.network_.feature_map
     assert isinstance(fmap, te.ReLUFeatures)
@@ -131,9 +131,11 @@ def test_tt_512_positions_trains_without_overflow():
     clf = TTNetworkClassifier(
         rank=4,
         n_features=4,
-        max_epochs=10,
+        max_iter=10,
         batch_size=32,
         learning_rate=1e-2,
+        alpha=0.0,
+        dropout=0.0,  # the class sits at one position: dropping it would hide the label
         dtype="float32",
         random_state=0,
     )
@@ -144,7 +146,7 @@ def test_tt_512_positions_trains_without_overflow():
     assert np.all(np.isfinite(clf.decision_function(X_test)))
     assert clf.score(X_test, y_test) >= 0.9
     # the generalized ReLU network stays finite too
-    relu = clone(clf).set_params(xi="relu_max", max_epochs=2).fit(X, y)
+    relu = clone(clf).set_params(xi="relu_max", max_iter=2).fit(X, y)
     assert np.all(np.isfinite(relu.loss_curve_))
     assert np.all(np.isfinite(relu.predict_proba(X_test)))
 
@@ -153,7 +155,7 @@ def test_scale_is_carried_in_log_space():
     # scores far beyond float32's range still come out right (exp(L) * u in float64)
     X, y = _marker_task(40, 300, seed=0)
     clf = TTNetworkClassifier(
-        rank=2, n_features=3, max_epochs=1, dtype="float32", random_state=0
+        rank=2, n_features=3, max_iter=1, dtype="float32", random_state=0
     ).fit(X, y)
     big = {k: v.copy() for k, v in clf._params.items()}
     big["cores_middle"] = big["cores_middle"] * 2.0  # scores grow by 2 ** 298 ~ 1e90
@@ -169,15 +171,15 @@ def test_scale_is_carried_in_log_space():
 
 def test_training_after_tensorly_tensorflow_backend():
     X, y = make_moons(60, noise=0.1, random_state=0)
-    before = TTNetworkClassifier(rank=4, max_epochs=5, random_state=0).fit(X, y)
+    before = TTNetworkClassifier(rank=4, max_iter=5, random_state=0).fit(X, y)
     te.set_backend("tensorflow")  # switches TF to NumPy behaviour, process-wide
     try:
-        after = TTNetworkClassifier(rank=4, max_epochs=5, random_state=0).fit(X, y)
+        after = TTNetworkClassifier(rank=4, max_iter=5, random_state=0).fit(X, y)
         np.testing.assert_allclose(
             after.decision_function(X), before.decision_function(X), rtol=1e-6
         )
         big = np.tile(X, (5, 1))  # > 512 samples: the float32 / XLA path
-        clf = CPNetworkClassifier(rank=4, max_epochs=2, random_state=0).fit(big, np.tile(y, 5))
+        clf = CPNetworkClassifier(rank=4, max_iter=2, random_state=0).fit(big, np.tile(y, 5))
         assert np.all(np.isfinite(clf.loss_curve_))
     finally:
         te.set_backend("numpy")
@@ -195,7 +197,7 @@ def test_pipeline_grid_search(n_jobs):
     X, y = X[:240] / 16.0, y[:240]
     pipe = make_pipeline(
         ImagePatches(patch_size=2, image_shape=(8, 8)),
-        TTNetworkClassifier(input_dim=4, max_epochs=4, random_state=0),
+        TTNetworkClassifier(n_inputs=4, max_iter=4, random_state=0),
     )
     search = GridSearchCV(pipe, {"ttnetworkclassifier__rank": [2, 4]}, cv=2, n_jobs=n_jobs)
     search.fit(X, y)
@@ -205,7 +207,7 @@ def test_pipeline_grid_search(n_jobs):
 
 def test_clone_pickle_and_reproducibility():
     X, y = _digit_patches(700)  # > 512 samples: float32, XLA-compiled training
-    clf = TTNetworkClassifier(input_dim=4, max_epochs=3, random_state=0, dropout=0.1)
+    clf = TTNetworkClassifier(n_inputs=4, max_iter=3, random_state=0, dropout=0.1)
     clf.fit(X, y)
     assert clf._dtype == "float32"
     again = clone(clf).fit(X, y)
@@ -215,13 +217,13 @@ def test_clone_pickle_and_reproducibility():
     np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
     assert clone(clf).get_params() == clf.get_params()
     # a pickled model keeps training (warm start, Adam state included)
-    restored.set_params(warm_start=True, max_epochs=1).fit(X, y)
+    restored.set_params(warm_start=True, max_iter=1).fit(X, y)
     assert restored.n_iter_ == 4 and len(restored.loss_curve_) == 4
 
 
 def test_partial_fit_and_warm_start():
     X, y = _digit_patches(300)
-    clf = HTNetworkClassifier(input_dim=4, random_state=0)
+    clf = HTNetworkClassifier(n_inputs=4, random_state=0)
     with pytest.raises(ValueError, match="classes"):
         clf.partial_fit(X, y)
     clf.partial_fit(X[:150], y[:150], classes=np.arange(10))
@@ -229,7 +231,7 @@ def test_partial_fit_and_warm_start():
     assert clf.n_iter_ == 2 and list(clf.classes_) == list(range(10))
     with pytest.raises(ValueError, match="not seen"):
         clf.partial_fit(X[:5], y[:5] + 20)
-    reg = TTNetworkRegressor(max_epochs=2, warm_start=True, random_state=0)
+    reg = TTNetworkRegressor(max_iter=2, warm_start=True, random_state=0)
     Xs, score = _sequences(d=3, n_inputs=1)
     reg.fit(Xs, score).fit(Xs, score)
     assert reg.n_iter_ == 4
@@ -242,7 +244,7 @@ def test_partial_fit_and_warm_start():
 def test_early_stopping_and_verbose(capsys):
     X, y = make_moons(200, noise=0.2, random_state=0)
     clf = CPNetworkClassifier(
-        rank=8, early_stopping=True, n_iter_no_change=3, max_epochs=50, verbose=2, random_state=0
+        rank=8, early_stopping=True, n_iter_no_change=3, max_iter=50, verbose=2, random_state=0
     ).fit(X, y)
     out = capsys.readouterr().out
     assert "Epoch 1: loss = " in out and "validation score = " in out
@@ -252,7 +254,7 @@ def test_early_stopping_and_verbose(capsys):
 
 def test_verbose_1_shows_a_progress_bar_and_verbose_0_nothing(capsys):
     X, y = make_moons(200, noise=0.2, random_state=0)
-    params = dict(rank=4, early_stopping=True, max_epochs=4, random_state=0)
+    params = dict(rank=4, early_stopping=True, max_iter=4, random_state=0)
     CPNetworkClassifier(verbose=1, **params).fit(X, y)
     captured = capsys.readouterr()
     assert "CPNetworkClassifier" in captured.err and "4/4" in captured.err
@@ -262,12 +264,43 @@ def test_verbose_1_shows_a_progress_bar_and_verbose_0_nothing(capsys):
     assert capsys.readouterr() == ("", "")
 
 
+def test_plateau_schedule_lowers_the_step_before_stopping(capsys):
+    X, y = make_moons(200, noise=0.2, random_state=0)
+    params = dict(rank=4, n_iter_no_change=2, tol=10.0, max_iter=50, verbose=2, random_state=0)
+    # tol=10: no epoch counts as an improvement, so every 2 epochs make a plateau
+    plateau = CPNetworkClassifier(**params).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("Plateau: learning rate lowered to") == 2
+    assert "lowered to 0.0006" in out and "lowered to 0.00012" in out
+    # epoch 1 improves on nothing; plateaus end at epochs 3 and 5 (decays) and 7 (stop)
+    assert plateau.n_iter_ == 7
+    constant = CPNetworkClassifier(learning_rate_schedule="constant", **params).fit(X, y)
+    assert constant.n_iter_ == 3
+
+
+def test_early_stopping_auto_holds_out_from_10000_samples():
+    X, y = make_moons(200, noise=0.2, random_state=0)
+    small = TTNetworkClassifier(rank=2, max_iter=2).fit(X, y)
+    assert not hasattr(small, "validation_scores_")  # "auto" below 10,000 samples: off
+    big_X, big_y = np.tile(X, (50, 1)), np.tile(y, 50)
+    big = TTNetworkClassifier(rank=2, max_iter=1, random_state=0).fit(big_X, big_y)
+    assert len(big.validation_scores_) == 1
+
+
+def test_trig_ignores_position_dropout():
+    X, y = make_moons(60, noise=0.2, random_state=0)
+    clf = TTNetworkClassifier(feature_map="trig", dropout=0.2, max_iter=2, random_state=0)
+    assert clf.fit(X, y).score(X, y) > 0.5
+
+
 def test_sample_weight_zero_equals_removal_on_small_data():
     X, score = _sequences(n=40, d=3)
     y = score > np.median(score)
     w = np.r_[np.ones(30), np.zeros(10)]
-    a = TTNetworkClassifier(rank=3, max_epochs=20, random_state=0).fit(X, y, sample_weight=w)
-    b = TTNetworkClassifier(rank=3, max_epochs=20, random_state=0).fit(X[:30], y[:30])
+    # deterministic full-batch training: no dropout masks, one batch either way
+    params = dict(rank=3, max_iter=20, dropout=0.0, batch_size=64, random_state=0)
+    a = TTNetworkClassifier(**params).fit(X, y, sample_weight=w)
+    b = TTNetworkClassifier(**params).fit(X[:30], y[:30])
     np.testing.assert_allclose(a.decision_function(X), b.decision_function(X), rtol=1e-7)
 
 
@@ -292,7 +325,7 @@ def test_digits_accuracy():
     logistic = LogisticRegression(max_iter=2000).fit(Xtr, ytr).score(Xte, yte)
     scores = {}
     for cls in CLASSIFIERS:
-        clf = cls(input_dim=4, random_state=0, **DIGITS).fit(Xtr, ytr)
+        clf = cls(n_inputs=4, random_state=0, **DIGITS).fit(Xtr, ytr)
         scores[cls.__name__] = clf.score(Xte, yte)
     print(f"digits test accuracy: {scores}, LogisticRegression {logistic:.4f}")
     accuracy = scores["TTNetworkClassifier"]
@@ -308,16 +341,14 @@ def test_digits_accuracy():
     "params, match",
     [
         (dict(rank=0), "rank must be an int >= 1, got 0"),
-        (dict(rank=2.5), "rank"),
         (dict(n_features=1), "n_features"),
         (dict(feature_map="sigmoid"), "feature_map must be one of"),
         (dict(xi="min"), "xi must be one of"),
-        (dict(input_dim=0), "input_dim"),
+        (dict(n_inputs=0), "n_inputs"),
         (dict(learning_rate=0.0), "learning_rate"),
         (dict(validation_fraction=1.0), "validation_fraction"),
-        (dict(dropout=1.0), "dropout must be in"),
         (dict(early_stopping="yes"), "early_stopping must be True, False or 'auto'"),
-        (dict(learning_rate_schedule="cosine"), "learning_rate_schedule must be"),
+        (dict(learning_rate_schedule="cosine"), "learning_rate_schedule"),
         (dict(dtype="float16"), "dtype"),
     ],
 )
@@ -327,9 +358,16 @@ def test_bad_parameters(params, match):
         TTNetworkClassifier(**params).fit(X, y)
 
 
+def test_parameters_of_a_wrong_type_raise_type_error():
+    # one contract with tensorexpr: TypeError for a wrong type, ValueError for a wrong value
+    X, y = make_moons(20, random_state=0)
+    with pytest.raises(TypeError, match="rank must be an int >= 1, got 2.5"):
+        TTNetworkClassifier(rank=2.5).fit(X, y)
+
+
 def test_bad_inputs():
     X, y = make_moons(30, random_state=0)
-    clf = TTNetworkClassifier(max_epochs=1).fit(X, y)
+    clf = TTNetworkClassifier(max_iter=1).fit(X, y)
     with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
         clf.fit(X[:, 0], y)
     with pytest.raises(
@@ -338,12 +376,12 @@ def test_bad_inputs():
         clf.predict(np.ones((4, 3)))
     with pytest.raises(ValueError, match="NaN"):
         clf.fit(np.where(X > 0.5, np.nan, X), y)
-    with pytest.raises(ValueError, match="input_dim=3 must divide the number of features"):
-        TTNetworkClassifier(input_dim=3).fit(np.ones((10, 8)), np.arange(10) % 2)
-    with pytest.raises(ValueError, match="values per position but input_dim=2"):
-        TTNetworkClassifier(input_dim=2).fit(np.ones((10, 4, 3)), np.arange(10) % 2)
+    with pytest.raises(ValueError, match="n_inputs=3 must divide the number of features"):
+        TTNetworkClassifier(n_inputs=3).fit(np.ones((10, 8)), np.arange(10) % 2)
+    with pytest.raises(ValueError, match="values per position but n_inputs=2"):
+        TTNetworkClassifier(n_inputs=2).fit(np.ones((10, 4, 3)), np.arange(10) % 2)
     with pytest.raises(ValueError, match="was fitted on"):
-        TTNetworkClassifier(max_epochs=1).fit(np.ones((10, 4, 3)), np.arange(10) % 2).predict(
+        TTNetworkClassifier(max_iter=1).fit(np.ones((10, 4, 3)), np.arange(10) % 2).predict(
             np.ones((2, 4, 2))
         )
     with pytest.raises(ValueError, match="string|numeric"):
@@ -412,7 +450,7 @@ def test_dataframe_feature_names():
 
     X, y = make_moons(30, random_state=0)
     frame = pd.DataFrame(X, columns=["a", "b"])
-    clf = CPNetworkClassifier(rank=2, max_epochs=2, random_state=0).fit(frame, y)
+    clf = CPNetworkClassifier(rank=2, max_iter=2, random_state=0).fit(frame, y)
     assert list(clf.feature_names_in_) == ["a", "b"]
     with pytest.raises(ValueError, match="feature names"):
         clf.predict(pd.DataFrame(X, columns=["b", "a"]))

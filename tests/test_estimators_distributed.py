@@ -28,7 +28,7 @@ _MIRRORED = textwrap.dedent(
     from estimators import TTNetworkClassifier
     X, y = make_moons(300, noise=0.2, random_state=0)
     warnings.simplefilter("ignore")
-    params = dict(rank=4, n_features=8, max_epochs=10, dropout=0.1, batch_size=31,
+    params = dict(rank=4, n_features=8, max_iter=10, dropout=0.1, batch_size=31,
                   dtype="float64", early_stopping=False, random_state=0)
     single = TTNetworkClassifier(**params).fit(X, y)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
@@ -65,7 +65,7 @@ def test_grid_search_on_a_dask_local_cluster():
 
     X, y = make_moons(120, noise=0.2, random_state=0)
     search = GridSearchCV(
-        TTNetworkClassifier(rank=4, max_epochs=5, random_state=0),
+        TTNetworkClassifier(rank=4, max_iter=5, random_state=0),
         {"n_features": [4, 8]},
         cv=2,
     )

@@ -179,7 +179,7 @@ def test_bad_inputs_name_the_argument():
         net.grid_tensor(np.zeros((3, 2)))
     with pytest.raises(ValueError, match="templates must contain only finite"):
         net.grid_tensor(np.array([0.0, np.inf]))
-    with pytest.raises(ValueError, match="rank must be an int >= 1"):
+    with pytest.raises(ValueError, match="rank must be a positive int"):
         te.TTNetwork.random(3, fmap, 0)
     with pytest.raises(ValueError, match="rank must be a positive int or a list"):
         te.TTNetwork.random(3, fmap, [2, 2, 2])

@@ -66,12 +66,12 @@ def test_windows_in_a_pipeline():
     Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
     model = make_pipeline(
         SequenceWindows(window=4, stride=2),
-        TTNetworkClassifier(input_dim=4, rank=4, max_epochs=40, random_state=0),
+        TTNetworkClassifier(n_inputs=4, rank=4, max_iter=40, random_state=0),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(Xtr, ytr)
-    assert model[-1].n_positions_ == 11
+    assert model[-1].d_ == 11
     assert model.score(Xte, yte) >= 0.9
 
 

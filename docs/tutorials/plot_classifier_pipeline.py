@@ -16,7 +16,7 @@ epochs are small so that the example runs in seconds; raise them for real accura
 # ------------------------------------
 # :class:`estimators.ImagePatches` cuts each 8x8 image into :math:`d = 16` patches of
 # :math:`n = 4` pixels; the classifier reads each row as 16 positions of 4 values
-# (``input_dim=4``).
+# (``n_inputs=4``).
 import time
 import warnings
 
@@ -46,9 +46,9 @@ pipe = make_pipeline(
     FunctionTransformer(lambda X: X / 16.0),
     ImagePatches(patch_size=2, image_shape=(8, 8)),
     TTNetworkClassifier(
-        input_dim=4,
+        n_inputs=4,
         n_features=6,
-        max_epochs=6,
+        max_iter=6,
         batch_size=50,
         learning_rate=2e-2,
         random_state=0,

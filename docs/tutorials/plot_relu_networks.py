@@ -20,7 +20,7 @@ max pooling. This tutorial shows, on grid tensors computed exactly by tensorexpr
 # A generalized RNN and its grid tensor
 # -------------------------------------
 # ``xi="relu_max"`` builds the generalized network. Its grid tensor is no longer a TT tensor:
-# tensorexpr computes it densely, by the recursion of PAPERS.md section 3, over
+# tensorexpr computes it densely, by the recursion of docs/theory.md section 3, over
 # :math:`M` templates (here the one-hot vectors of :math:`\mathbb{R}^M`).
 import matplotlib.pyplot as plt
 import numpy as np

@@ -1,12 +1,10 @@
-"""CP, TT and Hierarchical Tucker decompositions with ranks or error tolerances, and the
-gradient fit of generalized (xi) networks to grid tensors.
+"""CP, TT and Hierarchical Tucker decompositions with ranks or error tolerances.
 
 Every function works on the current TensorLy backend (numpy, pytorch, jax, tensorflow), in
 float32 and float64, through tensorly's backend functions only.
 """
 
 from ._cp import CP, CPRankResult, cp, cp_rank
-from ._generalized import GeneralizedFit, fit_generalized
 from ._ht import HTSVD, ht_round, ht_svd, ht_to_tt, tt_to_ht
 from ._tt import TTSVD, tt_round, tt_svd
 
@@ -23,6 +21,4 @@ __all__ = [
     "cp_rank",
     "CPRankResult",
     "CP",
-    "fit_generalized",
-    "GeneralizedFit",
 ]

@@ -1,6 +1,6 @@
 """Shared pieces of the decompositions: argument checks and the truncated left SVD.
 
-The truncated left SVD picks its route by the accuracy requested (DESIGN.md, Numerics):
+The truncated left SVD picks its route by the accuracy requested:
 
 - ``"gram"``: eigenvectors of ``C C^T`` for a wide ``C`` (one pass over ``C``). Forming the Gram
   matrix squares the singular values, so singular values below ``~sqrt(eps) sigma_max`` are lost.
@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 import tensorly as tl
 
-from .._backend import as_float_array, float64
+from ..validation import check_rank
 
 __all__: list[str] = []
 
@@ -33,35 +33,6 @@ def eps_of(tensor) -> float:
     return float(
         np.finfo(np.float32 if "float32" in str(tl.context(tensor)["dtype"]) else np.float64).eps
     )
-
-
-def check_dense(tensor, name: str = "tensor", min_ndim: int = 1):
-    """A backend float tensor (float32 kept, anything else float64) of order >= ``min_ndim``.
-
-    Finiteness is checked by the caller from the squared norm it needs anyway (one pass less).
-    """
-    if tl.is_tensor(tensor) and not isinstance(tensor, (str, bytes)):
-        dtype = str(tl.context(tensor)["dtype"])
-        if "complex" in dtype:
-            raise TypeError(f"{name} must be real, got dtype {dtype}")
-        if not ("float32" in dtype or "float64" in dtype):
-            if "bool" not in dtype and "int" not in dtype:
-                raise TypeError(f"{name} must be a real numeric tensor, got dtype {dtype}")
-            tensor = tl.tensor(tl.to_numpy(tensor), dtype=float64())
-    else:
-        if tensor is None or isinstance(tensor, (str, bytes, dict, set)):
-            raise TypeError(
-                f"{name} must be a tensor or an array-like, got {type(tensor).__name__}"
-            )
-        arr = as_float_array(tensor, name)
-        tensor = tl.tensor(arr, dtype=tl.backend.float32 if arr.dtype == np.float32 else float64())
-    if tl.ndim(tensor) < min_ndim:
-        raise ValueError(
-            f"{name} must have at least {min_ndim} modes, got shape {tuple(tl.shape(tensor))}"
-        )
-    if min(tl.shape(tensor)) < 1:
-        raise ValueError(f"{name} must not be empty, got shape {tuple(tl.shape(tensor))}")
-    return tensor
 
 
 def squared_norm(tensor, name: str = "tensor") -> float:
@@ -88,28 +59,6 @@ def check_tol(tol, name: str = "tol") -> float | None:
     return tol
 
 
-def check_int_rank(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return int(value)
-
-
-def _rank_list(rank, length: int, what: str) -> list[int]:
-    if isinstance(rank, (str, bytes)) or not hasattr(rank, "__len__"):
-        raise TypeError(f"rank must be None, a positive int or a list of {what}, got {rank!r}")
-    rank = list(rank)
-    if len(rank) != length:
-        raise ValueError(f"rank must be a positive int or a list of {what}, got {rank}")
-    for r in rank:
-        if isinstance(r, bool) or not isinstance(r, numbers.Integral):
-            raise TypeError(f"rank must be a positive int or a list of {what}, got {rank}")
-        if r < 1:
-            raise ValueError(f"rank must be a positive int or a list of {what}, got {rank}")
-    return [int(r) for r in rank]
-
-
 def check_tt_rank(rank, d: int) -> list[int | None]:
     """TT rank caps r_0..r_d (None: no cap).
 
@@ -117,10 +66,10 @@ def check_tt_rank(rank, d: int) -> list[int | None]:
     """
     if rank is None:
         return [1] + [None] * (d - 1) + [1]
-    if isinstance(rank, numbers.Integral) and not isinstance(rank, bool):
-        return [1] + [check_int_rank(rank, "rank")] * (d - 1) + [1]
     what = f"d+1 = {d + 1} ints >= 1 with rank[0] = rank[-1] = 1"
-    caps = _rank_list(rank, d + 1, what)
+    caps = check_rank(rank, d + 1, what)
+    if isinstance(caps, int):
+        return [1] + [caps] * (d - 1) + [1]
     if caps[0] != 1 or caps[-1] != 1:
         raise ValueError(f"rank must be a positive int or a list of {what}, got {caps}")
     return caps
@@ -130,12 +79,12 @@ def check_ht_rank(rank, tree, root_rank: int = 1) -> list[int | None]:
     """HT rank caps per tree node in post-order (root entry = root rank; None: no cap)."""
     if rank is None:
         caps: list[int | None] = [None] * tree.n_nodes
-    elif isinstance(rank, numbers.Integral) and not isinstance(rank, bool):
-        caps = [check_int_rank(rank, "rank")] * tree.n_nodes
     else:
         what = f"one int >= 1 per tree node ({tree.n_nodes} in post-order, root entry {root_rank})"
-        caps = _rank_list(rank, tree.n_nodes, what)
-        if caps[tree.root] != root_rank:
+        caps = check_rank(rank, tree.n_nodes, what)
+        if isinstance(caps, int):
+            caps = [caps] * tree.n_nodes
+        elif caps[tree.root] != root_rank:
             raise ValueError(f"rank must be a positive int or a list of {what}, got {caps}")
     caps[tree.root] = root_rank
     return caps

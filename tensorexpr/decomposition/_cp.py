@@ -11,8 +11,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from tensorly.cp_tensor import CPTensor, cp_to_tensor
 from tensorly.decomposition import parafac
 
-from .._backend import check_positive_int, check_random_state
-from ._common import check_dense, check_int_rank, check_tol, squared_norm
+from ..validation import check_positive_int, check_random_state, check_tensor
+from ._common import check_tol, squared_norm
 
 __all__ = ["cp", "cp_rank", "CPRankResult", "CP"]
 
@@ -90,8 +90,8 @@ def cp(
     >>> bool(rel_error < 1e-10)
     True
     """
-    tensor = check_dense(tensor, "tensor", min_ndim=2)
-    rank = check_int_rank(rank, "rank")
+    tensor = check_tensor(tensor, "tensor", min_ndim=2, check_finite=False)
+    rank = check_positive_int(rank, "rank")
     n_restarts = check_positive_int(n_restarts, "n_restarts")
     rng = check_random_state(random_state)
     norm = float(np.sqrt(squared_norm(tensor)))
@@ -178,14 +178,14 @@ def cp_rank(
     >>> result.rank, result.reached
     (2, True)
     """
-    tensor = check_dense(tensor, "tensor", min_ndim=2)
+    tensor = check_tensor(tensor, "tensor", min_ndim=2, check_finite=False)
     tol = check_tol(tol)
     if tol is None:
         raise TypeError("tol must be a float in (0, 1), got None")
     shape = tuple(tl.shape(tensor))
     if max_rank is None:
         max_rank = int(np.prod(shape) // max(shape))
-    max_rank = check_int_rank(max_rank, "max_rank")
+    max_rank = check_positive_int(max_rank, "max_rank")
     n_restarts = check_positive_int(n_restarts, "n_restarts")
     rng = check_random_state(random_state)
     parafac_kwargs = _check_parafac_kwargs(parafac_kwargs)

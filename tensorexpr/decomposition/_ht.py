@@ -11,9 +11,9 @@ from tensorly.tt_tensor import TTTensor
 
 from ..ht_tensor import HTTensor, ht_orthogonalize
 from ..trees import DimensionTree
+from ..validation import check_tensor
 from ._common import (
     WIDE,
-    check_dense,
     check_ht_rank,
     check_tol,
     eps_of,
@@ -22,7 +22,7 @@ from ._common import (
     squared_norm,
     truncated_left_svd,
 )
-from ._tt import _check_tt, tt_round
+from ._tt import check_tt, tt_round
 
 __all__ = ["ht_svd", "ht_round", "tt_to_ht", "ht_to_tt", "HTSVD"]
 
@@ -93,7 +93,7 @@ def ht_svd(
     >>> bool(np.allclose(ht.to_tensor(), tensor))
     True
     """
-    tensor = check_dense(tensor, "tensor", min_ndim=2)
+    tensor = check_tensor(tensor, "tensor", min_ndim=2, check_finite=False)
     tol = check_tol(tol)
     d = tl.ndim(tensor)
     tree = _check_tree(tree, d)
@@ -312,7 +312,7 @@ def tt_to_ht(tt, tree: DimensionTree | None = None, tol: float | None = None) ->
     """Exact HT representation of a TT tensor (then rounded with ``tol`` if given).
 
     A node over the modes ``i..j-1`` gets the frame of the TT segment ``G_i ... G_{j-1}`` with
-    both bonds open, so its rank is ``r_i r_j`` (PAPERS.md 4.2: at most ``r^2``); the transfer
+    both bonds open, so its rank is ``r_i r_j`` (docs/theory.md 5.2: at most ``r^2``); the transfer
     tensors only join the shared bond. ``tol`` calls :func:`ht_round` on the result.
 
     Parameters
@@ -346,7 +346,7 @@ def tt_to_ht(tt, tree: DimensionTree | None = None, tol: float | None = None) ->
     >>> bool(np.allclose(ht.to_tensor(), tt.to_tensor()))
     True
     """
-    tt = _check_tt(tt)
+    tt = check_tt(tt)
     cores = list(tt.factors)
     d = len(cores)
     if d < 2:
@@ -381,7 +381,7 @@ def ht_to_tt(ht: HTTensor, tol: float | None = None) -> TTTensor:
 
     Built subtree by subtree: the TT of a node is its left child's TT followed by its right
     child's TT, whose bonds also carry the left child's rank until the transfer tensor closes
-    it. Ranks are products of node ranks along the tree (PAPERS.md 4.2: the minimal TT ranks of
+    it. Ranks are products of node ranks along the tree (docs/theory.md 5.2: the minimal TT ranks of
     an HT tensor of rank r can reach ``r^(log2(d)/2)``); ``tol`` calls :func:`tt_round`.
 
     Parameters

@@ -9,9 +9,9 @@ import tensorly as tl
 from sklearn.base import BaseEstimator, TransformerMixin
 from tensorly.tt_tensor import TTTensor
 
+from ..validation import check_tensor
 from ._common import (
     WIDE,
-    check_dense,
     check_tol,
     check_tt_rank,
     squared_norm,
@@ -76,7 +76,7 @@ def tt_svd(tensor, rank: int | Sequence[int] | None = None, tol: float | None = 
     >>> bool(np.linalg.norm(tt.to_tensor() - tensor) <= 1e-8 * np.linalg.norm(tensor))
     True
     """
-    tensor = check_dense(tensor, "tensor")
+    tensor = check_tensor(tensor, "tensor", min_ndim=1, check_finite=False)
     tol = check_tol(tol)
     shape = tuple(tl.shape(tensor))
     d = len(shape)
@@ -106,7 +106,7 @@ def tt_svd(tensor, rank: int | Sequence[int] | None = None, tol: float | None = 
     return TTTensor(factors)
 
 
-def _check_tt(tt) -> TTTensor:
+def check_tt(tt) -> TTTensor:
     if isinstance(tt, TTTensor):
         return tt
     if tl.is_tensor(tt) or not isinstance(tt, (list, tuple)):
@@ -122,7 +122,7 @@ def tt_orthogonalize(tt) -> TTTensor:
 
     Ranks larger than a core can support (``r_k > n_k r_{k+1}``) shrink; the tensor is unchanged.
     """
-    cores = list(_check_tt(tt).factors)
+    cores = list(check_tt(tt).factors)
     for k in range(len(cores) - 1, 0, -1):
         r0, n, r1 = tl.shape(cores[k])
         # core_k = R^T Q^T with Q^T right-orthonormal; R^T moves into core_{k-1}
@@ -170,7 +170,7 @@ def tt_round(tt, rank: int | Sequence[int] | None = None, tol: float | None = No
     >>> tt_round(doubled, tol=1e-10).rank
     (1, 1, 1, 1)
     """
-    tt = _check_tt(tt)
+    tt = check_tt(tt)
     tol = check_tol(tol)
     d = len(tt.factors)
     caps = check_tt_rank(rank, d)

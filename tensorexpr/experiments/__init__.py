@@ -1,4 +1,4 @@
-"""One module per reproduced result of PAPERS.md section 4.
+"""One module per reproduced result of docs/theory.md section 5.
 
 Each experiment is an :class:`Experiment`: ``run(quick, seed, progress)`` returns an
 :class:`ExperimentResult` (a table and a summary) and ``plot(result, path)`` draws

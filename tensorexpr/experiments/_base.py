@@ -92,7 +92,7 @@ def _jsonable(value):
 
 @dataclass(frozen=True)
 class Experiment:
-    """A reproducible result of PAPERS.md section 4.
+    """A reproducible result of docs/theory.md section 5.
 
     Attributes
     ----------

@@ -5,7 +5,7 @@ the certified lower bound ``ceil(rank(Gamma_odd,even) / (M d / 2))`` on the widt
 equivalent generalized shallow network is computed; its histogram per R, and the fraction of
 networks where the bound is 1, are reported. A bound of 1 does not prove a rank-1 equivalent
 exists, but a bound > 1 proves none does: the fraction at 1 is an upper estimate of how often
-rank-1 equivalents exist, and it falls as R grows (PAPERS.md 4.6).
+rank-1 equivalents exist, and it falls as R grows (docs/theory.md section 5.6).
 """
 
 from __future__ import annotations

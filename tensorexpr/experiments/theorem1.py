@@ -3,7 +3,7 @@
 For random TT-networks over a sweep of d and r, the odd/even matricization rank of
 the grid tensor (on M = m templates with an invertible feature matrix, so it is the
 rank of the coefficient tensor W) is compared with the bound q^(d/2), q = min(m, r);
-the explicit witness TT of PAPERS.md 4.1 (ranks r, 1, r, 1, ...) attains it exactly.
+the explicit witness TT of docs/theory.md section 5.1 (ranks r, 1, r, 1, ...) attains it exactly.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ __all__ = ["run", "plot", "witness_network", "THEOREM1"]
 
 
 def witness_network(d: int, m: int, r: int, feature_map=None) -> TTNetwork:
-    """The TT of PAPERS.md 4.1 with ranks (1, r, 1, r, ..., 1) attaining q^(d/2).
+    """The TT of docs/theory.md section 5.1 with ranks (1, r, 1, r, ..., 1) attaining q^(d/2).
 
     Each pair of positions (2k-1, 2k) carries ``sum_{a < q} e_a (x) e_a`` (the q x q
     identity, q = min(m, r)); the odd/even matricization is then the Kronecker product

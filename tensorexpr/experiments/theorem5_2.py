@@ -3,7 +3,7 @@ width >= ceil(M^(d/2) / (M d / 2)) to match.
 
 The witness score is 0 when x1 = x2, x3 = x4, ... and 1 otherwise (on M one-hot templates);
 its odd/even matricization is J - I of size M^(d/2), of rank M^(d/2). One generalized
-rank-1 max term has odd/even rank <= M d / 2, hence the bound (PAPERS.md 4.4).
+rank-1 max term has odd/even rank <= M d / 2, hence the bound (docs/theory.md section 5.4).
 :func:`witness_rnn` builds a generalized ReLU RNN (xi = relu_max) of TT-ranks (1, M, 1, M, ..)
 whose grid tensor is exactly the witness: the construction is checked entry by entry.
 """

@@ -4,7 +4,7 @@ An open set of generalized ReLU RNNs (any rank R) is realised by a rank-1 genera
 network. The base point (**our reconstruction** of [K19]'s): one-hot templates, ``C_t = I``
 (L = M), every core of ones except the first, ``G_1 = 2``. Then ``h_1 = 2`` and, since
 ``h_{t-1} >= 2 > a_t``, ``h_t = sum_{i,j} max(a_t[i], h_{t-1}[j]) = M R h_{t-1}``: the grid
-tensor is the constant ``2 (M R)^(d-1)`` of PAPERS.md 4.5. The inequalities are strict, so
+tensor is the constant ``2 (M R)^(d-1)`` of docs/theory.md 5.5. The inequalities are strict, so
 after a small perturbation of every parameter the maxima still pick the hidden state: the
 grid depends on ``x_1`` only, ``Gamma = g(i_1) = max(g(i_1), negative, ...)``, which is one
 rank-1 relu_max term. The experiment perturbs the base point, refits a rank-1 shallow network
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..decomposition._generalized import fit_generalized
+from ..engine import fit_generalized
 from ..expressivity import shallow_width_lower_bound
 from ..features import LinearFeatures
 from ..networks import CPNetwork, TTNetwork

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..decomposition._generalized import fit_generalized
+from ..engine import fit_generalized
 from ._base import Experiment, ExperimentResult, new_figure, no_progress, save_figure
 
 __all__ = ["run", "plot", "additive_floor", "UNIVERSALITY"]

@@ -1,0 +1,45 @@
+"""The TensorFlow engine: evaluates and trains CP, TT and HT networks with any operator xi.
+
+One implementation of the networks in TensorFlow, used by :func:`fit_generalized` (fitting a
+grid tensor) and by the scikit-learn estimators (training on data):
+
+- :class:`NetworkSpec` and the parameter layout, :func:`init_params`, :func:`to_network`
+  (the equal :mod:`tensorexpr` network);
+- :func:`scores` (a batch, with the log-scale state of docs/theory.md section 6) and
+  :func:`grid` (the grid tensor), both through one contraction :func:`contract`;
+- :class:`NetworkTrainer` (compiled epochs of ``keras.optimizers.Adam`` steps) and
+  :func:`fit_generalized`.
+
+TensorFlow is imported when one of these runs, never when :mod:`tensorexpr` is imported
+(see ``tensorexpr._tensorflow`` for the one environment default set before that import).
+Compiled functions are kept in a bounded cache (:func:`clear_cache`).
+"""
+
+from .._tensorflow import import_tensorflow
+from ._cache import MAX_ENTRIES, cache_size, clear_cache
+from ._evaluate import contract, grid, scores
+from ._fit_generalized import GeneralizedFit, fit_generalized
+from ._spec import KINDS, NetworkSpec, init_params, node_name, param_names, to_network
+from ._train import LOSSES, NetworkTrainer, network_trainer, scores_function
+
+__all__ = [
+    "KINDS",
+    "LOSSES",
+    "MAX_ENTRIES",
+    "NetworkSpec",
+    "NetworkTrainer",
+    "GeneralizedFit",
+    "cache_size",
+    "clear_cache",
+    "contract",
+    "fit_generalized",
+    "grid",
+    "import_tensorflow",
+    "init_params",
+    "network_trainer",
+    "node_name",
+    "param_names",
+    "scores",
+    "scores_function",
+    "to_network",
+]

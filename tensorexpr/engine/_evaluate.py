@@ -1,0 +1,245 @@
+"""Scores and grid tensors of CP, TT and HT networks in TensorFlow, with any operator xi.
+
+Two evaluations share one contraction, :func:`contract`
+(``out[..., c] = sum_{a, b} W[a, b, c] xi(x[..., a], y[..., b])``):
+
+- :func:`scores`: a batch of inputs, the network's recursion (docs/theory.md sections 1 and 3),
+  with the running state kept in log scale (docs/theory.md section 6): every state is stored as
+  ``h = exp(L) * u`` with ``u`` divided by its largest entry after each step and the log-norm
+  ``L`` (one number per sample) carried on the side. For xi = product the recursion is linear
+  in each argument; for a positively homogeneous xi both arguments are divided by the larger of
+  their two scales before xi is applied. The score is ``exp(L) * u`` exactly, so hundreds of
+  positions neither overflow nor vanish. The normalisers are constants for the gradient
+  (``stop_gradient``): the rescaling cancels in the score. An operator that is not positively
+  homogeneous (softplus) runs unrescaled.
+- :func:`grid`: the dense grid tensor on a feature matrix F (M, m), by the grid recursions of
+  docs/theory.md section 3 (the rows of a state are template tuples); used to fit grid tensors.
+
+Nothing here goes through tensorly, so it works whatever ``tensorexpr.set_backend`` chose.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensorflow import import_tensorflow
+from ..operators import Operator, get_operator
+from ._spec import NetworkSpec, node_name
+
+__all__ = ["contract", "scores", "grid", "UNROLL_MAX"]
+
+#: Longer trains run in a ``tf.scan`` loop instead of being unrolled into the graph.
+UNROLL_MAX = 64
+
+
+def contract(xi_fn, x, y, W):
+    """``out[..., c] = sum_{a, b} W[a, b, c] xi(x[..., a], y[..., b])``.
+
+    ``x`` (..., A) and ``y`` (..., B) broadcast against each other in their leading axes: the
+    same rows for a batch of inputs, ``(P, 1, A)`` against ``(1, Q, B)`` for a grid.
+    """
+    tf = import_tensorflow()
+    pair = xi_fn(tf.expand_dims(x, -1), tf.expand_dims(y, -2))  # (..., A, B)
+    shape = tf.shape(pair)
+    A, B = shape[-2], shape[-1]
+    C = tf.shape(W)[-1]
+    out = tf.matmul(tf.reshape(pair, [-1, A * B]), tf.reshape(W, [A * B, C]))
+    return tf.reshape(out, tf.concat([shape[:-2], [C]], 0))
+
+
+def _normalise(v, log_scale):
+    """``v = exp(log_scale) * u`` with max |u| = 1 per row (0 stays 0); a gradient constant."""
+    tf = import_tensorflow()
+    top = tf.stop_gradient(tf.reduce_max(tf.abs(v), axis=-1))
+    top = tf.where(top > 0, top, tf.ones_like(top))
+    return v / tf.expand_dims(top, -1), log_scale + tf.math.log(top)
+
+
+def _rescaled(op: Operator, combine, x, lx, y, ly):
+    """``combine(e^lx x, e^ly y) = e^s combine(...)``; returns (value, s).
+
+    ``combine`` is xi itself or a contraction through xi; ``lx``, ``ly`` are per sample.
+    """
+    tf = import_tensorflow()
+    if op.is_product:
+        return combine(x, y), lx + ly
+    s = tf.maximum(lx, ly)
+    return combine(
+        x * tf.expand_dims(tf.exp(lx - s), -1), y * tf.expand_dims(tf.exp(ly - s), -1)
+    ), s
+
+
+def _fold(step, state, elems, unroll: bool):
+    """Left fold ``state = step(state, elem)`` over the leading axis of the tensors in elems."""
+    tf = import_tensorflow()
+    if unroll:
+        for t in range(int(elems[0].shape[0])):
+            state = step(state, [e[t] for e in elems])
+        return state
+    out = tf.scan(lambda s, e: step(s, list(e)), tuple(elems), initializer=tuple(state))
+    return tuple(o[-1] for o in out)
+
+
+def _tt_scores(spec, op, xi_fn, p, F, log_scale):
+    """Generalized RNN (docs/theory.md section 3); cores (r, L, r'), inputs a_t = C_t f(x_t)."""
+    tf = import_tensorflow()
+    if "matrices" in p:
+        F = tf.einsum("bdm,dlm->bdl", F, p["matrices"])
+    a0 = F[:, 0]
+    start = a0 if op.unit is None else xi_fn(a0, op.unit * tf.ones_like(a0))
+    h = tf.matmul(start, p["core_first"][0])
+    L = tf.zeros_like(h[:, 0])
+    if spec.d == 1:
+        return h, L
+
+    def step(state, elem, last=False):
+        u, L = state
+        a, G = elem
+        if op.is_product:  # linear in the state: no pair tensor needed
+            r_prev, width, r_next = tf.unstack(tf.shape(G))
+            T = tf.reshape(
+                tf.matmul(u, tf.reshape(G, [r_prev, width * r_next])), [-1, width, r_next]
+            )
+            v = tf.reduce_sum(tf.expand_dims(a, 2) * T, axis=1)
+        else:
+            la = tf.zeros_like(L)
+            if log_scale:
+                a, la = _normalise(a, la)
+            v, L = _rescaled(op, lambda x, y: contract(xi_fn, x, y, G), u, L, a, la)
+        if log_scale and not last:
+            return _normalise(v, L)
+        return v, L
+
+    state = _normalise(h, L) if log_scale else (h, L)
+    if spec.d > 2:
+        elems = [tf.transpose(F[:, 1:-1], [1, 0, 2]), p["cores_middle"]]
+        state = _fold(step, state, elems, spec.d <= UNROLL_MAX)
+    return step(state, (F[:, -1], p["core_last"]), last=True)
+
+
+def _cp_scores(spec, op, xi_fn, p, F, log_scale):
+    """``sum_a w[a, c] xi-fold_k <f(x_k), v_{k,a}>`` with the running fold kept in scale."""
+    tf = import_tensorflow()
+    z = tf.einsum("bdm,dmr->dbr", F, p["factors"])
+    u, L = z[0], tf.zeros_like(z[0][:, 0])
+    if log_scale:
+        u, L = _normalise(u, L)
+
+    def step(state, elem):
+        u, L = state
+        (zk,) = elem
+        lz = tf.zeros_like(L)
+        if not log_scale:
+            return xi_fn(u, zk), L
+        zk, lz = _normalise(zk, lz)
+        return _normalise(*_rescaled(op, xi_fn, u, L, zk, lz))
+
+    if spec.d > 1:
+        u, L = _fold(step, (u, L), [z[1:]], spec.d <= UNROLL_MAX)
+    return tf.matmul(u, p["weights"]), L
+
+
+def _ht_scores(spec, op, xi_fn, p, F, log_scale):
+    """HT network over the spec's tree: one contraction per internal node, in post-order."""
+    tf = import_tensorflow()
+    tree = spec.dimension_tree()
+    leaves = tf.einsum("bdm,dmr->dbr", F, p["leaves"])
+    phi = {}
+    for k in range(spec.d):
+        state = (leaves[k], tf.zeros_like(leaves[k][:, 0]))
+        phi[tree.leaf(k)] = _normalise(*state) if log_scale else state
+    for node in tree.internal_nodes:
+        left, right = tree.children(node)
+        (x, lx), (y, ly) = phi.pop(left), phi.pop(right)
+        B = p[node_name(tree, node)]
+        if log_scale:
+            v, s = _rescaled(op, lambda a, b, B=B: contract(xi_fn, a, b, B), x, lx, y, ly)
+            phi[node] = _normalise(v, s) if node != tree.root else (v, s)
+        else:
+            phi[node] = (contract(xi_fn, x, y, B), lx)
+    return phi[tree.root]
+
+
+def scores(spec: NetworkSpec, params: dict, F, xi_fn=None):
+    """``(v, L)`` with the scores ``exp(L)[:, None] * v`` of a batch.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    params : dict of TensorFlow tensors
+        Named as in :func:`~tensorexpr.engine.param_names`.
+    F : tf.Tensor of shape (batch, d, m)
+        The features ``f(x_k)`` of every position.
+    xi_fn : callable, optional
+        xi on TensorFlow tensors; the operator's ``tf_function`` by default.
+
+    Returns
+    -------
+    v : tf.Tensor of shape (batch, n_outputs)
+    L : tf.Tensor of shape (batch,)
+        Zero when the operator is neither the product nor positively homogeneous.
+    """
+    op = get_operator(spec.xi)
+    log_scale = op.is_product or op.positively_homogeneous
+    fn = {"tt": _tt_scores, "cp": _cp_scores, "ht": _ht_scores}[spec.kind]
+    return fn(spec, op, xi_fn or op.tf_function, params, F, log_scale)
+
+
+def grid(spec: NetworkSpec, params: dict, F, xi_fn=None):
+    """The grid tensor on the templates whose feature matrix is ``F``, flattened.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+        ``n_outputs`` must be 1.
+    params : dict of TensorFlow tensors
+    F : tf.Tensor of shape (M, m)
+        ``F[i] = f(x^(i))``; the identity for one-hot templates.
+    xi_fn : callable, optional
+        xi on TensorFlow tensors (a smoothed form during a fit); ``tf_function`` by default.
+
+    Returns
+    -------
+    tf.Tensor of shape (M**d,)
+        Mode 0 slowest, like ``numpy.reshape``.
+    """
+    tf = import_tensorflow()
+    op = get_operator(spec.xi)
+    xi_fn = xi_fn or op.tf_function
+    d = spec.d
+
+    def outer(state, new, W):
+        # rows of state (P) times rows of new (Q): (P * Q, C), the new mode fastest
+        out = contract(xi_fn, tf.expand_dims(state, 1), tf.expand_dims(new, 0), W)
+        return tf.reshape(out, [-1, tf.shape(W)[-1]])
+
+    if spec.kind == "cp":
+        z = [F @ params["factors"][k] for k in range(d)]
+        state = z[0]
+        for zk in z[1:]:
+            pair = xi_fn(tf.expand_dims(state, 1), tf.expand_dims(zk, 0))
+            state = tf.reshape(pair, [-1, tf.shape(zk)[1]])
+        return tf.reshape(state @ params["weights"], [-1])
+    if spec.kind == "tt":
+        a = [F] * d
+        if "matrices" in params:
+            a = [F @ tf.transpose(params["matrices"][t]) for t in range(d)]
+        cores = [params["core_first"]]
+        if d > 1:
+            cores += [params["cores_middle"][t] for t in range(d - 2)] + [params["core_last"]]
+        start = a[0] if op.unit is None else xi_fn(a[0], op.unit * tf.ones_like(a[0]))
+        state = start @ cores[0][0]
+        for t in range(1, d):
+            state = outer(state, a[t], cores[t])
+        return tf.reshape(state, [-1])
+    tree = spec.dimension_tree()
+    U = {tree.leaf(k): F @ params["leaves"][k] for k in range(d)}
+    for node in tree.internal_nodes:
+        left, right = tree.children(node)
+        U[node] = outer(U.pop(left), U.pop(right), params[node_name(tree, node)])
+    full = U[tree.root]
+    inverse = [int(i) for i in np.argsort(tree.mode_order)]
+    if inverse != list(range(d)):
+        M = tf.shape(F)[0]
+        full = tf.transpose(tf.reshape(full, tf.fill([d], M)), inverse)
+    return tf.reshape(full, [-1])

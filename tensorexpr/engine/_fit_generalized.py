@@ -1,0 +1,395 @@
+"""Fitting generalized (xi-) CP, TT and HT networks to a grid tensor by gradient descent.
+
+There is no SVD for generalized decompositions ([K19], [CS16]): a network with an operator
+xi is fitted to a given grid tensor by Adam on the relative squared error. The
+parametrization is the natural one for grid tensors: one-hot templates ``np.eye(M)`` and the
+identity feature map, so the feature matrix is ``I`` and the leaf vectors are free M-vectors
+(docs/theory.md sections 2-3). The returned network is a tensorexpr network whose grid tensor
+on ``np.eye(M)`` reproduces the fit.
+
+The grid tensor is computed by the engine (:func:`~tensorexpr.engine.grid`) and optimised by
+``keras.optimizers.Adam``, in float64. Operators with a smoothed form (the max operators) are
+trained smoothed at first, the temperature annealed to 0 early on; ReLU-type operators are
+trained with subgradients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._tensorflow import import_tensorflow
+from ..features import LinearFeatures
+from ..operators import Operator, get_operator
+from ..trees import DimensionTree
+from ..validation import (
+    as_float_array,
+    check_choice,
+    check_positive_int,
+    check_random_state,
+    check_real,
+)
+from ._cache import cached
+from ._evaluate import grid
+from ._spec import KINDS, NetworkSpec, node_name, to_network
+
+__all__ = ["fit_generalized", "GeneralizedFit"]
+
+#: Gradient steps run inside one compiled call between two tolerance checks.
+CHUNK = 50
+#: Initial temperature of the smoothed max (the target is scaled to unit RMS).
+TAU0 = 0.3
+#: Adam's epsilon: tiny, the fits go down to relative errors of 1e-8 and below.
+ADAM_EPSILON = 1e-12
+
+
+@dataclass
+class GeneralizedFit:
+    """Result of :func:`fit_generalized`; the fields are its constructor parameters.
+
+    Parameters
+    ----------
+    network : CPNetwork, TTNetwork or HTNetwork
+        The best fitted network: feature map ``LinearFeatures.identity(M)``; its grid tensor
+        on the templates ``np.eye(M)`` is the fit.
+    relative_error : float
+        ``||grid - tensor|| / ||tensor||`` of ``network``, recomputed by tensorexpr.
+    history : ndarray
+        Relative error after every step of the best restart.
+    n_restarts : int
+        Restarts actually run (the loop stops at the first one reaching ``tol``).
+    n_iter : int
+        Steps of the best restart.
+    converged : bool
+        Whether ``relative_error <= tol``.
+    restart_errors : list of float
+        Final relative error of every restart run.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tensorexpr as te
+    >>> fit = te.fit_generalized(np.ones((2, 2)), "cp", rank=1, xi="product", tol=1e-6,
+    ...                          max_iter=2000, random_state=0)
+    >>> fit.converged, fit.n_restarts, fit.network.rank
+    (True, 1, 1)
+    """
+
+    network: object
+    relative_error: float
+    history: np.ndarray
+    n_restarts: int
+    n_iter: int
+    converged: bool
+    restart_errors: list[float] = field(default_factory=list)
+
+
+class GridTrainer:
+    """Variables, a Keras Adam and a compiled chunk of steps for one spec, reused across fits."""
+
+    def __init__(self, spec: NetworkSpec, shapes: dict, n_entries: int):
+        import keras
+
+        tf = import_tensorflow()
+        f64 = tf.float64
+        op = get_operator(spec.xi)
+        self.names = list(shapes)
+        self.tau = tf.Variable(tf.constant(0.0, dtype=f64))
+        self.params = [tf.Variable(tf.zeros(shapes[k], dtype=f64)) for k in self.names]
+        self.target = tf.Variable(tf.zeros((n_entries,), dtype=f64))
+        self.optimizer = keras.optimizers.Adam(epsilon=ADAM_EPSILON)
+        self.optimizer.build(self.params)
+        identity = tf.eye(spec.m, dtype=f64)
+        if op.tf_smoothed is None:
+            xi_fn = op.tf_function
+        else:
+
+            def xi_fn(x, y):
+                return op.tf_smoothed(x, y, self.tau)
+
+        def loss_fn():
+            values = dict(zip(self.names, self.params, strict=True))
+            diff = grid(spec, values, identity, xi_fn) - self.target
+            return tf.reduce_sum(diff * diff) / tf.reduce_sum(self.target * self.target)
+
+        def one_step():
+            with tf.GradientTape() as tape:
+                loss = loss_fn()
+            grads = tape.gradient(loss, self.params)
+            grads = [
+                tf.zeros_like(p) if g is None else g
+                for g, p in zip(grads, self.params, strict=True)
+            ]
+            self.optimizer.apply_gradients(zip(grads, self.params, strict=True))
+            return loss
+
+        @tf.function(reduce_retracing=True)
+        def chunk(n_steps):
+            losses = tf.TensorArray(f64, size=n_steps)
+            for i in tf.range(n_steps):
+                losses = losses.write(i, one_step())
+            return losses.stack(), loss_fn()
+
+        self.chunk = chunk
+
+    def reset(self, values: dict, target: np.ndarray, learning_rate: float, tau: float) -> None:
+        """Start a restart: parameters, a fresh Adam, the target and the temperature."""
+        self.tau.assign(tau)
+        for p, name in zip(self.params, self.names, strict=True):
+            p.assign(values[name])
+        self.optimizer.iterations.assign(0)
+        skip = {id(self.optimizer.iterations), id(self.optimizer.learning_rate)}
+        for var in self.optimizer.variables:
+            if id(var) not in skip:
+                var.assign(np.zeros(var.shape))
+        self.optimizer.learning_rate.assign(learning_rate)
+        self.target.assign(target)
+
+    def values(self) -> dict:
+        return {k: p.numpy() for k, p in zip(self.names, self.params, strict=True)}
+
+
+# -- the steps of a fit -----------------------------------------------------------------------
+def _check_target(tensor) -> np.ndarray:
+    arr = as_float_array(tensor, "tensor").astype(np.float64)
+    if arr.ndim < 2:
+        raise ValueError(f"tensor must have order d >= 2, got shape {arr.shape}")
+    if len(set(arr.shape)) != 1:
+        raise ValueError(f"tensor must have all modes of the same size M, got shape {arr.shape}")
+    if float(np.linalg.norm(arr)) == 0:
+        raise ValueError("tensor must not be identically zero (the relative error is undefined)")
+    return arr
+
+
+def _spec_of(arr, kind, rank, xi, tree, hidden_size) -> NetworkSpec:
+    d, M = arr.ndim, arr.shape[0]
+    check_choice(kind, "kind", KINDS)
+    rank = check_positive_int(rank, "rank")
+    op = get_operator(xi)
+    if tree is not None and kind != "ht":
+        raise ValueError(f"tree is only used with kind='ht', got kind={kind!r}")
+    if hidden_size is not None and kind != "tt":
+        raise ValueError(f"hidden_size is only used with kind='tt', got kind={kind!r}")
+    structure = None
+    if kind == "ht":
+        tree = DimensionTree.balanced(d) if tree is None else tree
+        if not isinstance(tree, DimensionTree) or tree.d != d:
+            raise ValueError(f"tree must be a DimensionTree over d={d} modes, got {tree!r}")
+        structure = tree.structure
+    hidden = None
+    if kind == "tt":
+        hidden = M if hidden_size is None else check_positive_int(hidden_size, "hidden_size")
+    return NetworkSpec(kind, op.name, d, M, rank, 1, structure, hidden)
+
+
+def _shapes(spec: NetworkSpec) -> dict:
+    d, M, r = spec.d, spec.m, spec.rank
+    if spec.kind == "cp":
+        return {"factors": (d, M, r), "weights": (r, 1)}
+    if spec.kind == "tt":
+        L = spec.width
+        return {
+            "core_first": (1, L, r),
+            "cores_middle": (d - 2, r, L, r),
+            "core_last": (r, L, 1),
+            "matrices": (d, L, M),
+        }
+    tree = spec.dimension_tree()
+    shapes = {"leaves": (d, M, r)}
+    for node in tree.internal_nodes:
+        shapes[node_name(tree, node)] = (r, r, 1 if node == tree.root else r)
+    return shapes
+
+
+def _output_name(spec: NetworkSpec) -> str:
+    if spec.kind == "cp":
+        return "weights"
+    if spec.kind == "tt":
+        return "core_last"
+    tree = spec.dimension_tree()
+    return node_name(tree, tree.root)
+
+
+def _initial_values(spec: NetworkSpec, shapes: dict, rng, op: Operator) -> dict:
+    """Gaussian values giving outputs of order 1 whatever the widths.
+
+    With an operator that rectifies its arguments (``pre``, the ReLU types) every parameter but
+    the output layer starts positive (half-normal): a negative pre-activation is a dead ReLU with
+    zero gradient, and a fit from mostly dead units stalls.
+    """
+    output = _output_name(spec)
+    values = {}
+    for name, shape in shapes.items():
+        if name in ("factors", "matrices", "leaves"):
+            std = 1.0
+        elif name == "weights":
+            std = 1.0 / np.sqrt(shape[0])
+        else:  # cores (r, L, r') and transfer tensors (r, r, r'): fan-in of the two first axes
+            std = 1.0 / np.sqrt(shape[-3] * shape[-2])
+        value = std * rng.standard_normal(shape)
+        values[name] = np.abs(value) if op.pre is not None and name != output else value
+    return values
+
+
+def _run_restart(trainer: GridTrainer, max_iter: int, tol: float, annealing: bool):
+    """Adam steps in chunks: anneal the smoothing, stop at ``tol``, halve the step on plateaus."""
+    tf = import_tensorflow()
+    history: list[np.ndarray] = []
+    best_loss, stall, done = np.inf, 0, 0
+    while done < max_iter:
+        n = min(CHUNK, max_iter - done)
+        losses, last = trainer.chunk(tf.constant(n, dtype=tf.int32))
+        done += n
+        history.append(np.sqrt(np.maximum(np.asarray(losses), 0.0)))
+        last = float(last)
+        if annealing and _anneal(trainer):
+            continue
+        if not np.isfinite(last) or np.sqrt(max(last, 0.0)) <= tol:
+            break
+        best_loss, stall = _update_no_improvement_count(trainer, last, best_loss, stall)
+    return np.concatenate(history), done
+
+
+def _anneal(trainer: GridTrainer) -> bool:
+    """Halve the temperature (0 after ~10 chunks); True while the fit is still smoothed."""
+    tau = float(trainer.tau.numpy())
+    if tau <= 0:
+        return False
+    trainer.tau.assign(tau * 0.5 if tau > TAU0 / 1000 else 0.0)
+    return True
+
+
+def _update_no_improvement_count(trainer: GridTrainer, loss, best_loss, stall):
+    """A plateau (2 chunks without a 2% gain) halves the step: it goes further down the valley."""
+    if loss < 0.98 * best_loss:
+        return loss, 0
+    stall += 1
+    if stall >= 2:
+        lr = trainer.optimizer.learning_rate
+        lr.assign(lr * 0.5)
+        stall = 0
+    return best_loss, stall
+
+
+def _fitted_network(spec: NetworkSpec, values: dict, scale: float):
+    values = dict(values)
+    output = _output_name(spec)
+    values[output] = values[output] * scale
+    net = to_network(spec, values, LinearFeatures.identity(spec.m))
+    if spec.kind == "tt" and get_operator(spec.xi).is_product:
+        return net.folded()  # C_t folds into the cores
+    return net
+
+
+def _relative_error(net, arr: np.ndarray) -> float:
+    import tensorly as tl
+
+    # the certificate is computed in float64 numpy whatever the current backend
+    with tl.backend_context("numpy"):
+        grid_tensor = np.asarray(net.grid_tensor(np.eye(arr.shape[0])), dtype=np.float64)
+    err = float(np.linalg.norm(grid_tensor - arr) / np.linalg.norm(arr))
+    return err if np.isfinite(err) else float("inf")
+
+
+def fit_generalized(
+    tensor,
+    kind: str = "cp",
+    rank: int = 1,
+    xi: str | Operator = "relu_max",
+    *,
+    tree: DimensionTree | None = None,
+    hidden_size: int | None = None,
+    tol: float = 1e-6,
+    max_iter: int = 2000,
+    n_restarts: int = 1,
+    learning_rate: float = 0.02,
+    random_state=None,
+) -> GeneralizedFit:
+    """Fit a generalized CP / TT / HT network to a grid tensor by gradient descent.
+
+    The network computes its grid tensor on one-hot templates (feature matrix ``I``,
+    docs/theory.md section 3 recursions); Adam minimises ``||grid - tensor||^2 / ||tensor||^2``
+    (subgradients for ReLU-type xi), with the target scaled to unit RMS during the fit.
+
+    Parameters
+    ----------
+    tensor : array-like of shape (M,) * d
+        The grid tensor to fit, d >= 2, all modes of the same size M.
+    kind : {"cp", "tt", "ht"}, default "cp"
+        Shallow (CP), recurrent (TT: the generalized RNN of [K19] with input matrices
+        ``C_t`` of shape (hidden_size, M)) or deep (HT) network.
+    rank : int, default 1
+        Width R (CP), every inner TT rank, or every non-root HT rank.
+    xi : str or Operator, default "relu_max"
+        Any registered operator (:func:`~tensorexpr.operator_names`).
+    tree : DimensionTree, optional
+        HT only; ``DimensionTree.balanced(d)`` by default.
+    hidden_size : int, optional
+        TT only: L, the size of ``C_t f(x_t)``; M by default.
+    tol : float, default 1e-6
+        Relative error ``||grid - tensor|| / ||tensor||`` at which to stop (the tolerance of
+        the decompositions, docs/theory.md section 4).
+    max_iter : int, default 2000
+        Adam steps per restart.
+    n_restarts : int, default 1
+        Random initialisations tried; the best fit is returned.
+    learning_rate : float, default 0.02
+        Adam's initial step; it is halved when the error stalls.
+    random_state : None, int or numpy Generator
+
+    Returns
+    -------
+    GeneralizedFit
+        ``.network``, ``.relative_error``, ``.history``, ``.n_restarts``, ``.converged``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tensorexpr as te
+    >>> target = np.add.outer(np.arange(3.0), np.arange(3.0)) + 1.0
+    >>> fit = te.fit_generalized(target, "cp", rank=1, xi="relu_sum", tol=1e-8,
+    ...                          max_iter=3000, random_state=0)
+    >>> fit.relative_error < 1e-6
+    True
+    >>> G = fit.network.grid_tensor(np.eye(3))
+    >>> bool(np.allclose(G, target, atol=1e-5))
+    True
+    """
+    arr = _check_target(tensor)
+    spec = _spec_of(arr, kind, rank, xi, tree, hidden_size)
+    tol = check_real(tol, "tol", 0.0)
+    max_iter = check_positive_int(max_iter, "max_iter")
+    n_restarts = check_positive_int(n_restarts, "n_restarts")
+    learning_rate = check_real(learning_rate, "learning_rate", 0.0, low_open=True)
+    rng = check_random_state(random_state)
+    op = get_operator(spec.xi)
+
+    scale = float(np.linalg.norm(arr)) / np.sqrt(arr.size)  # fit at unit RMS, scale back
+    target = (arr / scale).reshape(-1)
+    shapes = _shapes(spec)
+    trainer = cached(("grid", spec), lambda: GridTrainer(spec, shapes, arr.size))
+
+    best, restart_errors = None, []
+    for _ in range(n_restarts):
+        values = _initial_values(spec, shapes, rng, op)
+        annealing = op.tf_smoothed is not None
+        trainer.reset(values, target, learning_rate, TAU0 if annealing else 0.0)
+        history, n_iter = _run_restart(trainer, max_iter, tol, annealing)
+        net = _fitted_network(spec, trainer.values(), scale)
+        err = _relative_error(net, arr)
+        restart_errors.append(err)
+        if best is None or err < best[0]:
+            best = (err, net, history, n_iter)
+        if err <= tol:
+            break
+    err, net, history, n_iter = best
+    return GeneralizedFit(
+        network=net,
+        relative_error=err,
+        history=history,
+        n_restarts=len(restart_errors),
+        n_iter=n_iter,
+        converged=bool(err <= tol),
+        restart_errors=restart_errors,
+    )

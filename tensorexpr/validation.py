@@ -1,0 +1,192 @@
+"""Argument checks shared by every module: one contract for bad input.
+
+A wrong type raises TypeError, a wrong value ValueError; the message names the argument,
+what was expected and what was given: ``"rank must be an int >= 1, got 0"``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+
+import numpy as np
+import tensorly as tl
+
+from ._backend import float32, float64, to_numpy
+
+__all__ = [
+    "check_positive_int",
+    "check_real",
+    "check_rank",
+    "check_choice",
+    "as_float_array",
+    "check_tensor",
+    "check_random_state",
+    "check_sample_weight",
+]
+
+
+def check_positive_int(value, name: str, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum`` (bools are not ints here)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_rank(rank, lengths: int | tuple[int, ...], what: str, name: str = "rank"):
+    """A rank given as one int >= 1, or as a list of ints >= 1 of one of the ``lengths``.
+
+    Returns the int or the list; ``what`` describes the list in the message
+    (``"rank must be a positive int or a list of {what}, got ..."``).
+    """
+    expected = f"{name} must be a positive int or a list of {what}"
+    if isinstance(rank, numbers.Integral) and not isinstance(rank, bool):
+        if rank < 1:
+            raise ValueError(f"{expected}, got {rank!r}")
+        return int(rank)
+    if isinstance(rank, (str, bytes)) or not hasattr(rank, "__len__"):
+        raise TypeError(f"{expected}, got {rank!r}")
+    ranks = list(rank)
+    if any(isinstance(r, bool) or not isinstance(r, numbers.Integral) for r in ranks):
+        raise TypeError(f"{expected}, got {rank!r}")
+    lengths = (lengths,) if isinstance(lengths, int) else lengths
+    if len(ranks) not in lengths or any(r < 1 for r in ranks):
+        raise ValueError(f"{expected}, got {ranks}")
+    return [int(r) for r in ranks]
+
+
+def check_real(
+    value,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """``value`` as a finite float in the interval from ``low`` to ``high`` (closed by default)."""
+    left = "(" if low_open else "["
+    right = ")" if high_open else "]"
+    interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+    expected = f"a real number in {interval}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {expected}, got {value!r}")
+    value = float(value)
+    ok = np.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return value
+
+
+def check_choice(value, name: str, choices: Iterable[str]) -> str:
+    """``value`` as one of the strings ``choices``."""
+    choices = list(choices)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {choices}, got {value!r}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def as_float_array(x, name: str, ndim: int | tuple[int, ...] | None = None) -> np.ndarray:
+    """Validate ``x`` as a finite real float array (numpy, float64 unless float32 given)."""
+    if x is None or isinstance(x, (str, bytes, dict, set)):
+        raise TypeError(f"{name} must be an array-like of real numbers, got {type(x).__name__}")
+    arr = to_numpy(x, name)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    if arr.dtype != np.float32:
+        arr = arr.astype(np.float64)
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else ndim
+        if arr.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise ValueError(f"{name} must be {want}-dimensional, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
+    return arr
+
+
+def check_tensor(x, name: str = "tensor", min_ndim: int = 0, check_finite: bool = True):
+    """A tensor of the current backend holding reals, of order >= ``min_ndim``.
+
+    float32 stays float32, every other real dtype becomes float64; a tensor of another
+    backend or an array-like is converted. ``check_finite=False`` leaves the NaN / inf check
+    to a caller that computes the norm anyway (one pass less over a large tensor).
+    """
+    if tl.is_tensor(x) and not isinstance(x, (str, bytes)):
+        dtype = str(tl.context(x)["dtype"])
+        if "complex" in dtype:
+            raise TypeError(f"{name} must be real, got dtype {dtype}")
+        if not ("float32" in dtype or "float64" in dtype):
+            if "bool" not in dtype and "int" not in dtype:
+                raise TypeError(f"{name} must be a real numeric tensor, got dtype {dtype}")
+            x = tl.tensor(tl.to_numpy(x), dtype=float64())
+        if check_finite and not bool(tl.to_numpy(tl.all(tl.abs(x) < np.inf))):
+            raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
+    else:
+        if x is None or isinstance(x, (str, bytes, dict, set)):
+            raise TypeError(f"{name} must be a tensor or an array-like, got {type(x).__name__}")
+        if check_finite:
+            arr = as_float_array(x, name)
+        else:
+            arr = to_numpy(x, name)
+            if (
+                arr.dtype == object
+                or not (np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_))
+                or np.iscomplexobj(arr)
+            ):
+                raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+        x = tl.tensor(arr, dtype=float32() if arr.dtype == np.float32 else float64())
+    shape = tuple(tl.shape(x))
+    if len(shape) < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} modes, got shape {shape}")
+    if min_ndim and min(shape) < 1:
+        raise ValueError(f"{name} must not be empty, got shape {shape}")
+    return x
+
+
+def check_random_state(random_state) -> np.random.Generator:
+    """A numpy Generator from None, an int >= 0, a Generator or a RandomState."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
+        raise TypeError(
+            "random_state must be None, an int >= 0, a numpy Generator or RandomState, "
+            f"got {type(random_state).__name__}"
+        )
+    if random_state < 0:
+        raise ValueError(f"random_state must be None or an int >= 0, got {random_state}")
+    return np.random.default_rng(int(random_state))
+
+
+def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
+    """Sample weights as a float64 array of shape (n_samples,): finite, >= 0, positive sum."""
+    if sample_weight is None:
+        return np.ones(n_samples)
+    sw = as_float_array(sample_weight, "sample_weight", ndim=(0, 1)).astype(np.float64)
+    if sw.ndim == 0:
+        sw = np.full(n_samples, float(sw))
+    if sw.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},) like X and y, got {sw.shape}"
+        )
+    if np.any(sw < 0):
+        raise ValueError("sample_weight must be non-negative, got negative weights")
+    if sw.sum() <= 0:
+        raise ValueError("sample_weight must have a positive sum, got all weights zero")
+    return sw
