@@ -186,8 +186,8 @@ _EXAMPLE_REGRESSOR = """>>> import numpy as np
 (3,)"""
 
 
-def _docstring(family: str, name: str, classifier: bool) -> str:
-    what, rank, network = _FORMATS[family]
+def _docstring(kind: str, name: str, classifier: bool) -> str:
+    what, rank, network = _FORMATS[kind]
     others = [f"{n}" for n in __all__ if n != name]
     return _DOC.format(
         title=f"{'Classifier' if classifier else 'Regressor'} whose score function is "
@@ -197,7 +197,7 @@ def _docstring(family: str, name: str, classifier: bool) -> str:
         if classifier
         else "the squared error",
         rank=rank,
-        extra_params=_TREE_PARAM if family == "ht" else "",
+        extra_params=_TREE_PARAM if kind == "ht" else "",
         attributes=_CLASSIFIER_ATTRIBUTES if classifier else "",
         network=network,
         equal="``decision_function(X)``: one output, the score of ``classes_[1]``, for two "

@@ -383,6 +383,10 @@ _NAMED_MAPS = {"relu": _relu_map, "linear": _linear_map, "trig": _trig_map, "pol
 def feature_map_names() -> list[str]:
     """Names accepted by :func:`make_feature_map`.
 
+    Returns
+    -------
+    list of str
+
     Examples
     --------
     >>> from tensorexpr import feature_map_names

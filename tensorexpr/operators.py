@@ -226,6 +226,10 @@ def register_operator(
 def operator_names() -> list[str]:
     """Names of the registered operators, built-in ones first.
 
+    Returns
+    -------
+    list of str
+
     Examples
     --------
     >>> from tensorexpr import operator_names

@@ -214,8 +214,8 @@ class CP(TransformerMixin, BaseEstimator):
     rank : int, default 1
     n_restarts : int, default 3
     random_state : None, int or numpy Generator
-    n_iter_max : int, default 100
-        ALS iterations per run.
+    max_iter : int, default 100
+        ALS iterations per run (tensorly's ``n_iter_max``).
 
     Attributes
     ----------
@@ -235,11 +235,11 @@ class CP(TransformerMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, rank=1, n_restarts=3, random_state=None, n_iter_max=100):
+    def __init__(self, rank=1, n_restarts=3, random_state=None, max_iter=100):
         self.rank = rank
         self.n_restarts = n_restarts
         self.random_state = random_state
-        self.n_iter_max = n_iter_max
+        self.max_iter = max_iter
 
     def fit(self, tensor, y=None):
         """Decompose ``tensor``; store ``decomposition_`` and ``rel_error_``; return self."""
@@ -248,7 +248,7 @@ class CP(TransformerMixin, BaseEstimator):
             self.rank,
             n_restarts=self.n_restarts,
             random_state=self.random_state,
-            n_iter_max=self.n_iter_max,
+            n_iter_max=self.max_iter,
         )
         return self
 

@@ -16,7 +16,7 @@ Compiled functions are kept in a bounded cache (:func:`clear_cache`).
 """
 
 from .._tensorflow import import_tensorflow
-from ._cache import MAX_ENTRIES, cache_size, clear_cache
+from ._cache import MAX_ENTRIES, cache_size, cached, clear_cache
 from ._evaluate import contract, grid, scores
 from ._fit_generalized import GeneralizedFit, fit_generalized
 from ._spec import KINDS, NetworkSpec, init_params, node_name, param_names, to_network
@@ -30,6 +30,7 @@ __all__ = [
     "NetworkTrainer",
     "GeneralizedFit",
     "cache_size",
+    "cached",
     "clear_cache",
     "contract",
     "fit_generalized",

@@ -89,9 +89,9 @@ class GridTrainer:
     """Variables, a Keras Adam and a compiled chunk of steps for one spec, reused across fits."""
 
     def __init__(self, spec: NetworkSpec, shapes: dict, n_entries: int):
+        tf = import_tensorflow()  # first: keras imports TensorFlow itself
         import keras
 
-        tf = import_tensorflow()
         f64 = tf.float64
         op = get_operator(spec.xi)
         self.names = list(shapes)

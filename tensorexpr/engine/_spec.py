@@ -110,18 +110,23 @@ def init_params(
         out = s * rng.standard_normal(shape)
         diag = np.eye(shape[0], shape[2])
         if constant_index is None:  # no constant feature: spread the identity over f(x)
-            return out + np.expand_dims(diag, 1) / m
+            return out + np.expand_dims(diag, 1) / shape[1]
         out[:, constant_index, :] += diag
         return out
 
     if spec.kind == "tt":
+        L = spec.width
+        if spec.hidden_size is not None:  # C_t f(x_t) mixes the features: no constant input
+            constant_index = None
         if d == 1:
-            params["core_first"] = rng.standard_normal((1, m, C)) / np.sqrt(m)
+            params["core_first"] = rng.standard_normal((1, L, C)) / np.sqrt(L)
         else:
-            params["core_first"] = rng.standard_normal((1, m, r)) / np.sqrt(m)
-            middle = [on_constant((r, m, r)) for _ in range(d - 2)]
-            params["cores_middle"] = np.array(middle).reshape(d - 2, r, m, r)
-            params["core_last"] = rng.standard_normal((r, m, C)) / np.sqrt(r * m)
+            params["core_first"] = rng.standard_normal((1, L, r)) / np.sqrt(L)
+            middle = [on_constant((r, L, r)) for _ in range(d - 2)]
+            params["cores_middle"] = np.array(middle).reshape(d - 2, r, L, r)
+            params["core_last"] = rng.standard_normal((r, L, C)) / np.sqrt(r * L)
+        if spec.hidden_size is not None:
+            params["matrices"] = rng.standard_normal((d, L, m)) / np.sqrt(m)
         return params
     s = 1.0 / (2.0 * np.sqrt(m))
     if spec.kind == "cp":

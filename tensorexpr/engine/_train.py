@@ -110,9 +110,9 @@ class NetworkTrainer:
     ):
         import contextlib
 
+        tf = import_tensorflow()  # first: keras imports TensorFlow itself
         import keras
 
-        tf = import_tensorflow()
         self.spec, self.feature_map, self.loss = spec, feature_map, loss
         self.dtype = getattr(tf, dtype)
         self.names = param_names(spec)

@@ -1,0 +1,126 @@
+"""tensorexpr.engine against the tensorly networks (an independent implementation): scores,
+grid tensors, any tree; the bounded cache; the HT estimators' ``tree``."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+import tensorexpr as te
+from tensorexpr import engine
+
+OPERATORS = ["product", "relu_max", "relu_sum", "softplus", "max"]
+TREES = [None, ((0, 1), (2, (3, 4))), (((0, 1), 2), (3, 4)), ((0, 3), ((1, 4), 2))]
+
+
+def _spec(kind, xi, d=5, tree=None, hidden_size=None, n_outputs=1):
+    if kind == "ht" and tree is None:
+        tree = te.DimensionTree.balanced(d).structure
+    return engine.NetworkSpec(kind, xi, d, 3, 2, n_outputs, tree, hidden_size)
+
+
+def _random_params(spec, seed=0):
+    rng = np.random.default_rng(seed)
+    params = engine.init_params(spec, rng, constant_index=None)
+    # away from the near-identity start: every entry matters
+    params = {k: v + 0.3 * rng.standard_normal(v.shape) for k, v in params.items()}
+    return params
+
+
+@pytest.mark.parametrize("xi", OPERATORS)
+@pytest.mark.parametrize("kind", ["cp", "tt", "ht"])
+def test_scores_equal_the_tensorly_network(kind, xi):
+    tf = engine.import_tensorflow()
+    spec = _spec(kind, xi, n_outputs=2)
+    params = _random_params(spec)
+    fmap = te.PolynomialFeatures(1, degree=2)
+    net = engine.to_network(spec, params, fmap)
+    X = np.random.default_rng(1).uniform(size=(7, spec.d, 1))
+    F = fmap.tf_call(tf.constant(X))
+    v, L = engine.scores(spec, {k: tf.constant(a) for k, a in params.items()}, F)
+    got = np.exp(L.numpy())[:, None] * v.numpy()
+    np.testing.assert_allclose(got, np.asarray(net(X)), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("tree", TREES[1:])
+@pytest.mark.parametrize("xi", ["product", "relu_max"])
+def test_ht_on_any_tree(tree, xi):
+    tf = engine.import_tensorflow()
+    spec = _spec("ht", xi, tree=tree)
+    params = _random_params(spec, seed=2)
+    net = engine.to_network(spec, params, te.LinearFeatures.identity(3))
+    assert net.tree.structure == tree
+    grid = engine.grid(
+        spec, {k: tf.constant(a) for k, a in params.items()}, tf.eye(3, dtype=tf.float64)
+    )
+    np.testing.assert_allclose(
+        grid.numpy().reshape((3,) * 5), np.asarray(net.grid_tensor(np.eye(3))), rtol=1e-10
+    )
+
+
+@pytest.mark.parametrize("kind", ["cp", "tt"])
+@pytest.mark.parametrize("xi", OPERATORS)
+def test_grid_equals_the_tensorly_grid_tensor(kind, xi):
+    tf = engine.import_tensorflow()
+    spec = _spec(kind, xi, d=3, hidden_size=4 if kind == "tt" else None)
+    params = _random_params(spec, seed=3)
+    net = engine.to_network(spec, params, te.LinearFeatures.identity(3))
+    grid = engine.grid(
+        spec, {k: tf.constant(a) for k, a in params.items()}, tf.eye(3, dtype=tf.float64)
+    )
+    np.testing.assert_allclose(
+        grid.numpy().reshape((3,) * 3), np.asarray(net.grid_tensor(np.eye(3))), rtol=1e-10
+    )
+
+
+def test_long_sequences_stay_in_scale():
+    # 500 positions of a relu_max TT: the plain product of the states would overflow float64
+    tf = engine.import_tensorflow()
+    spec = engine.NetworkSpec("tt", "relu_max", 500, 3, 2, 1)
+    params = {k: 3.0 * np.abs(v) for k, v in _random_params(spec).items()}
+    F = tf.constant(np.full((2, 500, 3), 4.0))
+    v, L = engine.scores(spec, {k: tf.constant(a) for k, a in params.items()}, F)
+    assert np.all(np.isfinite(v.numpy())) and np.all(L.numpy() > 710)  # exp(L) > float64 max
+
+
+def test_the_cache_is_bounded():
+    engine.clear_cache()
+    for k in range(engine.MAX_ENTRIES + 10):
+        engine.cached(("test", k), lambda k=k: k)
+    assert engine.cache_size() == engine.MAX_ENTRIES
+    assert engine.cached(("test", engine.MAX_ENTRIES + 9), lambda: None) == engine.MAX_ENTRIES + 9
+    engine.clear_cache()
+    assert engine.cache_size() == 0
+
+
+@pytest.mark.parametrize("tree", ["linear", ((0, 2), (1, (3, 4)))])
+def test_ht_estimator_tree_and_export(tree):
+    from estimators import HTNetworkClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(60, 5))
+    y = (X[:, 0] + X[:, 3] > 1).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = HTNetworkClassifier(rank=3, max_iter=3, tree=tree, random_state=0).fit(X, y)
+    net = clf.network_
+    expected = te.DimensionTree.linear(5) if tree == "linear" else te.DimensionTree(tree)
+    assert net.tree == expected
+    np.testing.assert_allclose(
+        np.asarray(net(X.reshape(-1, 5, 1))), clf.decision_function(X), rtol=1e-6, atol=1e-9
+    )
+
+
+def test_ht_estimator_bad_tree():
+    from estimators import HTNetworkRegressor
+
+    X = np.random.default_rng(0).uniform(size=(20, 4))
+    with pytest.raises(ValueError, match="tree must be one of"):
+        HTNetworkRegressor(tree="deep").fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="tree must have the d=4 positions"):
+        HTNetworkRegressor(tree=((0, 1), 2)).fit(X, X[:, 0])
+    with pytest.raises(TypeError, match="tree must be"):
+        HTNetworkRegressor(tree=1.5).fit(X, X[:, 0])
