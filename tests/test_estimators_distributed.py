@@ -20,7 +20,8 @@ from estimators import TTNetworkClassifier  # noqa: E402
 # interpreter: 2 logical CPUs, a MirroredStrategy over them, the same fit with and without.
 _MIRRORED = textwrap.dedent(
     """
-        import numpy as np
+    import warnings
+    import numpy as np
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
