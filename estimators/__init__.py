@@ -1,8 +1,9 @@
 """Tensor networks (TT, CP, HT) as scikit-learn estimators, trained by TensorFlow.
 
 Use them like any scikit-learn model: in a Pipeline (after :class:`ImagePatches` for
-images), under GridSearchCV, pickled. ``estimator.network_`` hands the trained model to
-the analysis side of :mod:`tensorexpr`.
+images, :class:`SequenceWindows` for signals and time series), under GridSearchCV,
+pickled. ``estimator.network_`` hands the trained model to the analysis side of
+:mod:`tensorexpr`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ._networks import (
     TTNetworkRegressor,
 )
 from ._patches import ImagePatches
+from ._sequences import SequenceWindows
 
 __all__ = [
     "TTNetworkClassifier",
@@ -25,4 +27,5 @@ __all__ = [
     "HTNetworkClassifier",
     "HTNetworkRegressor",
     "ImagePatches",
+    "SequenceWindows",
 ]

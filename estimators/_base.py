@@ -25,12 +25,25 @@ from tensorexpr.validation import (
     check_sample_weight,
 )
 
+from ._training import (
+    LR_DECAY_FACTOR,
+    LR_DECAYS,
+    Plateau,
+    Progress,
+    limit_tensorflow_threads,
+    uses_early_stopping,
+)
+
 #: below this many training samples, dtype="auto" trains in float64 (cheap at that size,
 #: and fits become reproducible to rounding, e.g. integer weights == repeated samples)
 FLOAT64_BELOW = 512
 #: rows scored per call of the compiled score function
 PREDICT_CHUNK = 8192
 DTYPES = ("auto", "float32", "float64")
+SCHEDULES = ("plateau", "constant")
+#: float32 training compiles its epoch with XLA from this budget (n_samples * max_iter) on:
+#: XLA's compilation costs seconds once per shape and process (docs/estimators.md, latency)
+XLA_FROM = 100_000
 
 
 def resolve_tree(tree, d: int) -> te.DimensionTree:
@@ -60,17 +73,18 @@ class NetworkEstimator(BaseEstimator):
 
     def __init__(
         self,
-        rank=8,
-        n_features=8,
+        rank=16,
+        n_features=16,
         feature_map="relu",
         xi="product",
         n_inputs=None,
-        alpha=0.0,
-        dropout=0.0,
+        alpha=1e-3,
+        dropout=0.2,
         max_iter=200,
-        batch_size=64,
-        learning_rate=5e-3,
-        early_stopping=False,
+        batch_size=32,
+        learning_rate=3e-3,
+        learning_rate_schedule="plateau",
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -89,6 +103,7 @@ class NetworkEstimator(BaseEstimator):
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -116,14 +131,18 @@ class NetworkEstimator(BaseEstimator):
             check_positive_int(self.n_inputs, "n_inputs")
         check_real(self.alpha, "alpha", 0.0)
         check_real(self.dropout, "dropout", 0.0, 1.0, high_open=True)
-        if self.dropout > 0 and self.feature_map == "trig":
-            raise ValueError(
-                "dropout needs a feature map with a constant feature (not 'trig'), got "
-                f"dropout={self.dropout!r} with feature_map={self.feature_map!r}"
-            )
         check_positive_int(self.max_iter, "max_iter")
         check_positive_int(self.batch_size, "batch_size")
         check_real(self.learning_rate, "learning_rate", 0.0, low_open=True)
+        check_choice(self.learning_rate_schedule, "learning_rate_schedule", SCHEDULES)
+        if not isinstance(self.early_stopping, (bool, np.bool_, str)):
+            raise TypeError(
+                f"early_stopping must be True, False or 'auto', got {self.early_stopping!r}"
+            )
+        if isinstance(self.early_stopping, str) and self.early_stopping != "auto":
+            raise ValueError(
+                f"early_stopping must be True, False or 'auto', got {self.early_stopping!r}"
+            )
         check_real(
             self.validation_fraction, "validation_fraction", 0.0, 1.0, low_open=True, high_open=True
         )
@@ -198,7 +217,8 @@ class NetworkEstimator(BaseEstimator):
         else:
             self._check_same_network()
         train, val = self._split_validation(seq, y_enc, sw, incremental)
-        trainer = self._load_trainer()
+        limit_tensorflow_threads()
+        trainer = self._load_trainer(train[0].shape[0])
         self._fit_stochastic(trainer, train, val, incremental)
         return self
 
@@ -234,7 +254,7 @@ class NetworkEstimator(BaseEstimator):
         self.n_iter_ = 0
         self.loss_curve_ = []
         self.best_loss_ = np.inf
-        if self.early_stopping:
+        if uses_early_stopping(self.early_stopping, n_samples):
             self.validation_scores_ = []
             self.best_validation_score_ = -np.inf
 
@@ -258,7 +278,7 @@ class NetworkEstimator(BaseEstimator):
 
     def _split_validation(self, seq, y_enc, sw, incremental: bool):
         """``(train, validation)`` triples (X, y, w); validation None without early stopping."""
-        if not self.early_stopping or incremental:
+        if not uses_early_stopping(self.early_stopping, seq.shape[0]) or incremental:
             return (seq, y_enc, sw), None
         rng = self._rng
         stratify = None if self._regression else y_enc
@@ -280,45 +300,82 @@ class NetworkEstimator(BaseEstimator):
         take = [(seq[i], y_enc[i], sw[i]) for i in (idx_train, idx_val)]
         return take[0], take[1]
 
-    def _load_trainer(self) -> engine.NetworkTrainer:
+    def _load_trainer(self, n_samples: int) -> engine.NetworkTrainer:
+        """The engine's trainer for this network, loaded with the current parameters.
+
+        Under an active ``tf.distribute`` strategy (``with strategy.scope(): fit``, the
+        Keras convention) the trainer is that strategy's.
+        """
+        tf = engine.import_tensorflow()
+        strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
         trainer = engine.network_trainer(
             self._spec,
             self._feature_map,
             self._loss,
-            self.dropout > 0,
+            self._position_dropout > 0,
             self._dtype,
-            jit=self._dtype == "float32",
+            jit=self._uses_xla(n_samples),
+            strategy=strategy,
         )
         trainer.load(self._params, self._optimizer_state, self.learning_rate)
         return trainer
 
+    def _uses_xla(self, n_samples: int) -> bool:
+        """XLA for float32: always when asked for (``dtype="float32"``); under "auto" from a
+        budget of XLA_FROM sample-epochs on, where the faster epochs pay back compiling."""
+        if self._dtype != "float32":
+            return False
+        return self.dtype == "float32" or n_samples * self.max_iter >= XLA_FROM
+
+    @property
+    def _position_dropout(self) -> float:
+        """``dropout``, or 0 for the "trig" map, which has no constant feature to keep."""
+        return 0.0 if self.feature_map == "trig" else self.dropout
+
     def _fit_stochastic(self, trainer, train, val, incremental: bool):
-        """Epochs of mini-batch Adam with early stopping; keeps the best validated parameters."""
+        """Epochs of mini-batch Adam, the plateau schedule and early stopping.
+
+        The watched score is the validation score with early stopping (the best
+        validated parameters are kept), minus the training loss otherwise.
+        """
         tf = engine.import_tensorflow()
         seq, y_enc, sw = train
         X_all = tf.constant(seq, trainer.dtype)
         y_all = tf.constant(y_enc, trainer.dtype)
         best_params = None
-        self._no_improvement_count = 0
-        for _ in range(1 if incremental else self.max_iter):
+        epochs = 1 if incremental else self.max_iter
+        plateau = Plateau(
+            self.n_iter_no_change,
+            self.tol,
+            LR_DECAYS if self.learning_rate_schedule == "plateau" else 0,
+            best=self.best_validation_score_ if val is not None else -self.best_loss_,
+        )
+        learning_rate = self.learning_rate
+        progress = Progress(self.verbose, epochs, type(self).__name__)
+        for _ in range(epochs):
             epoch_loss = self._run_epoch(trainer, X_all, y_all, sw)
-            message = f"Epoch {self.n_iter_}: loss = {epoch_loss:.6f}"
             if val is not None:
                 self._params = trainer.params()
                 score = self._validation_score(*val)
-                message += f", validation score = {score:.6f}"
-                if self._update_no_improvement_count(score, validation=True):
+                self.validation_scores_.append(score)
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
                     best_params = dict(self._params)
             else:
-                self._update_no_improvement_count(epoch_loss, validation=False)
-            if self.verbose:
-                print(message)
-            if not incremental and self._no_improvement_count >= self.n_iter_no_change:
-                if self.verbose:
-                    print(
-                        f"Stopping: no improvement > tol={self.tol} for "
-                        f"{self.n_iter_no_change} epochs"
-                    )
+                score = -epoch_loss
+                self.best_loss_ = min(self.best_loss_, epoch_loss)
+            action = plateau.update(score)
+            progress.epoch(self.n_iter_, epoch_loss, score if val is not None else None)
+            if incremental:
+                continue
+            if action == "decay":
+                learning_rate *= LR_DECAY_FACTOR
+                trainer.optimizer.learning_rate.assign(learning_rate)
+                progress.note(f"Plateau: learning rate lowered to {learning_rate:.3g}")
+            elif action == "stop":
+                progress.note(
+                    f"Stopping: no improvement > tol={self.tol} for {self.n_iter_no_change} epochs"
+                )
                 break
         else:
             if not incremental:
@@ -328,6 +385,7 @@ class NetworkEstimator(BaseEstimator):
                     ConvergenceWarning,
                     stacklevel=4,
                 )
+        progress.close()
         self._params = best_params if best_params is not None else trainer.params()
         self._optimizer_state = trainer.optimizer_state()
 
@@ -347,7 +405,7 @@ class NetworkEstimator(BaseEstimator):
             order.reshape(n_batches, batch),
             weights.reshape(n_batches, batch),
             self.alpha,
-            self.dropout,
+            self._position_dropout,
             seed,
         )
         epoch_loss = total / float(sw.sum())
@@ -359,25 +417,6 @@ class NetworkEstimator(BaseEstimator):
         self.n_iter_ += 1
         self.loss_curve_.append(epoch_loss)
         return epoch_loss
-
-    def _update_no_improvement_count(self, value: float, validation: bool) -> bool:
-        """Count epochs without an improvement by more than ``tol``; True on a new best score.
-
-        ``tol`` is the improvement that counts: of the validation score (higher is better) with
-        early stopping, of the training loss (lower is better) otherwise.
-        """
-        if validation:
-            improved = value > self.best_validation_score_ + self.tol
-            best = value > self.best_validation_score_
-            if best:
-                self.best_validation_score_ = value
-            self.validation_scores_.append(value)
-        else:
-            improved = value <= self.best_loss_ - self.tol
-            best = value < self.best_loss_
-            self.best_loss_ = min(self.best_loss_, value)
-        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
-        return best
 
     # --- scores --------------------------------------------------------------------------
     def _raw_scores(self, seq):

@@ -45,7 +45,9 @@ as is, 2-D ``(n_samples, d * n)`` is split into d positions of ``n = n_inputs`` 
 The network is evaluated and trained by the TensorFlow engine of tensorexpr
 (:mod:`tensorexpr.engine`): mini-batch ``keras.optimizers.Adam`` in a compiled TensorFlow
 epoch (on a GPU when TensorFlow sees one) on {loss}; it does not go through tensorly, so it
-keeps working whatever ``tensorexpr.set_backend`` chose.
+keeps working whatever ``tensorexpr.set_backend`` chose. Under an active ``tf.distribute``
+strategy (``with strategy.scope(): est.fit(X, y)``) every mini-batch is split over its
+replicas.
 
 Scale on long inputs (docs/theory.md section 6): the running state is stored as
 ``exp(L) * u`` with ``u`` divided by its largest entry at every step and the log-norm ``L``
@@ -57,9 +59,9 @@ scores. ``softplus`` is not homogeneous and runs unrescaled.
 
 Parameters
 ----------
-rank : int, default 8
+rank : int, default 16
     {rank}
-n_features : int, default 8
+n_features : int, default 16
     Size m of the feature map f for the learned maps ("relu", "linear"): ``m - 1``
     units plus a constant 1. For "poly" the degree is ``max(1, (m - 1) // n)``;
     ignored for "trig" (m = 2 n).
@@ -73,30 +75,37 @@ xi : str, default "product"
     or one added with ``tensorexpr.register_operator``.
 n_inputs : int, optional
     Values per position n when X is 2-D; None means 1 (every column a position).
-alpha : float, default 0.0
+alpha : float, default 1e-3
     L2 penalty ``alpha / 2 * ||theta||^2`` on all parameters.
-dropout : float, default 0.0
+dropout : float, default 0.2
     Position dropout during training: each position of each sample is replaced, with
     this probability, by the constant feature alone, which the initialisation makes a
     near-identity step (a skipped position). A regulariser against the quick
-    overfitting of TT-networks; needs a map with a constant feature (not "trig").
+    overfitting of TT-networks; ignored for "trig", which has no constant feature.
 max_iter : int, default 200
     Maximum number of epochs (passes over the training data), as in scikit-learn's MLP.
-batch_size : int, default 64
+batch_size : int, default 32
     Mini-batch size (the whole set when it is smaller).
-learning_rate : float, default 5e-3
-    Adam step size.
-early_stopping : bool, default False
-    Hold out ``validation_fraction`` of the data (stratified for classifiers), stop when
-    the validation score has not improved by ``tol`` for ``n_iter_no_change`` epochs,
-    and keep the best parameters. Otherwise the training loss is watched the same way.
-    ``partial_fit`` runs one epoch on all the data it gets and never stops early.
+learning_rate : float, default 3e-3
+    Adam step size (the first one under the "plateau" schedule).
+learning_rate_schedule : {{"plateau", "constant"}}, default "plateau"
+    ``"plateau"``: when the watched score (the validation score with early stopping,
+    the training loss otherwise) has not improved by ``tol`` for ``n_iter_no_change``
+    epochs, the step is divided by 5, at most twice; the next plateau stops training.
+    ``"constant"``: the first plateau stops training.
+early_stopping : bool or "auto", default "auto"
+    Hold out ``validation_fraction`` of the data (stratified for classifiers), watch
+    the validation score instead of the training loss and keep the parameters of the
+    best epoch. "auto" does so from 10,000 training samples on (as
+    HistGradientBoostingClassifier does); on smaller sets the held-out tenth cost more
+    accuracy than it saved (docs/estimators.md). ``partial_fit`` runs one epoch on all
+    the data it gets and never stops early.
 validation_fraction : float, default 0.1
-    Share of the data held out when ``early_stopping``.
+    Share of the data held out when early stopping.
 n_iter_no_change : int, default 10
-    Epochs without improvement before stopping.
+    Epochs without improvement that make a plateau.
 tol : float, default 1e-4
-    Improvement that counts: of the validation score with ``early_stopping``, of the
+    Improvement that counts: of the validation score with early stopping, of the
     training loss otherwise (as in scikit-learn's MLP).
 warm_start : bool, default False
     Continue from the previous fit (parameters and Adam state) instead of starting over.
@@ -106,7 +115,8 @@ dtype : {{"auto", "float32", "float64"}}, default "auto"
 random_state : int, RandomState instance or None, default None
     Seeds the initialisation, the shuffling and the validation split.
 verbose : int, default 0
-    Print epoch, training loss and validation score.
+    0: silent; 1: a progress bar over the epochs (tqdm, on stderr) with the training
+    loss and the validation score; 2: one printed line per epoch.
 {extra_params}
 Attributes
 ----------
@@ -120,9 +130,9 @@ loss_curve_ : list of float
 n_iter_ : int
     Number of epochs run (cumulated over ``partial_fit`` and warm starts).
 validation_scores_ : list of float
-    Validation score per epoch (only with ``early_stopping``).
+    Validation score per epoch (only when early stopping).
 best_validation_score_ : float
-    Best validation score (only with ``early_stopping``).
+    Best validation score (only when early stopping).
 d_ : int
     Number of positions d.
 n_inputs_ : int
@@ -195,7 +205,8 @@ def _docstring(kind: str, name: str, classifier: bool) -> str:
         if classifier
         else "``predict(X)``",
         see_also="\n".join(f"{n} : The same with another format or task." for n in others)
-        + "\nImagePatches : Images to patch sequences for these estimators.",
+        + "\nImagePatches : Images to patch sequences for these estimators."
+        + "\nSequenceWindows : Signals and time series to window sequences.",
         example=(_EXAMPLE_CLASSIFIER if classifier else _EXAMPLE_REGRESSOR).format(name=name),
     )
 
@@ -227,17 +238,18 @@ class HTNetworkEstimator(NetworkEstimator):
 
     def __init__(
         self,
-        rank=8,
-        n_features=8,
+        rank=16,
+        n_features=16,
         feature_map="relu",
         xi="product",
         n_inputs=None,
-        alpha=0.0,
-        dropout=0.0,
+        alpha=1e-3,
+        dropout=0.2,
         max_iter=200,
-        batch_size=64,
-        learning_rate=5e-3,
-        early_stopping=False,
+        batch_size=32,
+        learning_rate=3e-3,
+        learning_rate_schedule="plateau",
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -258,6 +270,7 @@ class HTNetworkEstimator(NetworkEstimator):
             max_iter=max_iter,
             batch_size=batch_size,
             learning_rate=learning_rate,
+            learning_rate_schedule=learning_rate_schedule,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,

@@ -134,6 +134,8 @@ def test_tt_512_positions_trains_without_overflow():
         max_iter=10,
         batch_size=32,
         learning_rate=1e-2,
+        alpha=0.0,
+        dropout=0.0,  # the class sits at one position: dropping it would hide the label
         dtype="float32",
         random_state=0,
     )
@@ -242,7 +244,7 @@ def test_partial_fit_and_warm_start():
 def test_early_stopping_and_verbose(capsys):
     X, y = make_moons(200, noise=0.2, random_state=0)
     clf = CPNetworkClassifier(
-        rank=8, early_stopping=True, n_iter_no_change=3, max_iter=50, verbose=1, random_state=0
+        rank=8, early_stopping=True, n_iter_no_change=3, max_iter=50, verbose=2, random_state=0
     ).fit(X, y)
     out = capsys.readouterr().out
     assert "Epoch 1: loss = " in out and "validation score = " in out
@@ -250,12 +252,55 @@ def test_early_stopping_and_verbose(capsys):
     assert clf.best_validation_score_ == max(clf.validation_scores_)
 
 
+def test_verbose_1_shows_a_progress_bar_and_verbose_0_nothing(capsys):
+    X, y = make_moons(200, noise=0.2, random_state=0)
+    params = dict(rank=4, early_stopping=True, max_iter=4, random_state=0)
+    CPNetworkClassifier(verbose=1, **params).fit(X, y)
+    captured = capsys.readouterr()
+    assert "CPNetworkClassifier" in captured.err and "4/4" in captured.err
+    assert "loss=" in captured.err and "validation score=" in captured.err
+    assert captured.out == ""
+    CPNetworkClassifier(verbose=0, **params).fit(X, y)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_plateau_schedule_lowers_the_step_before_stopping(capsys):
+    X, y = make_moons(200, noise=0.2, random_state=0)
+    params = dict(rank=4, n_iter_no_change=2, tol=10.0, max_iter=50, verbose=2, random_state=0)
+    # tol=10: no epoch counts as an improvement, so every 2 epochs make a plateau
+    plateau = CPNetworkClassifier(**params).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("Plateau: learning rate lowered to") == 2
+    assert "lowered to 0.0006" in out and "lowered to 0.00012" in out
+    # epoch 1 improves on nothing; plateaus end at epochs 3 and 5 (decays) and 7 (stop)
+    assert plateau.n_iter_ == 7
+    constant = CPNetworkClassifier(learning_rate_schedule="constant", **params).fit(X, y)
+    assert constant.n_iter_ == 3
+
+
+def test_early_stopping_auto_holds_out_from_10000_samples():
+    X, y = make_moons(200, noise=0.2, random_state=0)
+    small = TTNetworkClassifier(rank=2, max_iter=2).fit(X, y)
+    assert not hasattr(small, "validation_scores_")  # "auto" below 10,000 samples: off
+    big_X, big_y = np.tile(X, (50, 1)), np.tile(y, 50)
+    big = TTNetworkClassifier(rank=2, max_iter=1, random_state=0).fit(big_X, big_y)
+    assert len(big.validation_scores_) == 1
+
+
+def test_trig_ignores_position_dropout():
+    X, y = make_moons(60, noise=0.2, random_state=0)
+    clf = TTNetworkClassifier(feature_map="trig", dropout=0.2, max_iter=2, random_state=0)
+    assert clf.fit(X, y).score(X, y) > 0.5
+
+
 def test_sample_weight_zero_equals_removal_on_small_data():
     X, score = _sequences(n=40, d=3)
     y = score > np.median(score)
     w = np.r_[np.ones(30), np.zeros(10)]
-    a = TTNetworkClassifier(rank=3, max_iter=20, random_state=0).fit(X, y, sample_weight=w)
-    b = TTNetworkClassifier(rank=3, max_iter=20, random_state=0).fit(X[:30], y[:30])
+    # deterministic full-batch training: no dropout masks, one batch either way
+    params = dict(rank=3, max_iter=20, dropout=0.0, batch_size=64, random_state=0)
+    a = TTNetworkClassifier(**params).fit(X, y, sample_weight=w)
+    b = TTNetworkClassifier(**params).fit(X[:30], y[:30])
     np.testing.assert_allclose(a.decision_function(X), b.decision_function(X), rtol=1e-7)
 
 
@@ -302,7 +347,8 @@ def test_digits_accuracy():
         (dict(n_inputs=0), "n_inputs"),
         (dict(learning_rate=0.0), "learning_rate"),
         (dict(validation_fraction=1.0), "validation_fraction"),
-        (dict(dropout=0.5, feature_map="trig"), "dropout"),
+        (dict(early_stopping="yes"), "early_stopping must be True, False or 'auto'"),
+        (dict(learning_rate_schedule="cosine"), "learning_rate_schedule"),
         (dict(dtype="float16"), "dtype"),
     ],
 )

@@ -14,6 +14,7 @@ from estimators import (  # noqa: E402
     HTNetworkClassifier,
     HTNetworkRegressor,
     ImagePatches,
+    SequenceWindows,
     TTNetworkClassifier,
     TTNetworkRegressor,
 )
@@ -26,6 +27,7 @@ ESTIMATORS = [
     HTNetworkClassifier(),
     HTNetworkRegressor(),
     ImagePatches(),
+    SequenceWindows(),
 ]
 
 
@@ -34,4 +36,10 @@ def test_sklearn_compatible(estimator, check, monkeypatch):
     # sklearn skips its array-API checks unless this is set; set only for the check itself
     # (scipy is imported already, so scipy's own behaviour does not change)
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+    name = getattr(check, "func", check).__name__
+    if name.startswith("check_sample_weight_equivalence") and "dropout" in estimator.get_params():
+        # integer weights == repeated samples holds for deterministic full-batch training
+        # (float64 below 512 samples); the default position dropout draws one mask per row,
+        # so a row repeated k times sees k masks where its weight-k twin sees one
+        estimator = estimator.set_params(dropout=0.0, batch_size=64)
     check(estimator)

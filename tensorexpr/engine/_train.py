@@ -4,6 +4,11 @@ A :class:`NetworkTrainer` holds TensorFlow variables for the network and its fea
 ``keras.optimizers.Adam`` and one compiled epoch (a ``tf.while_loop`` over mini-batches, so
 Python is entered once per epoch). Trainers are cached per shape (bounded, see ``_cache``)
 and reused: a fit loads its values into the variables, runs epochs and reads them back.
+
+Under a ``tf.distribute`` strategy (a trainer built with ``strategy=``) the variables and
+Adam's slots are mirrored on its replicas, and every mini-batch is split over them: each
+replica differentiates its shard's share of the batch loss and Keras's Adam sums the
+replicas' gradients, so the step is the single-device step up to rounding.
 """
 
 from __future__ import annotations
@@ -88,10 +93,23 @@ class NetworkTrainer:
         Whether the epoch drops positions (needs a feature map with a constant feature).
     dtype : {"float32", "float64"}
     jit : bool
-        Compile the epoch with XLA.
+        Compile the epoch with XLA (not under a strategy).
+    strategy : tf.distribute.Strategy, optional
+        Mirror the variables on its replicas and split every mini-batch over them.
     """
 
-    def __init__(self, spec, feature_map, loss: str, use_dropout: bool, dtype: str, jit: bool):
+    def __init__(
+        self,
+        spec,
+        feature_map,
+        loss: str,
+        use_dropout: bool,
+        dtype: str,
+        jit: bool,
+        strategy=None,
+    ):
+        import contextlib
+
         tf = import_tensorflow()  # first: keras imports TensorFlow itself
         import keras
 
@@ -99,13 +117,18 @@ class NetworkTrainer:
         self.dtype = getattr(tf, dtype)
         self.names = param_names(spec)
         self.fnames = sorted(feature_map.trainable_params())
-        self.variables = [
-            tf.Variable(tf.zeros(self._shapes()[k], self.dtype), name=k.replace(".", "_"))
-            for k in self.names + [f"feature_map.{k}" for k in self.fnames]
-        ]
-        self.optimizer = keras.optimizers.Adam(epsilon=ADAM_EPSILON)
-        self.optimizer.build(self.variables)
-        self._epoch = self._compile_epoch(tf, use_dropout, jit)
+        self.strategy = strategy
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            self.variables = [
+                tf.Variable(tf.zeros(self._shapes()[k], self.dtype), name=k.replace(".", "_"))
+                for k in self.names + [f"feature_map.{k}" for k in self.fnames]
+            ]
+            self.optimizer = keras.optimizers.Adam(epsilon=ADAM_EPSILON)
+            self.optimizer.build(self.variables)
+        if strategy is None:
+            self._epoch = self._compile_epoch(tf, use_dropout, jit)
+        else:
+            self._step = self._compile_distributed_step(tf, use_dropout, strategy)
 
     def _shapes(self) -> dict:
         if not hasattr(self, "_shape_cache"):
@@ -128,22 +151,22 @@ class NetworkTrainer:
         F = _features(self.feature_map, fparams, X, keep)
         return scores(self.spec, dict(zip(self.names, self.variables[:n], strict=True)), F)
 
-    def _compile_epoch(self, tf, use_dropout: bool, jit: bool):
-        loss = self.loss
+    def _weighted_loss(self, tf, X, y, w, keep):
+        """``sum_i w_i loss_i`` over a batch (``keep``: the dropout mask, or None)."""
+        v, L = self._forward(X, keep)
+        z = v * tf.expand_dims(tf.exp(tf.minimum(L, _LOG_CLIP)), 1)
+        return tf.reduce_sum(w * _per_sample_loss(tf, self.loss, z, y))
 
+    def _penalty(self, tf):
+        return tf.add_n([tf.reduce_sum(tf.square(q)) for q in self.variables])
+
+    def _compile_epoch(self, tf, use_dropout: bool, jit: bool):
         def step(X, y, w, alpha, dropout, seed):
-            keep = None
-            if use_dropout:
-                draw = tf.random.stateless_uniform(tf.shape(X)[:2], seed)
-                keep = tf.cast(draw >= dropout, X.dtype)
+            keep = _keep_mask(tf, X, dropout, seed) if use_dropout else None
             with tf.GradientTape() as tape:
-                v, L = self._forward(X, keep)
-                z = v * tf.expand_dims(tf.exp(tf.minimum(L, _LOG_CLIP)), 1)
                 weight = tf.reduce_sum(w)
-                data = tf.reduce_sum(w * _per_sample_loss(tf, loss, z, y))
-                data = data / tf.maximum(weight, 1e-12)
-                penalty = tf.add_n([tf.reduce_sum(tf.square(q)) for q in self.variables])
-                total = data + 0.5 * alpha * penalty
+                data = self._weighted_loss(tf, X, y, w, keep) / tf.maximum(weight, 1e-12)
+                total = data + 0.5 * alpha * self._penalty(tf)
             grads = tape.gradient(total, self.variables)
             self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
             return data * weight
@@ -172,6 +195,59 @@ class NetworkTrainer:
             return total
 
         return epoch
+
+    def _compile_distributed_step(self, tf, use_dropout: bool, strategy):
+        """One mini-batch, the same one (and dropout mask) as the single-device epoch's,
+        padded with weight-0 samples to a multiple of the replicas and cut into shards."""
+        replicas = strategy.num_replicas_in_sync
+
+        def replica_step(X, y, w, keep, weight, alpha):
+            context = tf.distribute.get_replica_context()
+            size = tf.shape(X)[0] // replicas
+            start = context.replica_id_in_sync_group * size
+
+            def shard(t):
+                return t[start : start + size]
+
+            with tf.GradientTape() as tape:
+                kept = shard(keep) if use_dropout else None
+                data = self._weighted_loss(tf, shard(X), shard(y), shard(w), kept)
+                # Adam sums the replicas' gradients: each adds its share of the batch mean
+                total = data / weight + 0.5 * alpha * self._penalty(tf) / replicas
+            grads = tape.gradient(total, self.variables)
+            self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
+            return data
+
+        @tf.function(autograph=False)
+        def step(X, y, w, alpha, dropout, seed):
+            keep = _keep_mask(tf, X, dropout, seed)
+            pad = (-tf.shape(X)[0]) % replicas
+            X, y, w, keep = (
+                tf.concat([t, tf.zeros(tf.concat([[pad], tf.shape(t)[1:]], 0), t.dtype)], 0)
+                for t in (X, y, w, keep)
+            )
+            weight = tf.maximum(tf.reduce_sum(w), 1e-12)
+            per_replica = strategy.run(replica_step, args=(X, y, w, keep, weight, alpha))
+            return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+        return step
+
+    def _run_distributed_epoch(self, X, y, batches, batch_weights, alpha, dropout, seed):
+        tf = import_tensorflow()
+        total = 0.0
+        for i in range(batches.shape[0]):
+            idx = tf.constant(batches[i], tf.int32)
+            total += float(
+                self._step(
+                    tf.gather(X, idx),
+                    tf.gather(y, idx),
+                    tf.constant(batch_weights[i], self.dtype),
+                    alpha,
+                    dropout,
+                    seed + tf.constant([0, i], tf.int64),  # the single-device epoch's seeds
+                )
+            )
+        return total
 
     # -- state in and out ---------------------------------------------------------------------
     def load(self, params: dict, optimizer_state: list | None, learning_rate: float) -> None:
@@ -211,6 +287,16 @@ class NetworkTrainer:
     def run_epoch(self, X, y, batches, batch_weights, alpha, dropout, seed) -> float:
         """One pass over the mini-batches; returns the sum of weight * loss."""
         tf = import_tensorflow()
+        if self.strategy is not None:
+            return self._run_distributed_epoch(
+                X,
+                y,
+                np.asarray(batches),
+                np.asarray(batch_weights),
+                tf.constant(alpha, self.dtype),
+                tf.constant(dropout, self.dtype),
+                tf.constant(seed, tf.int64),
+            )
         return float(
             self._epoch(
                 X,
@@ -225,8 +311,26 @@ class NetworkTrainer:
 
 
 def network_trainer(
-    spec: NetworkSpec, feature_map: FeatureMap, loss: str, use_dropout: bool, dtype: str, jit: bool
+    spec: NetworkSpec,
+    feature_map: FeatureMap,
+    loss: str,
+    use_dropout: bool,
+    dtype: str,
+    jit: bool,
+    strategy=None,
 ) -> NetworkTrainer:
-    """The cached :class:`NetworkTrainer` of this shape (built on first use)."""
-    key = ("trainer", spec, feature_key(feature_map), loss, use_dropout, dtype, jit)
-    return cached(key, lambda: NetworkTrainer(spec, feature_map, loss, use_dropout, dtype, jit))
+    """The cached :class:`NetworkTrainer` of this shape (built on first use).
+
+    ``strategy``: a ``tf.distribute.Strategy`` to train under (one trainer per strategy).
+    """
+    jit = jit and strategy is None
+    key = ("trainer", spec, feature_key(feature_map), loss, use_dropout, dtype, jit, strategy)
+    return cached(
+        key, lambda: NetworkTrainer(spec, feature_map, loss, use_dropout, dtype, jit, strategy)
+    )
+
+
+def _keep_mask(tf, X, dropout, seed):
+    """0/1 mask of kept positions, P(0) = dropout, from a stateless seed (reproducible)."""
+    draw = tf.random.stateless_uniform(tf.shape(X)[:2], seed, dtype=X.dtype)
+    return tf.cast(draw >= dropout, X.dtype)
