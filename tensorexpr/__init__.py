@@ -2,6 +2,13 @@
 
 from . import decomposition
 from ._backend import get_backend, set_backend
+from .construction import (
+    ConstructionRanks,
+    construct_generalized,
+    construction_ranks,
+    relu_sum_floor,
+    relu_sum_projection,
+)
 from .decomposition import *  # noqa: F403
 from .expressivity import (
     MatricizationRank,
@@ -64,5 +71,10 @@ __all__ = [
     "WidthConversion",
     "save_network",
     "load_network",
+    "construct_generalized",
+    "construction_ranks",
+    "ConstructionRanks",
+    "relu_sum_floor",
+    "relu_sum_projection",
     *decomposition.__all__,
 ]
