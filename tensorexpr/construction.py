@@ -356,8 +356,8 @@ def relu_sum_projection(tensor, kind: str = "cp", tree: DimensionTree | None = N
     >>> from tensorexpr import relu_sum_projection
     >>> T = np.arange(4.0).reshape(2, 2) ** 2
     >>> relu_sum_projection(T, "cp")
-    array([[-0.5,  1.5],
-           [ 3.5,  5.5]])
+    array([[-1.,  2.],
+           [ 5.,  8.]])
     """
     T = _check_grid(tensor)
     kind = _check_choice(kind, "kind", KINDS)
@@ -396,8 +396,8 @@ def relu_sum_floor(tensor, kind: str = "cp", tree: DimensionTree | None = None) 
     >>> from tensorexpr import relu_sum_floor
     >>> round(relu_sum_floor(np.add.outer(np.arange(3.0), np.ones(3)), "cp"), 12)
     0.0
-    >>> relu_sum_floor(np.eye(2), "cp")
-    0.5
+    >>> round(relu_sum_floor(np.eye(2), "cp"), 6)  # I - 1/2: no additive part
+    0.707107
     """
     T = _check_grid(tensor)
     norm = float(np.linalg.norm(T))
@@ -552,6 +552,13 @@ class ConstructionRanks:
     product_lower : tuple of int
         Ranks a product network needs for a generic tensor: ``min(M^t, M^(d-t))`` for TT and
         HT (matricization ranks), ``ceil(M^d / (d (M - 1) + 1))`` for CP (parameter count).
+
+    Examples
+    --------
+    >>> from tensorexpr import construction_ranks
+    >>> row = construction_ranks("ht", 3, 4)
+    >>> row.ranks == row.product_lower
+    True
     """
 
     kind: str
