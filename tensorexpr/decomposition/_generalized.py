@@ -217,6 +217,22 @@ class _Trainer:
             return losses.stack(), loss_fn()
 
         self.chunk = chunk
+        sizes = [int(np.prod(shape)) for shape in shapes]
+
+        def residual(flat):
+            parts = tf.split(flat, sizes)
+            values = [tf.reshape(x, shape) for x, shape in zip(parts, shapes, strict=True)]
+            return (grid(values) - self.target) / tf.norm(self.target)
+
+        @tf.function(reduce_retracing=True)
+        def residual_and_jacobian(flat):
+            with tf.GradientTape() as tape:
+                tape.watch(flat)
+                r = residual(flat)
+            return r, tape.jacobian(r, flat)
+
+        self.residual = tf.function(residual, reduce_retracing=True)
+        self.residual_and_jacobian = residual_and_jacobian
 
     def reset(self, values, target, lr, tau):
         self.tau.assign(tau)
@@ -227,6 +243,46 @@ class _Trainer:
         self.step.assign(0.0)
         self.lr.assign(lr)
         self.target.assign(target)
+
+
+def _levenberg_marquardt(trainer: _Trainer, n_iter: int, tol: float) -> None:
+    """Polish the trainer's parameters by Levenberg-Marquardt on the exact residual.
+
+    With the max exact (tau = 0) the grid tensor is multilinear in the parameters on each
+    piece where the same arguments win every max, so once Adam has found the right piece,
+    Gauss-Newton steps converge fast where Adam's normalised steps crawl (measured in
+    docs/expressivity.md). Steps that do not lower the error are rejected (damping x4).
+    """
+    tf = _tf()
+    trainer.tau.assign(0.0)
+    flat = np.concatenate([p.numpy().ravel() for p in trainer.params])
+    r, J = (t.numpy() for t in trainer.residual_and_jacobian(tf.constant(flat)))
+    err = float(np.linalg.norm(r))
+    damping = 1e-3
+    for _ in range(n_iter):
+        if err <= tol or damping > 1e12:
+            break
+        JtJ, g = J.T @ J, J.T @ r
+        scale = np.maximum(np.diag(JtJ), 1e-12 * max(np.max(np.diag(JtJ)), 1e-300))
+        try:
+            step = np.linalg.solve(JtJ + damping * np.diag(scale), -g)
+        except np.linalg.LinAlgError:
+            damping *= 4.0
+            continue
+        new_r = trainer.residual(tf.constant(flat + step)).numpy()
+        new_err = float(np.linalg.norm(new_r))
+        if np.isfinite(new_err) and new_err < err:
+            flat = flat + step
+            r, J = (t.numpy() for t in trainer.residual_and_jacobian(tf.constant(flat)))
+            err = float(np.linalg.norm(r))
+            damping = max(damping / 3.0, 1e-12)
+        else:
+            damping *= 4.0
+    offset = 0
+    for p in trainer.params:
+        size = int(np.prod(p.shape))
+        p.assign(flat[offset : offset + size].reshape(p.shape))
+        offset += size
 
 
 _TRAINERS: dict = {}
@@ -278,6 +334,50 @@ def _init(kind, shapes, d, rng, positive):
     return values
 
 
+def _init_from_network(init, kind, xi, shapes, scale, M, d, tree):
+    """The parameter values of a given network, in the fit's one-hot parametrization.
+
+    Leaf vectors and input maps are folded with the network's feature matrix on one-hot
+    templates (``z = F v``), the output layer is divided by the target's scale.
+    """
+    from ..grid import feature_matrix
+    from ..networks import CPNetwork, HTNetwork, TTNetwork
+
+    cls = {"cp": CPNetwork, "tt": TTNetwork, "ht": HTNetwork}[kind]
+    if not isinstance(init, cls):
+        raise TypeError(
+            f"init must be a {cls.__name__} for kind={kind!r}, got {type(init).__name__}"
+        )
+    if init.xi.name != xi or init.d != d or init.n_outputs != 1:
+        raise ValueError(
+            f"init must have xi={xi!r}, d={d} and one output like the fit, got {init!r}"
+        )
+    if kind == "ht" and init.tree != tree:
+        raise ValueError(f"init must use the fit's tree {tree!r}, got {init.tree!r}")
+    import tensorly as tl
+
+    with tl.backend_context("numpy"):
+        F = np.asarray(feature_matrix(init.feature_map, np.eye(M)), dtype=np.float64)
+    if kind == "cp":
+        values = [F @ f for f in init.factors] + [init.weights / scale]
+    elif kind == "tt":
+        cores = [*init.cores[:-1], init.cores[-1] / scale]
+        inputs = [F] * d if init.matrices is None else [F @ c.T for c in init.matrices]
+        values = cores + inputs
+    else:
+        values = [
+            F @ f if tree.is_leaf(node) else f / (scale if node == tree.root else 1.0)
+            for node, f in enumerate(init.factors)
+        ]
+    got = [v.shape for v in values]
+    if got != [tuple(s) for s in shapes]:
+        raise ValueError(
+            f"init must have the parameter shapes of the fit (rank, hidden_size, M={M}): "
+            f"expected {[tuple(s) for s in shapes]}, got {got}"
+        )
+    return [np.asarray(v, dtype=np.float64) for v in values]
+
+
 def _network(kind, xi, values, scale, M, d, tree):
     from ..features import LinearFeatures
     from ..networks import CPNetwork, HTNetwork, TTNetwork
@@ -309,6 +409,8 @@ def fit_generalized(
     n_restarts: int = 1,
     learning_rate: float = 0.02,
     random_state=None,
+    init=None,
+    polish: int = 0,
 ) -> GeneralizedFit:
     """Fit a generalized CP / TT / HT network to a grid tensor by gradient descent.
 
@@ -340,6 +442,18 @@ def fit_generalized(
     learning_rate : float, default 0.02
         Adam's initial step; it is halved when the error stalls.
     random_state : None, int or numpy Generator
+    init : CPNetwork, TTNetwork or HTNetwork, optional
+        Start the first restart from this network (same kind, xi, tree and parameter
+        shapes; any feature map, folded in on one-hot templates) instead of a random point,
+        with the exact max from the first step. E.g. a network from
+        :func:`tensorexpr.construct_generalized` or an earlier fit. A start that meets
+        ``tol`` is returned unchanged; otherwise pass a small ``learning_rate`` (Adam's
+        first steps move every parameter by about ``learning_rate``).
+    polish : int, default 0
+        Levenberg-Marquardt iterations after the Adam steps of every restart, on the exact
+        operator (no smoothing). Adam finds the right piece of the piecewise-multilinear
+        landscape, these steps converge within it (to ~1e-12 where Adam stops near 1e-5).
+        Each forms the Jacobian of all M^d residuals (n_params columns).
 
     Returns
     -------
@@ -386,6 +500,7 @@ def fit_generalized(
         raise ValueError(f"tol must be a number >= 0, got {tol!r}")
     max_iter = check_positive_int(max_iter, "max_iter")
     n_restarts = check_positive_int(n_restarts, "n_restarts")
+    polish = check_positive_int(polish, "polish", minimum=0)
     if (
         isinstance(learning_rate, bool)
         or not isinstance(learning_rate, numbers.Real)
@@ -402,17 +517,29 @@ def fit_generalized(
     shapes = _shapes(kind, d, M, rank, hidden, tree)
     trainer = _trainer(kind, xi_name, d, M, tree, shapes)
     tf = _tf()
+    start = None
+    if init is not None:
+        start = _init_from_network(init, kind, xi_name, shapes, scale, M, d, tree)
 
     best = None
     restart_errors: list[float] = []
-    for _ in range(n_restarts):
+    for restart in range(n_restarts):
         values = _init(kind, shapes, d, rng, xi_name in ("relu_max", "relu_sum"))
-        smooth = xi_name in ("relu_max", "max")
+        # a given start is fitted with the exact max: smoothing would move it off its error
+        smooth = xi_name in ("relu_max", "max") and not (restart == 0 and start is not None)
+        if restart == 0 and start is not None:
+            values = start
         trainer.reset(values, target, float(learning_rate), _TAU0 if smooth else 0.0)
         history: list[np.ndarray] = []
         best_loss, stall = np.inf, 0
-        done = 0
-        while done < max_iter:
+        done, met = 0, False
+        if restart == 0 and start is not None:
+            # a start that already meets tol is returned as it is: Adam's first steps have
+            # size ~learning_rate whatever the gradient and would move it away
+            err0 = _relative_error(_network(kind, xi_name, start, scale, M, d, tree), arr, M)
+            history.append(np.array([err0]))
+            met = err0 <= tol
+        while done < max_iter and not met:
             n = min(_CHUNK, max_iter - done)
             losses, last = trainer.chunk(tf.constant(n, dtype=tf.int32))
             done += n
@@ -431,6 +558,8 @@ def fit_generalized(
                 if stall >= 2:  # plateau: a smaller step goes further down the valley
                     trainer.lr.assign(trainer.lr * 0.5)
                     stall = 0
+        if polish and not met:
+            _levenberg_marquardt(trainer, polish, tol)
         values = [p.numpy() for p in trainer.params]
         net = _network(kind, xi_name, values, scale, M, d, tree)
         err = _relative_error(net, arr, M)
