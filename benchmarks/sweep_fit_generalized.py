@@ -54,8 +54,8 @@ def refit(strategy: str, teacher, T, kind: str, rank: int, seed: int, max_iter: 
     """One refit of T by a named strategy (docs/expressivity.md, fit_generalized on deep
     targets)."""
     opts = {"xi": "relu_max", "random_state": seed}
-    if strategy.endswith("+lm"):  # then 100 Levenberg-Marquardt iterations per restart
-        strategy, opts["polish"] = strategy[: -len("+lm")], 100
+    if strategy.endswith("+lm"):  # then 30 Levenberg-Marquardt iterations per restart
+        strategy, opts["polish"] = strategy[: -len("+lm")], 30
     if strategy == "adam":  # the default: one random start
         return te.fit_generalized(T, kind, rank=rank, max_iter=max_iter, **opts)
     if strategy.startswith("restarts"):  # best of k random starts ("restarts10")
@@ -80,7 +80,7 @@ def main() -> None:
         "--strategy",
         default="adam",
         help="adam | restarts<k> | long | overparam | near<k> (teacher + 10^-k noise), "
-        "each optionally +lm (Levenberg-Marquardt polish)",
+        "each optionally +lm (polish=30: Levenberg-Marquardt after Adam)",
     )
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--max-iter", type=int, default=2000)

@@ -226,10 +226,14 @@ class _Trainer:
 
         @tf.function(reduce_retracing=True)
         def residual_and_jacobian(flat):
-            with tf.GradientTape() as tape:
-                tape.watch(flat)
-                r = residual(flat)
-            return r, tape.jacobian(r, flat)
+            # forward mode, one tangent per parameter: n_params << M^d outputs
+            def jvp(tangent):
+                with tf.autodiff.ForwardAccumulator(flat, tangent) as acc:
+                    r = residual(flat)
+                return acc.jvp(r)
+
+            eye = tf.eye(tf.size(flat), dtype=flat.dtype)
+            return residual(flat), tf.transpose(tf.vectorized_map(jvp, eye))
 
         self.residual = tf.function(residual, reduce_retracing=True)
         self.residual_and_jacobian = residual_and_jacobian
