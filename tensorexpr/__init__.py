@@ -8,6 +8,13 @@ from .certificates import (
     certify_matricization_rank,
     verify_width_certificate,
 )
+from .construction import (
+    ConstructionRanks,
+    construct_generalized,
+    construction_ranks,
+    relu_sum_floor,
+    relu_sum_projection,
+)
 from .cross import CrossResult, tt_cross
 from .decomposition import *  # noqa: F403
 from .engine import GeneralizedFit, fit_generalized
@@ -94,5 +101,10 @@ __all__ = [
     "GeneralizedFit",
     "tt_cross",
     "CrossResult",
+    "construct_generalized",
+    "construction_ranks",
+    "ConstructionRanks",
+    "relu_sum_floor",
+    "relu_sum_projection",
     *decomposition.__all__,
 ]

@@ -52,7 +52,7 @@ def test_table2(quick_runs):
 
 
 def test_universality_separates_max_from_average_pooling(quick_runs):
-    rows = quick_runs["universality"]["rows"]
+    rows = [row for row in quick_runs["universality"]["rows"] if row["method"] == "gradient"]
     widest = max(row["width"] for row in rows)
     final = {
         (row["target"], row["xi"]): row["relative_error"] for row in rows if row["width"] == widest
@@ -65,6 +65,24 @@ def test_universality_separates_max_from_average_pooling(quick_runs):
     for row in rows:
         if row["xi"] == "relu_sum":
             assert row["relative_error"] >= row["additive_floor"] * (1 - 1e-6)
+
+
+def test_universality_constructions_are_exact_and_relu_sum_meets_its_floor(quick_runs):
+    summary = quick_runs["universality"]["summary"]
+    rows = [row for row in quick_runs["universality"]["rows"] if row["method"] == "construction"]
+    assert {(row["xi"], row["kind"]) for row in rows} == {
+        (xi, kind) for xi in ("relu_max", "product", "relu_sum") for kind in ("cp", "tt", "ht")
+    }
+    for row in rows:
+        if row["xi"] == "relu_sum":
+            assert row["relative_error"] == pytest.approx(row["floor"], rel=1e-9)
+            assert row["floor"] > 0.1
+        else:
+            assert row["relative_error"] <= 1e-12
+        if row["xi"] == "relu_max" and row["kind"] == "cp":
+            assert row["width"] == row["M"] ** (row["d"] - 1) + 1
+    assert summary["relu_sum_construction_meets_floor"]
+    assert summary["max_constructed_error_relu_max"] <= 1e-12
 
 
 def test_theorem5_2(quick_runs):

@@ -133,3 +133,49 @@ def test_bad_input_names_the_argument():
         te.fit_generalized(T, "ht", tree=te.DimensionTree.balanced(4))
     with pytest.raises(ValueError, match="finite"):
         te.fit_generalized(np.full((2, 2), np.nan))
+
+
+def _jittered_teacher(noise, seed=0):
+    fmap = te.LinearFeatures.identity(3)
+    teacher = te.TTNetwork.random(4, fmap, 2, xi="relu_max", hidden_size=3, random_state=seed)
+    rng = np.random.default_rng(seed)
+    start = te.TTNetwork(
+        [c * (1 + noise * rng.standard_normal(c.shape)) for c in teacher.cores],
+        fmap,
+        xi="relu_max",
+        matrices=[c * (1 + noise * rng.standard_normal(c.shape)) for c in teacher.matrices],
+    )
+    return _grid(teacher, 3), start
+
+
+@pytest.mark.parametrize("kind", ["cp", "tt"])
+def test_init_from_a_construction_is_returned_exact(kind):
+    target = np.random.default_rng(3).standard_normal((3, 3, 3))
+    net = te.construct_generalized(target, kind, xi="relu_max")
+    opts = {"rank": net.rank} if kind == "cp" else {"rank": 3, "hidden_size": 4}
+    fit = te.fit_generalized(target, kind, xi="relu_max", init=net, tol=1e-12, **opts)
+    assert fit.converged and fit.n_iter == 0 and fit.relative_error <= 1e-12
+    np.testing.assert_allclose(_grid(fit.network, 3), target, atol=1e-12)
+
+
+def test_polish_converges_inside_the_basin_where_adam_crawls():
+    target, start = _jittered_teacher(1e-2)
+    opts = {"rank": 2, "xi": "relu_max", "tol": 1e-10, "max_iter": 200, "learning_rate": 1e-3}
+    adam = te.fit_generalized(target, "tt", init=start, **opts)
+    polished = te.fit_generalized(target, "tt", init=start, polish=50, **opts)
+    assert adam.relative_error > 1e-6
+    assert polished.relative_error <= 1e-10 < adam.relative_error
+    err = np.linalg.norm(_grid(polished.network, 3) - target) / np.linalg.norm(target)
+    assert err == pytest.approx(polished.relative_error, rel=1e-6, abs=1e-14)
+
+
+def test_init_and_polish_are_checked():
+    target, start = _jittered_teacher(0.0)
+    with pytest.raises(TypeError, match="init must be a TTNetwork"):
+        te.fit_generalized(target, "tt", rank=2, init=np.zeros(3))
+    with pytest.raises(ValueError, match="parameter shapes"):
+        te.fit_generalized(target, "tt", rank=3, init=start)
+    with pytest.raises(ValueError, match="xi='product'"):
+        te.fit_generalized(target, "tt", rank=2, xi="product", init=start)
+    with pytest.raises(ValueError, match="polish must be an int >= 0"):
+        te.fit_generalized(target, "tt", rank=2, polish=-1)

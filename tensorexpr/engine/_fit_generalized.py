@@ -21,6 +21,7 @@ import numpy as np
 
 from .._tensorflow import import_tensorflow
 from ..features import LinearFeatures
+from ..networks import CPNetwork, HTNetwork, TensorNetwork, TTNetwork
 from ..operators import Operator, get_operator
 from ..trees import DimensionTree
 from ..validation import (
@@ -132,6 +133,28 @@ class GridTrainer:
             return losses.stack(), loss_fn()
 
         self.chunk = chunk
+        sizes = [int(np.prod(shapes[k])) for k in self.names]
+
+        def residual(flat):
+            # the exact operator (no smoothing), relative to the target's norm
+            parts = tf.split(flat, sizes)
+            values = {k: tf.reshape(x, shapes[k]) for k, x in zip(self.names, parts, strict=True)}
+            diff = grid(spec, values, identity, op.tf_function) - self.target
+            return diff / tf.norm(self.target)
+
+        @tf.function(reduce_retracing=True)
+        def residual_and_jacobian(flat):
+            # forward mode, one tangent per parameter: n_params << M^d residuals
+            def jvp(tangent):
+                with tf.autodiff.ForwardAccumulator(flat, tangent) as acc:
+                    r = residual(flat)
+                return acc.jvp(r)
+
+            eye = tf.eye(tf.size(flat), dtype=flat.dtype)
+            return residual(flat), tf.transpose(tf.vectorized_map(jvp, eye))
+
+        self.residual = tf.function(residual, reduce_retracing=True)
+        self.residual_and_jacobian = residual_and_jacobian
 
     def reset(self, values: dict, target: np.ndarray, learning_rate: float, tau: float) -> None:
         """Start a restart: parameters, a fresh Adam, the target and the temperature."""
@@ -148,6 +171,16 @@ class GridTrainer:
 
     def values(self) -> dict:
         return {k: p.numpy() for k, p in zip(self.names, self.params, strict=True)}
+
+    def flat(self) -> np.ndarray:
+        return np.concatenate([p.numpy().ravel() for p in self.params])
+
+    def assign_flat(self, flat: np.ndarray) -> None:
+        offset = 0
+        for p in self.params:
+            size = int(np.prod(p.shape))
+            p.assign(flat[offset : offset + size].reshape(p.shape))
+            offset += size
 
 
 # -- the steps of a fit -----------------------------------------------------------------------
@@ -272,6 +305,96 @@ def _update_no_improvement_count(trainer: GridTrainer, loss, best_loss, stall):
     return best_loss, stall
 
 
+def _levenberg_marquardt(trainer: GridTrainer, n_iter: int, tol: float) -> None:
+    """Polish the trainer's parameters by Levenberg-Marquardt on the exact residual.
+
+    With the max exact the grid tensor is multilinear in the parameters on each piece where the
+    same arguments win every max, so once Adam has found the right piece, Gauss-Newton steps
+    converge fast where Adam's normalised steps crawl (measured in docs/expressivity.md).
+    Steps that do not lower the error are rejected (damping x4).
+    """
+    tf = import_tensorflow()
+    flat = trainer.flat()
+    r, J = (t.numpy() for t in trainer.residual_and_jacobian(tf.constant(flat)))
+    err = float(np.linalg.norm(r))
+    damping = 1e-3
+    for _ in range(n_iter):
+        if err <= tol or damping > 1e12:
+            break
+        JtJ, g = J.T @ J, J.T @ r
+        scale = np.maximum(np.diag(JtJ), 1e-12 * max(np.max(np.diag(JtJ)), 1e-300))
+        try:
+            step = np.linalg.solve(JtJ + damping * np.diag(scale), -g)
+        except np.linalg.LinAlgError:
+            damping *= 4.0
+            continue
+        new_err = float(np.linalg.norm(trainer.residual(tf.constant(flat + step)).numpy()))
+        if np.isfinite(new_err) and new_err < err:
+            flat = flat + step
+            r, J = (t.numpy() for t in trainer.residual_and_jacobian(tf.constant(flat)))
+            err = float(np.linalg.norm(r))
+            damping = max(damping / 3.0, 1e-12)
+        else:
+            damping *= 4.0
+    trainer.assign_flat(flat)
+
+
+def _values_of_network(init, spec: NetworkSpec, shapes: dict, scale: float) -> dict:
+    """The parameter values of a given network in the fit's one-hot parametrization.
+
+    Leaf vectors and input maps are folded with the network's feature matrix on one-hot
+    templates (``z = F v``), the output layer is divided by the target's scale.
+    """
+    import tensorly as tl
+
+    from ..grid import feature_matrix
+
+    cls = {"cp": CPNetwork, "tt": TTNetwork, "ht": HTNetwork}[spec.kind]
+    if not isinstance(init, cls):
+        raise TypeError(
+            f"init must be a {cls.__name__} for kind={spec.kind!r}, got {type(init).__name__}"
+        )
+    if init.xi.name != spec.xi or init.d != spec.d or init.n_outputs != 1:
+        raise ValueError(
+            f"init must have xi={spec.xi!r}, d={spec.d} and one output like the fit, got {init!r}"
+        )
+    if spec.kind == "ht" and init.tree.structure != spec.structure:
+        raise ValueError(
+            f"init must use the fit's tree {spec.dimension_tree()!r}, got {init.tree!r}"
+        )
+    with tl.backend_context("numpy"):
+        F = np.asarray(feature_matrix(init.feature_map, np.eye(spec.m)), dtype=np.float64)
+    if spec.kind == "cp":
+        values = {
+            "factors": np.stack([F @ f for f in init.factors]),
+            "weights": np.reshape(init.weights, (-1, 1)) / scale,
+        }
+    elif spec.kind == "tt":
+        cores = init.cores
+        middle = shapes["cores_middle"]
+        matrices = [F.T] * spec.d if init.matrices is None else [c @ F.T for c in init.matrices]
+        values = {
+            "core_first": cores[0],
+            "cores_middle": np.stack(cores[1:-1]) if spec.d > 2 else np.zeros(middle),
+            "core_last": cores[-1] / scale,
+            "matrices": np.stack(matrices),
+        }
+    else:
+        tree = init.tree
+        values = {"leaves": np.stack([F @ init.factors[tree.leaf(k)] for k in range(spec.d)])}
+        for node in tree.internal_nodes:
+            factor = init.factors[node]
+            values[node_name(tree, node)] = factor / scale if node == tree.root else factor
+    got = {k: tuple(np.shape(v)) for k, v in values.items()}
+    expected = {k: tuple(v) for k, v in shapes.items()}
+    if got != expected:
+        raise ValueError(
+            f"init must have the parameter shapes of the fit (rank, hidden_size, M={spec.m}): "
+            f"expected {expected}, got {got}"
+        )
+    return {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
+
+
 def _fitted_network(spec: NetworkSpec, values: dict, scale: float):
     values = dict(values)
     output = _output_name(spec)
@@ -305,6 +428,8 @@ def fit_generalized(
     n_restarts: int = 1,
     learning_rate: float = 0.02,
     random_state=None,
+    init: TensorNetwork | None = None,
+    polish: int = 0,
 ) -> GeneralizedFit:
     """Fit a generalized CP / TT / HT network to a grid tensor by gradient descent.
 
@@ -337,6 +462,18 @@ def fit_generalized(
     learning_rate : float, default 0.02
         Adam's initial step; it is halved when the error stalls.
     random_state : None, int or numpy Generator
+    init : CPNetwork, TTNetwork or HTNetwork, optional
+        Start the first restart from this network (same kind, xi, tree and parameter
+        shapes; any feature map, folded in on one-hot templates) instead of a random point,
+        with the exact operator from the first step. E.g. a network from
+        :func:`tensorexpr.construct_generalized` or an earlier fit. A start that meets
+        ``tol`` is returned unchanged; otherwise pass a small ``learning_rate`` (Adam's
+        first steps move every parameter by about ``learning_rate``).
+    polish : int, default 0
+        Levenberg-Marquardt iterations after the Adam steps of every restart, on the exact
+        operator (no smoothing). Adam finds the right piece of the piecewise-multilinear
+        landscape, these steps converge within it (to ~1e-12 where Adam stops near 1e-5).
+        Each forms the Jacobian of all M^d residuals (n_params columns).
 
     Returns
     -------
@@ -363,6 +500,7 @@ def fit_generalized(
     n_restarts = check_positive_int(n_restarts, "n_restarts")
     learning_rate = check_real(learning_rate, "learning_rate", 0.0, low_open=True)
     rng = check_random_state(random_state)
+    polish = check_positive_int(polish, "polish", minimum=0)
     op = get_operator(spec.xi)
 
     scale = float(np.linalg.norm(arr)) / np.sqrt(arr.size)  # fit at unit RMS, scale back
@@ -370,12 +508,27 @@ def fit_generalized(
     shapes = _shapes(spec)
     trainer = cached(("grid", spec), lambda: GridTrainer(spec, shapes, arr.size))
 
+    start = None if init is None else _values_of_network(init, spec, shapes, scale)
+
     best, restart_errors = None, []
-    for _ in range(n_restarts):
-        values = _initial_values(spec, shapes, rng, op)
-        annealing = op.tf_smoothed is not None
+    for restart in range(n_restarts):
+        given = restart == 0 and start is not None
+        values = start if given else _initial_values(spec, shapes, rng, op)
+        # a given start is fitted with the exact operator: smoothing would move it off its error
+        annealing = op.tf_smoothed is not None and not given
         trainer.reset(values, target, learning_rate, TAU0 if annealing else 0.0)
-        history, n_iter = _run_restart(trainer, max_iter, tol, annealing)
+        met = False
+        if given:
+            # a start that meets tol is returned as it is: Adam's first steps have size
+            # ~learning_rate whatever the gradient and would move it away
+            err0 = _relative_error(_fitted_network(spec, start, scale), arr)
+            met = err0 <= tol
+        if met:
+            history, n_iter = np.array([err0]), 0
+        else:
+            history, n_iter = _run_restart(trainer, max_iter, tol, annealing)
+            if polish:
+                _levenberg_marquardt(trainer, polish, tol)
         net = _fitted_network(spec, trainer.values(), scale)
         err = _relative_error(net, arr)
         restart_errors.append(err)

@@ -7,6 +7,14 @@ suffices for relu_max: ``1 - delta_j`` is one max term, the constant another); w
 xi = relu_sum (average pooling) every term is a sum of functions of one position each, so the
 error plateaus at the distance from the target to the additive tensors, whatever the width.
 That distance is computed exactly (least squares) and reported as ``additive_floor``.
+
+Beside the gradient fits, every target is also reproduced by
+:func:`tensorexpr.construct_generalized` for each xi and each network kind (CP, TT, HT): the
+rows with ``method = "construction"`` give the constructed network's width (largest rank) and
+its relative error, evaluated by the network itself on every template tuple
+(:func:`tensorexpr.grid_tensor` on its ``__call__``). For relu_sum the construction is the
+best any network of the kind reaches, and ``floor`` is :func:`tensorexpr.relu_sum_floor` of
+that kind (docs/theory.md, section 8.4).
 """
 
 from __future__ import annotations
@@ -15,12 +23,44 @@ from pathlib import Path
 
 import numpy as np
 
+from ..construction import construct_generalized, relu_sum_floor
 from ..engine import fit_generalized
+from ..grid import grid_tensor
 from ._base import Experiment, ExperimentResult, new_figure, no_progress, save_figure
 
 __all__ = ["run", "plot", "additive_floor", "UNIVERSALITY"]
 
 XIS = ("relu_max", "product", "relu_sum")
+KINDS = ("cp", "tt", "ht")
+
+
+def constructed_rows(tensor: np.ndarray, **keys) -> list[dict]:
+    """One row per xi and kind: the width and error of :func:`construct_generalized`.
+
+    The error is measured on the network's own scores on every template tuple (one-hot
+    templates), not on its grid-tensor recursion.
+    """
+    M, d = tensor.shape[0], tensor.ndim
+    norm = np.linalg.norm(tensor)
+    rows = []
+    for xi in XIS:
+        for kind in KINDS:
+            net = construct_generalized(tensor, kind, xi)
+            values = np.asarray(grid_tensor(net, np.eye(M), d), dtype=np.float64)
+            ranks = net.ranks[:-1] if kind == "ht" else net.ranks
+            rows.append(
+                {
+                    **keys,
+                    "method": "construction",
+                    "kind": kind,
+                    "xi": xi,
+                    "width": int(max(ranks)),
+                    "relative_error": float(np.linalg.norm(values - tensor) / norm),
+                    "floor": relu_sum_floor(tensor, kind) if xi == "relu_sum" else 0.0,
+                    "additive_floor": additive_floor(tensor),
+                }
+            )
+    return rows
 
 
 def additive_floor(tensor: np.ndarray) -> float:
@@ -97,6 +137,8 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
                 "M": M,
                 "d": d,
                 "target": t,
+                "method": "gradient",
+                "kind": "cp",
                 "xi": xi,
                 "width": w,
                 "relative_error": fit.relative_error,
@@ -104,13 +146,32 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
                 "additive_floor": additive_floor(target),
             }
         )
+        if xi == XIS[-1] and w == widths_of[(M, d)][-1]:
+            rows += constructed_rows(target, M=M, d=d, target=t)
 
     def final(xi):
         return [
             row["relative_error"]
             for row in rows
-            if row["xi"] == xi and row["width"] == max(widths_of[(row["M"], row["d"])])
+            if row["method"] == "gradient"
+            and row["xi"] == xi
+            and row["width"] == max(widths_of[(row["M"], row["d"])])
         ]
+
+    built = [row for row in rows if row["method"] == "construction"]
+    constructed = {
+        f"{xi} {kind}": {
+            "max_relative_error": max(
+                r["relative_error"] for r in built if r["xi"] == xi and r["kind"] == kind
+            ),
+            "max_width": max(r["width"] for r in built if r["xi"] == xi and r["kind"] == kind),
+        }
+        for xi in XIS
+        for kind in KINDS
+    }
+    floors_met = all(
+        abs(r["relative_error"] - r["floor"]) <= 1e-9 for r in built if r["xi"] == "relu_sum"
+    )
 
     ratio = min(s / m for s, m in zip(final("relu_sum"), final("relu_max"), strict=True))
     summary = {
@@ -128,6 +189,14 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
         "max_final_error_product": max(final("product")),
         "min_final_error_relu_sum": min(final("relu_sum")),
         "min_ratio_relu_sum_over_relu_max": ratio,
+        "constructed": constructed,
+        "max_constructed_error_relu_max": max(
+            r["relative_error"] for r in built if r["xi"] == "relu_max"
+        ),
+        "max_constructed_error_product": max(
+            r["relative_error"] for r in built if r["xi"] == "product"
+        ),
+        "relu_sum_construction_meets_floor": floors_met,
     }
     return ExperimentResult("universality", rows, summary)
 
@@ -137,8 +206,29 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
     shapes = sorted({(row["M"], row["d"]) for row in result.rows})
     fig, axes = new_figure(1, len(shapes), figsize=(4 * len(shapes), 3.4), squeeze=False)
     for ax, (M, d) in zip(axes[0], shapes, strict=True):
-        sub = [row for row in result.rows if (row["M"], row["d"]) == (M, d)]
-        for xi in XIS:
+        sub = [
+            row
+            for row in result.rows
+            if (row["M"], row["d"]) == (M, d) and row.get("method", "gradient") == "gradient"
+        ]
+        built = [
+            row
+            for row in result.rows
+            if (row["M"], row["d"]) == (M, d) and row.get("method") == "construction"
+        ]
+        for xi, color in zip(XIS, ("C0", "C1", "C2"), strict=True):
+            for kind, marker in zip(KINDS, ("s", "^", "D"), strict=True):
+                pts = [r for r in built if r["xi"] == xi and r["kind"] == kind]
+                if pts:
+                    ax.plot(
+                        [r["width"] for r in pts],
+                        [max(r["relative_error"], 1e-17) for r in pts],
+                        marker,
+                        color=color,
+                        mfc="none",
+                        label=f"{xi} {kind} construction" if (M, d) == shapes[-1] else None,
+                    )
+        for xi, color in zip(XIS, ("C0", "C1", "C2"), strict=True):
             widths = sorted({row["width"] for row in sub if row["xi"] == xi})
             errs = [
                 np.mean(
@@ -150,7 +240,7 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
                 )
                 for w in widths
             ]
-            ax.plot(widths, errs, "o-", label=xi)
+            ax.plot(widths, errs, "o-", color=color, label=f"{xi} gradient fit")
         ax.axhline(
             np.mean([row["additive_floor"] for row in sub]),
             color="k",
@@ -162,7 +252,7 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
         ax.set_title(f"M = {M}, d = {d}")
         ax.set_xlabel("shallow width")
     axes[0][0].set_ylabel("relative error of the fit")
-    axes[0][-1].legend(fontsize=8)
+    axes[0][-1].legend(fontsize=6, ncol=2)
     save_figure(fig, path)
 
 
