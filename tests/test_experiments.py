@@ -35,11 +35,6 @@ def test_registered():
         assert exp.name == name and exp.description
 
 
-def test_quick_runs_are_quick(quick_runs):
-    for name in NEW:
-        assert quick_runs[name]["summary"]["seconds"] < 30, name
-
-
 def test_table2(quick_runs):
     summary, rows = quick_runs["table2"]["summary"], quick_runs["table2"]["rows"]
     for check in ("tt_within_upper", "ht_within_upper", "cp_consistent", "conversion_agrees"):
