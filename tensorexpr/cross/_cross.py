@@ -1,33 +1,5 @@
-"""Black-box TT-cross: TT approximations of tensors too large to form.
-
-:func:`tt_cross` samples entries of an order-d tensor given as a function (an index function
-``fn(indices) -> values``, or a score function of a network on templates, so the tensor is the
-grid tensor of docs/theory.md section 2) and returns a ``tensorly.tt_tensor.TTTensor`` built
-from ``O(d n r^2)`` of its entries, never from all ``n^d``.
-
-The algorithm is the alternating TT-cross of Oseledets & Tyrtyshnikov (2010): nested left and
-right index sets are refined by sweeps over the cores; each step evaluates one core's fibre
-``fn(I_left x [n_k] x J_right)``, reveals its numerical rank by an SVD, picks the new index set
-by the maximal-volume rows of the kept singular vectors (Goreinov et al. 1997, square maxvol),
-and grows the set by a few more rows chosen by the rectangular maxvol of Mikhalev & Oseledets
-(2018), which is how the ranks adapt. Every step works on the current tensorly backend.
-
-:func:`maxvol` and :func:`rect_maxvol` are public: their pivots are the index sets stored in
-:class:`CrossResult` (``left_indices``, ``right_indices``).
-
-References
-----------
-I. Oseledets, E. Tyrtyshnikov. TT-cross approximation for multidimensional arrays.
-Linear Algebra Appl. 432(1):70-88, 2010.
-
-S. A. Goreinov, E. E. Tyrtyshnikov, N. L. Zamarashkin. A theory of pseudoskeleton
-approximations. Linear Algebra Appl. 261:1-21, 1997; S. A. Goreinov, I. V. Oseledets,
-D. V. Savostyanov, E. E. Tyrtyshnikov, N. L. Zamarashkin. How to find a good submatrix.
-In *Matrix Methods: Theory, Algorithms, Applications*, World Scientific, 2010, 247-256.
-
-A. Mikhalev, I. Oseledets. Rectangular maximum-volume submatrices and their applications.
-Linear Algebra Appl. 538:187-211, 2018.
-"""
+"""The TT-cross sweeps, the cache of entries and the result object (see the package
+docstring of :mod:`tensorexpr.cross`)."""
 
 from __future__ import annotations
 
@@ -41,140 +13,15 @@ import numpy as np
 import tensorly as tl
 from tensorly.tt_tensor import TTTensor
 
-from .decomposition import tt_round
-from .grid import check_templates
+from ..decomposition import tt_round
+from ..grid import check_templates
+from ._maxvol import rect_maxvol, to_numpy
 
-__all__ = ["tt_cross", "CrossResult", "maxvol", "rect_maxvol", "tt_entries"]
+__all__ = ["tt_cross", "CrossResult", "tt_entries"]
 
 
-# -- maximal-volume submatrices ----------------------------------------------------------------
 def _float64():
     return tl.backend.float64 if hasattr(tl.backend, "float64") else tl.float64
-
-
-def _to_numpy(x) -> np.ndarray:
-    return np.asarray(tl.to_numpy(x))
-
-
-def maxvol(A, tol: float = 1.05, max_iter: int = 100) -> tuple[np.ndarray, object]:
-    """Rows of a tall matrix spanning a submatrix of (locally) maximal volume.
-
-    Starts from the pivots of Gaussian elimination with partial pivoting, then swaps one row
-    at a time while some coefficient ``|B[i, j]|`` exceeds ``tol`` (each swap multiplies the
-    volume ``|det A[rows]|`` by ``|B[i, j]|``).
-
-    Parameters
-    ----------
-    A : tensor of shape (N, r), N >= r
-        Full column rank (an orthonormal basis is the well-conditioned choice).
-    tol : float >= 1, default 1.05
-        Stop when every coefficient is at most ``tol`` in modulus.
-    max_iter : int, default 100
-        Most row swaps.
-
-    Returns
-    -------
-    rows : ndarray of r ints
-        The chosen rows.
-    B : tensor of shape (N, r)
-        Coefficients ``B = A A[rows]^{-1}``: ``B[rows] = I`` and ``|B| <= tol``.
-
-    References
-    ----------
-    Goreinov, Oseledets, Savostyanov, Tyrtyshnikov, Zamarashkin. How to find a good submatrix.
-    2010.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from tensorexpr.cross import maxvol
-    >>> A = np.array([[1.0, 0.0], [0.0, 0.1], [0.5, 2.0], [0.2, 0.2]])
-    >>> rows, B = maxvol(A)
-    >>> sorted(rows.tolist()), bool(np.abs(B).max() <= 1.05)
-    ([0, 2], True)
-    """
-    N, r = tl.shape(A)
-    if N < r:
-        raise ValueError(f"A must be tall (N >= r), got shape {(N, r)}")
-    # partial pivoting: r elimination steps on a residual copy
-    residual = A
-    rows: list[int] = []
-    for j in range(r):
-        column = np.abs(_to_numpy(residual[:, j]))
-        column[rows] = -1.0
-        i = int(np.argmax(column))
-        rows.append(i)
-        pivot_row = residual[i, :]
-        residual = residual - tl.dot(
-            tl.reshape(residual[:, j] / pivot_row[j], (N, 1)), tl.reshape(pivot_row, (1, r))
-        )
-    B = tl.transpose(tl.solve(tl.transpose(A[np.asarray(rows), :]), tl.transpose(A)))
-    for _ in range(max_iter):
-        absB = np.abs(_to_numpy(B))
-        i, j = np.unravel_index(int(np.argmax(absB)), absB.shape)
-        if absB[i, j] <= tol:
-            break
-        # A[rows] with row j replaced by row i: rank-one update of B (Sherman-Morrison)
-        unit = tl.tensor(np.eye(r)[j], **tl.context(B))
-        B = B - tl.dot(tl.reshape(B[:, j], (N, 1)), tl.reshape(B[i, :] - unit, (1, r))) / B[i, j]
-        rows[j] = int(i)
-    return np.asarray(rows, dtype=np.int64), B
-
-
-def rect_maxvol(
-    A, n_rows: int, tol: float = 1.05, max_iter: int = 100
-) -> tuple[np.ndarray, object]:
-    """``n_rows >= r`` rows of a tall matrix with (greedily) maximal rectangular volume.
-
-    :func:`maxvol` gives r rows; each further row is the one of largest norm in the current
-    coefficient matrix ``B = A pinv(A[rows])``, which maximises the growth of
-    ``det(A[rows]^T A[rows])``.
-
-    Parameters
-    ----------
-    A : tensor of shape (N, r)
-    n_rows : int, r <= n_rows <= N
-    tol, max_iter : as in :func:`maxvol`
-
-    Returns
-    -------
-    rows : ndarray of n_rows ints
-    B : tensor of shape (N, n_rows)
-        ``B = A pinv(A[rows])``, so that ``A = B A[rows]`` for a full-column-rank A.
-
-    References
-    ----------
-    Mikhalev, Oseledets. Rectangular maximum-volume submatrices and their applications.
-    Linear Algebra Appl. 538:187-211, 2018 (Algorithm 2).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from tensorexpr.cross import rect_maxvol
-    >>> A = np.random.default_rng(0).standard_normal((20, 3))
-    >>> rows, B = rect_maxvol(A, 5)
-    >>> len(set(rows.tolist())), bool(np.allclose(B @ A[rows], A))
-    (5, True)
-    """
-    N, r = tl.shape(A)
-    if not r <= n_rows <= N:
-        raise ValueError(f"n_rows must be in [{r}, {N}] for A of shape {(N, r)}, got {n_rows}")
-    rows, B = maxvol(A, tol, max_iter)
-    rows = rows.tolist()
-    norms2 = np.sum(_to_numpy(B) ** 2, axis=1)
-    norms2[rows] = -np.inf
-    for _ in range(r, n_rows):
-        i = int(np.argmax(norms2))
-        b_i = B[i, :]
-        v = tl.dot(B, b_i)
-        v_np = _to_numpy(v)
-        scale = 1.0 / (1.0 + v_np[i])
-        column = tl.reshape(v * scale, (N, 1))
-        B = tl.concatenate([B - tl.dot(column, tl.reshape(b_i, (1, -1))), column], axis=1)
-        norms2 = norms2 - scale * v_np**2
-        norms2[i] = -np.inf
-        rows.append(i)
-    return np.asarray(rows, dtype=np.int64), B
 
 
 # -- the result -------------------------------------------------------------------------------
@@ -249,7 +96,7 @@ def _call_checked(fn, indices: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"shape disagrees with fn: fn raised IndexError on indices within shape ({exc})"
         ) from exc
-    values = _to_numpy(out) if tl.is_tensor(out) else np.asarray(out)
+    values = to_numpy(out) if tl.is_tensor(out) else np.asarray(out)
     if values.shape != (len(indices),):
         raise ValueError(
             f"fn must return one value per index tuple, shape ({len(indices)},), got "
@@ -446,7 +293,7 @@ def _step(Z, cap, tol_local, kick, floor=0):
     """
     n_rows_all, n_cols = tl.shape(Z)
     u, s, _ = tl.svd(Z, full_matrices=False)
-    rho = int(min(_revealed_rank(_to_numpy(s), tol_local), cap))
+    rho = int(min(_revealed_rank(to_numpy(s), tol_local), cap))
     target = int(min(max(rho + kick, floor), n_rows_all, cap))
     basis = u[:, : min(target, n_cols)]
     rows, _ = rect_maxvol(basis, target)
@@ -641,7 +488,7 @@ def tt_cross(
             result.stop = "max_evals"
             break
         tt = TTTensor(cores)
-        error = float(np.linalg.norm(_to_numpy(tt_entries(tt, test_idx)) - test_val)) / test_norm
+        error = float(np.linalg.norm(to_numpy(tt_entries(tt, test_idx)) - test_val)) / test_norm
         best, sets = tt, (list(left), list(right))  # the sets this TT interpolates on
         result.ranks.append(tuple(revealed))
         result.errors.append(error)
@@ -669,7 +516,7 @@ def tt_cross(
         )
     # rounding drops the kick margin: the ranks returned are the revealed ones
     tt = tt_round(best, tol=0.1 * tol if tol is not None else 100 * np.finfo(np.float64).eps)
-    error = float(np.linalg.norm(_to_numpy(tt_entries(tt, test_idx)) - test_val)) / test_norm
+    error = float(np.linalg.norm(to_numpy(tt_entries(tt, test_idx)) - test_val)) / test_norm
     result.n_evals, result.error = entries.n_evals, error
     result.converged = tol is not None and error <= tol
     result.test_indices = test_idx
