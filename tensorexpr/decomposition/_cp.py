@@ -125,7 +125,7 @@ def cp_als(
     factors = _init_factors(tensor, rank, init, rng)
     ctx = tl.context(tensor)
     grams = [tl.dot(tl.transpose(f), f) for f in factors]
-    sweep = _compiled_sweep() if tl.get_backend() == "jax" else _als_sweep
+    sweep = _compiled_sweep(tl.get_backend())
     previous = None
     for iteration in range(n_iter_max):
         factors, grams, excess = sweep(tensor, factors, grams)
@@ -162,19 +162,26 @@ def _als_sweep(tensor, factors: list, grams: list):
     return factors, grams, excess
 
 
-_JAX_SWEEP = []
+_COMPILED_SWEEPS: dict = {}
 
 
-def _compiled_sweep():
-    """The sweep compiled by ``jax.jit`` (tensorly's jax functions trace): one dispatch per
-    sweep instead of ~20 per mode. jax compiles it once per tensor shape and rank and reuses
-    it (cp_rank tries each rank once, with all its restarts and iterations on one compilation).
-    """
-    if not _JAX_SWEEP:
-        import jax
+def _compiled_sweep(backend: str):
+    """The sweep compiled by ``jax.jit`` / ``tf.function`` (tensorly's jax and tensorflow
+    functions trace): one dispatch per sweep instead of ~20 per mode. Compiled once per tensor
+    shape and rank and reused (cp_rank tries each rank once, with all its restarts and
+    iterations on one compilation). numpy and pytorch run the sweep eagerly."""
+    if backend not in ("jax", "tensorflow"):
+        return _als_sweep
+    if backend not in _COMPILED_SWEEPS:
+        if backend == "jax":
+            import jax
 
-        _JAX_SWEEP.append(jax.jit(_als_sweep))
-    return _JAX_SWEEP[0]
+            _COMPILED_SWEEPS[backend] = jax.jit(_als_sweep)
+        else:
+            import tensorflow as tf
+
+            _COMPILED_SWEEPS[backend] = tf.function(_als_sweep, reduce_retracing=False)
+    return _COMPILED_SWEEPS[backend]
 
 
 def _parafac(tensor, rank, init, seed, norm2, parafac_kwargs):
