@@ -123,27 +123,13 @@ def cp_als(
     (Section 3.4, the ALS algorithm).
     """
     rng = check_random_state(rng)
-    shape = tuple(tl.shape(tensor))
-    d = len(shape)
     factors = _init_factors(tensor, rank, init, rng)
     ctx = tl.context(tensor)
-    eye = tl.eye(rank, **ctx)
     grams = [tl.dot(tl.transpose(f), f) for f in factors]
+    sweep = _compiled_sweep(tl.get_backend())
     previous = None
     for iteration in range(n_iter_max):
-        for mode in range(d):
-            lhs = None
-            for j in range(d):
-                if j != mode:
-                    lhs = grams[j] if lhs is None else lhs * grams[j]
-            mttkrp = _mttkrp(tensor, factors, mode, shape)
-            # a tiny ridge keeps the solve defined when columns become collinear
-            ridge = tl.trace(lhs) * (1e-14 / rank) + 1e-300
-            factors[mode] = tl.transpose(tl.solve(lhs + ridge * eye, tl.transpose(mttkrp)))
-            grams[mode] = tl.dot(tl.transpose(factors[mode]), factors[mode])
-        # after the last mode's update: <T, X> = sum(mttkrp * A_last), ||X||^2 = sum(*_j G_j)
-        # (lhs of the last mode = product of the other Gram matrices; one sync per sweep)
-        excess = tl.sum(lhs * grams[d - 1]) - 2 * tl.sum(mttkrp * factors[d - 1])
+        factors, grams, excess = sweep(tensor, factors, grams)
         err2 = norm2 + float(tl.to_numpy(excess))
         error = np.sqrt(max(err2, 0.0) / norm2) if norm2 > 0 else 0.0
         if verbose:
@@ -152,6 +138,51 @@ def cp_als(
             break
         previous = error
     return CPTensor((tl.ones(rank, **ctx), factors))
+
+
+def _als_sweep(tensor, factors: list, grams: list):
+    """One ALS sweep over every mode; returns (factors, grams, ||X||^2 - 2 <T, X>)."""
+    factors, grams = list(factors), list(grams)
+    shape = tuple(tl.shape(tensor))
+    d = len(shape)
+    rank = tl.shape(factors[0])[1]
+    eye = tl.eye(rank, **tl.context(tensor))
+    for mode in range(d):
+        lhs = None
+        for j in range(d):
+            if j != mode:
+                lhs = grams[j] if lhs is None else lhs * grams[j]
+        mttkrp = _mttkrp(tensor, factors, mode, shape)
+        # a tiny ridge keeps the solve defined when columns become collinear
+        ridge = tl.trace(lhs) * (1e-14 / rank) + 1e-300
+        factors[mode] = tl.transpose(tl.solve(lhs + ridge * eye, tl.transpose(mttkrp)))
+        grams[mode] = tl.dot(tl.transpose(factors[mode]), factors[mode])
+    # after the last mode's update: <T, X> = sum(mttkrp * A_last), ||X||^2 = sum(*_j G_j)
+    # (lhs of the last mode = product of the other Gram matrices; one sync per sweep)
+    excess = tl.sum(lhs * grams[d - 1]) - 2 * tl.sum(mttkrp * factors[d - 1])
+    return factors, grams, excess
+
+
+_COMPILED_SWEEPS: dict = {}
+
+
+def _compiled_sweep(backend: str):
+    """The sweep compiled by ``jax.jit`` / ``tf.function`` (tensorly's jax and tensorflow
+    functions trace): one dispatch per sweep instead of ~20 per mode. Compiled once per tensor
+    shape and rank and reused (cp_rank tries each rank once, with all its restarts and
+    iterations on one compilation). numpy and pytorch run the sweep eagerly."""
+    if backend not in ("jax", "tensorflow"):
+        return _als_sweep
+    if backend not in _COMPILED_SWEEPS:
+        if backend == "jax":
+            import jax
+
+            _COMPILED_SWEEPS[backend] = jax.jit(_als_sweep)
+        else:
+            import tensorflow as tf
+
+            _COMPILED_SWEEPS[backend] = tf.function(_als_sweep, reduce_retracing=False)
+    return _COMPILED_SWEEPS[backend]
 
 
 def _parafac(tensor, rank, init, seed, norm2, parafac_kwargs):
