@@ -86,7 +86,7 @@ class NetworkEstimator(BaseEstimator):
         learning_rate_schedule="plateau",
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=20,
         tol=1e-4,
         warm_start=False,
         dtype="auto",

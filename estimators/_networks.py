@@ -102,7 +102,7 @@ early_stopping : bool or "auto", default "auto"
     the data it gets and never stops early.
 validation_fraction : float, default 0.1
     Share of the data held out when early stopping.
-n_iter_no_change : int, default 10
+n_iter_no_change : int, default 20
     Epochs without improvement that make a plateau.
 tol : float, default 1e-4
     Improvement that counts: of the validation score with early stopping, of the
@@ -251,7 +251,7 @@ class HTNetworkEstimator(NetworkEstimator):
         learning_rate_schedule="plateau",
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=20,
         tol=1e-4,
         warm_start=False,
         dtype="auto",
