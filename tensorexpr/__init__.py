@@ -31,7 +31,7 @@ from .grid import (
 )
 from .ht_tensor import HTTensor
 from .network_io import load_network, save_network
-from .networks import CPNetwork, HTNetwork, TTNetwork
+from .networks import CPNetwork, HTNetwork, TensorNetwork, TTNetwork
 from .operators import (
     Operator,
     generalized_outer,
@@ -60,6 +60,7 @@ __all__ = [
     "generalized_outer",
     "DimensionTree",
     "HTTensor",
+    "TensorNetwork",
     "CPNetwork",
     "TTNetwork",
     "HTNetwork",

@@ -34,7 +34,7 @@ from .validation import (
     check_tensor,
 )
 
-__all__ = ["CPNetwork", "TTNetwork", "HTNetwork"]
+__all__ = ["TensorNetwork", "CPNetwork", "TTNetwork", "HTNetwork"]
 
 
 def _params(arrays, name: str, ndim: int) -> list[np.ndarray]:
@@ -65,7 +65,30 @@ def _rank_list(rank, d: int, n_outputs: int) -> list[int]:
 
 
 class TensorNetwork:
-    """Shared input handling, evaluation and grid tensors."""
+    """Base class of the CP, TT and HT networks: inputs, evaluation and grid tensors.
+
+    Use it to recognise a network (``isinstance(obj, TensorNetwork)``); build one with
+    :class:`CPNetwork`, :class:`TTNetwork` or :class:`HTNetwork`. A subclass sets ``kind`` and
+    implements the score recursion and the grid tensors.
+
+    Parameters
+    ----------
+    feature_map : FeatureMap
+        The shared representation f: R^n -> R^m.
+    xi : str or Operator
+        The operator (any registered name).
+    d : int
+        Number of positions.
+    n_outputs : int
+        Number of scores.
+
+    Examples
+    --------
+    >>> import tensorexpr as te
+    >>> net = te.CPNetwork.random(3, te.TrigFeatures(), rank=2, random_state=0)
+    >>> isinstance(net, te.TensorNetwork), net.kind, net.d
+    (True, 'cp', 3)
+    """
 
     kind = ""
 

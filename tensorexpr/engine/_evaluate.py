@@ -139,24 +139,49 @@ def _cp_scores(spec, op, xi_fn, p, F, log_scale):
     return tf.matmul(u, p["weights"]), L
 
 
+def _waves(tree) -> list[list[int]]:
+    """Internal nodes grouped by height (children always in an earlier wave), post-order."""
+    height = {}
+    for node in range(tree.n_nodes):
+        children = tree.children(node)
+        height[node] = 0 if children is None else 1 + max(height[c] for c in children)
+    waves: dict[int, list[int]] = {}
+    for node in tree.internal_nodes:
+        waves.setdefault(height[node], []).append(node)
+    return [waves[h] for h in sorted(waves)]
+
+
 def _ht_scores(spec, op, xi_fn, p, F, log_scale):
-    """HT network over the spec's tree: one contraction per internal node, in post-order."""
+    """HT network over the spec's tree: the nodes of one height in one batched contraction."""
     tf = import_tensorflow()
     tree = spec.dimension_tree()
     leaves = tf.einsum("bdm,dmr->dbr", F, p["leaves"])
-    phi = {}
-    for k in range(spec.d):
-        state = (leaves[k], tf.zeros_like(leaves[k][:, 0]))
-        phi[tree.leaf(k)] = _normalise(*state) if log_scale else state
-    for node in tree.internal_nodes:
-        left, right = tree.children(node)
-        (x, lx), (y, ly) = phi.pop(left), phi.pop(right)
-        B = p[node_name(tree, node)]
+    u, L = leaves, tf.zeros_like(leaves[:, :, 0])
+    if log_scale:
+        u, L = _normalise(u, L)
+    phi = {tree.leaf(k): (u[k], L[k]) for k in range(spec.d)}
+    for wave in _waves(tree):
+        lefts = [tree.children(node)[0] for node in wave]
+        rights = [tree.children(node)[1] for node in wave]
+        x, lx = tf.stack([phi[c][0] for c in lefts]), tf.stack([phi[c][1] for c in lefts])
+        y, ly = tf.stack([phi[c][0] for c in rights]), tf.stack([phi[c][1] for c in rights])
+        B = tf.stack([p[node_name(tree, node)] for node in wave])  # (k, r, r, r')
+
+        def combine(a, b, B=B):
+            pair = xi_fn(tf.expand_dims(a, -1), tf.expand_dims(b, -2))  # (k, batch, r, r)
+            shape = tf.shape(pair)
+            flat = tf.reshape(pair, [shape[0], shape[1], shape[2] * shape[3]])
+            W = tf.reshape(B, [shape[0], shape[2] * shape[3], -1])
+            return tf.matmul(flat, W)  # (k, batch, r')
+
         if log_scale:
-            v, s = _rescaled(op, lambda a, b, B=B: contract(xi_fn, a, b, B), x, lx, y, ly)
-            phi[node] = _normalise(v, s) if node != tree.root else (v, s)
+            v, s = _rescaled(op, combine, x, lx, y, ly)
+            if wave[-1] != tree.root:
+                v, s = _normalise(v, s)
         else:
-            phi[node] = (contract(xi_fn, x, y, B), lx)
+            v, s = combine(x, y), lx
+        for k, node in enumerate(wave):
+            phi[node] = (v[k], s[k])
     return phi[tree.root]
 
 
