@@ -349,6 +349,7 @@ class NetworkEstimator(BaseEstimator):
             self.tol,
             LR_DECAYS if self.learning_rate_schedule == "plateau" else 0,
             best=self.best_validation_score_ if val is not None else -self.best_loss_,
+            strict=val is not None,  # as scikit-learn's MLP: loss <= best - tol improves
         )
         learning_rate = self.learning_rate
         progress = Progress(self.verbose, epochs, type(self).__name__)

@@ -42,12 +42,16 @@ class Plateau:
     step and watch again) or "stop" (a plateau with none left).
     """
 
-    def __init__(self, patience: int, tol: float, decays: int, best: float = -np.inf):
+    def __init__(
+        self, patience: int, tol: float, decays: int, best: float = -np.inf, strict: bool = True
+    ):
         self.patience, self.tol, self.decays_left, self.best = patience, tol, decays, best
+        self.strict = strict  # a validation score must beat best + tol; a loss may equal it
         self.no_improvement = 0
 
     def update(self, score: float) -> str:
-        if score > self.best + self.tol:
+        margin = score - (self.best + self.tol)
+        if margin > 0 or (margin == 0 and not self.strict):
             self.no_improvement = 0
         else:
             self.no_improvement += 1

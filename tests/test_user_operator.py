@@ -101,6 +101,11 @@ def test_tt_classifier_with_the_operator():
             xi=NAME,
             learning_rate=2e-2,
             max_iter=60,
+            dropout=0.0,  # the settings this test was written for (before the new defaults)
+            alpha=0.0,
+            batch_size=64,
+            learning_rate_schedule="constant",
+            n_iter_no_change=10,
             random_state=0,
         ).fit(X, y)
     assert clf.predict(X).shape == (200,)

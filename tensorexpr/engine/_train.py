@@ -323,8 +323,14 @@ def network_trainer(
 
     ``strategy``: a ``tf.distribute.Strategy`` to train under (one trainer per strategy).
     """
+    import threading
+
     jit = jit and strategy is None
+    # one trainer per thread: fits running at once in threads (joblib's threading backend,
+    # a Dask worker with several threads) must not share variables
+    thread = threading.get_ident()
     key = ("trainer", spec, feature_key(feature_map), loss, use_dropout, dtype, jit, strategy)
+    key += (thread,)
     return cached(
         key, lambda: NetworkTrainer(spec, feature_map, loss, use_dropout, dtype, jit, strategy)
     )
