@@ -7,7 +7,6 @@ tensorexpr computes with tensorly's backend functions only, so one call to
 from __future__ import annotations
 
 import contextlib
-import numbers
 from collections.abc import Iterator
 
 import numpy as np
@@ -259,15 +258,6 @@ def format_bytes(n_bytes: float) -> str:
             return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
         value /= 1024
     raise AssertionError  # pragma: no cover
-
-
-def check_memory_limit(memory_limit) -> int:
-    """A positive number of bytes (``memory_limit`` arguments)."""
-    if isinstance(memory_limit, bool) or not isinstance(memory_limit, numbers.Real):
-        raise TypeError(f"memory_limit must be a positive number of bytes, got {memory_limit!r}")
-    if not memory_limit > 0:
-        raise ValueError(f"memory_limit must be a positive number of bytes, got {memory_limit!r}")
-    return memory_limit
 
 
 def check_memory(n_bytes: int, memory_limit: int, what: str) -> None:

@@ -18,7 +18,6 @@ import tensorly as tl
 from ._backend import (
     DEFAULT_MEMORY_LIMIT,
     check_memory,
-    check_memory_limit,
     dense_bytes,
     format_bytes,
     to_numpy,
@@ -26,7 +25,7 @@ from ._backend import (
 from .certificates import WidthCertificate, certify_matricization_rank
 from .grid import check_templates
 from .operators import get_operator, operator_names
-from .validation import check_positive_int, check_tensor
+from .validation import check_memory_limit, check_positive_int, check_tensor
 
 __all__ = [
     "matricization",

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import tensorly as tl
 
-from ._backend import DEFAULT_MEMORY_LIMIT, check_memory, check_memory_limit, to_numpy
-from .validation import as_float_array, check_positive_int, check_random_state
+from ._backend import DEFAULT_MEMORY_LIMIT, check_memory, to_numpy
+from .validation import as_float_array, check_memory_limit, check_positive_int, check_random_state
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",

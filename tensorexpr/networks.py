@@ -20,7 +20,7 @@ import tensorly as tl
 from tensorly.cp_tensor import CPTensor
 from tensorly.tt_tensor import TTTensor
 
-from ._backend import check_memory_limit, tensor_like
+from ._backend import tensor_like
 from .features import FeatureMap, check_feature_map
 from .grid import DEFAULT_MEMORY_LIMIT, check_memory, feature_matrix, row_blocks
 from .ht_tensor import HTTensor
@@ -28,6 +28,7 @@ from .operators import Operator, get_operator
 from .trees import DimensionTree
 from .validation import (
     as_float_array,
+    check_memory_limit,
     check_positive_int,
     check_random_state,
     check_rank,

@@ -23,6 +23,7 @@ __all__ = [
     "check_tensor",
     "check_random_state",
     "check_sample_weight",
+    "check_memory_limit",
 ]
 
 
@@ -164,3 +165,12 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
     if sw.sum() <= 0:
         raise ValueError("sample_weight must have a positive sum, got all weights zero")
     return sw
+
+
+def check_memory_limit(memory_limit) -> int:
+    """A positive number of bytes (``memory_limit`` arguments)."""
+    if isinstance(memory_limit, bool) or not isinstance(memory_limit, numbers.Real):
+        raise TypeError(f"memory_limit must be a positive number of bytes, got {memory_limit!r}")
+    if not memory_limit > 0:
+        raise ValueError(f"memory_limit must be a positive number of bytes, got {memory_limit!r}")
+    return memory_limit

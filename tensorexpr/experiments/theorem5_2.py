@@ -92,23 +92,30 @@ def certified_witness(M: int, d: int, n_checked: int = 20000, random_state=None)
     idx = rng.integers(0, M, size=(n_checked, d))
     expected = np.any(idx[:, 0::2] != idx[:, 1::2], axis=1).astype(float)
     got = np.asarray(net(np.eye(M)[idx]))
+    return {
+        **_row(M, d, bound, bound, net, got - expected, "submatrix"),
+        "sigma_min_counted": bound.certificate.sigma,
+        "seconds": round(seconds, 2),
+    }
+
+
+def _row(M: int, d: int, found, bound, net, error, method: str) -> dict:
+    """The columns every row has: the rank ``found``, the width ``bound``, the RNN's error."""
     expected_rank = M ** (d // 2)
     return {
         "M": M,
         "d": d,
         "R": M,
-        "rank": bound.rank,
+        "rank": found.rank,
         "expected_rank": expected_rank,
-        "tol": bound.tol,
-        "gap": bound.gap,
+        "tol": found.tol,
+        "gap": found.gap,
         "bound": bound.bound,
         "expected_bound": -(-expected_rank // (M * d // 2)),
         "rnn_max_rank": max(net.ranks),
-        "rnn_max_abs_error": float(np.max(np.abs(got - expected))),
-        "method": "submatrix",
-        "sigma_min_counted": bound.certificate.sigma,
-        "seconds": round(seconds, 2),
-        "rank_exact": bound.rank == expected_rank,
+        "rnn_max_abs_error": float(np.max(np.abs(error))),
+        "method": method,
+        "rank_exact": found.rank == expected_rank,
     }
 
 
@@ -145,24 +152,7 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
         net = witness_rnn(M, d)
         grid = np.asarray(net.grid_tensor(np.eye(M)))
         bound = shallow_width_lower_bound(net, templates=np.eye(M))
-        expected_rank = M ** (d // 2)
-        rows.append(
-            {
-                "M": M,
-                "d": d,
-                "R": M,
-                "rank": found.rank,
-                "expected_rank": expected_rank,
-                "tol": found.tol,
-                "gap": found.gap,
-                "bound": bound.bound,
-                "expected_bound": -(-expected_rank // (M * d // 2)),
-                "rnn_max_rank": max(net.ranks),
-                "rnn_max_abs_error": float(np.max(np.abs(grid - target))),
-                "method": "dense",
-                "rank_exact": found.rank == expected_rank,
-            }
-        )
+        rows.append(_row(M, d, found, bound, net, grid - target, "dense"))
     rows.sort(key=lambda row: (row["M"], row["d"]))
     summary = {
         "theorem": "[K19] Thm 5.2: some generalized ReLU RNN of rank <= M needs shallow width "
