@@ -63,6 +63,41 @@ def test_relu_max_universality_at_width_M_to_the_d_plus_1():
     assert fit.relative_error < 1e-4
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_random_start_gets_the_least_squares_output_layer(seed):
+    # [[1, 2], [2, 3]] = relu(a_i + b_j) with a = (0, 1), b = (1, 2): with a random output
+    # weight of the wrong sign Adam drove the ReLU dead (seed 0 stopped at 0.866)
+    target = np.array([[1.0, 2.0], [2.0, 3.0]])
+    fit = te.fit_generalized(target, "cp", rank=1, xi="relu_sum", max_iter=2000, random_state=seed)
+    assert fit.relative_error <= 1e-6
+    np.testing.assert_allclose(_grid(fit.network, 2), target, atol=1e-5)
+
+
+def test_least_squares_output_layer_is_the_best_for_its_hidden_layers():
+    from tensorexpr.engine import _fit_generalized as fg
+
+    rng = np.random.default_rng(5)
+    target = rng.standard_normal((3, 3, 3))
+    spec = fg._spec_of(target, "tt", 2, "relu_max", None, None)
+    shapes = fg._shapes(spec)
+    trainer = fg.GridTrainer(spec, shapes, target.size)
+    values = fg._initial_values(spec, shapes, rng, te.get_operator("relu_max"))
+    trainer.reset(values, target.ravel(), 0.01, 0.0)
+    fg._least_squares_output(trainer, spec, values)
+    fitted = trainer.values()
+    # brute force: the grid is linear in the last core, so any other last core is worse
+    net = fg._fitted_network(spec, fitted, 1.0)
+    best = np.linalg.norm(_grid(net, 3) - target)
+    for _ in range(5):
+        moved = dict(
+            fitted,
+            core_last=fitted["core_last"] + 1e-3 * rng.standard_normal(fitted["core_last"].shape),
+        )
+        other = np.linalg.norm(_grid(fg._fitted_network(spec, moved, 1.0), 3) - target)
+        assert other >= best - 1e-12
+    assert all(np.array_equal(fitted[k], values[k]) for k in values if k != "core_last")
+
+
 def test_restarts_keep_the_best_and_stop_when_converged():
     target = np.random.default_rng(3).standard_normal((3, 3, 3))
     fit = te.fit_generalized(
