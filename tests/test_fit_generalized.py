@@ -78,24 +78,24 @@ def test_least_squares_output_layer_is_the_best_for_its_hidden_layers():
 
     rng = np.random.default_rng(5)
     target = rng.standard_normal((3, 3, 3))
-    spec = fg._spec_of(target, "tt", 2, "relu_max", None, None)
+    spec = fg._spec_of(target, "cp", 3, "relu_max", None, None)
     shapes = fg._shapes(spec)
     trainer = fg.GridTrainer(spec, shapes, target.size)
     values = fg._initial_values(spec, shapes, rng, te.get_operator("relu_max"))
     trainer.reset(values, target.ravel(), 0.01, 0.0)
     fg._least_squares_output(trainer, spec, values)
     fitted = trainer.values()
-    # brute force: the grid is linear in the last core, so any other last core is worse
+    # brute force: the grid is linear in the output weights, so any other weights are worse
     net = fg._fitted_network(spec, fitted, 1.0)
     best = np.linalg.norm(_grid(net, 3) - target)
     for _ in range(5):
         moved = dict(
             fitted,
-            core_last=fitted["core_last"] + 1e-3 * rng.standard_normal(fitted["core_last"].shape),
+            weights=fitted["weights"] + 1e-3 * rng.standard_normal(fitted["weights"].shape),
         )
         other = np.linalg.norm(_grid(fg._fitted_network(spec, moved, 1.0), 3) - target)
         assert other >= best - 1e-12
-    assert all(np.array_equal(fitted[k], values[k]) for k in values if k != "core_last")
+    assert all(np.array_equal(fitted[k], values[k]) for k in values if k != "weights")
 
 
 def test_restarts_keep_the_best_and_stop_when_converged():

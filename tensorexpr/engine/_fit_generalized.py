@@ -41,7 +41,8 @@ __all__ = ["fit_generalized", "GeneralizedFit"]
 CHUNK = 50
 #: Initial temperature of the smoothed max (the target is scaled to unit RMS).
 TAU0 = 0.3
-#: Random starts get a least-squares output layer up to this many output parameters.
+#: Random CP starts get a least-squares output layer up to this width (for TT and HT it was
+#: measured to hurt: docs/expressivity.md, deep relu_max targets).
 LSTSQ_OUTPUT_MAX = 1024
 #: Adam's epsilon: tiny, the fits go down to relative errors of 1e-8 and below.
 ADAM_EPSILON = 1e-12
@@ -275,7 +276,8 @@ def _least_squares_output(trainer: GridTrainer, spec: NetworkSpec, values: dict)
     grid tensors with the output layer set to each unit vector. A random output layer can
     start with the wrong signs: Adam then drives the pre-activations below zero and the
     rectified units die (the 2 x 2 relu_sum target ``[[1, 2], [2, 3]]``, CP rank 1, stopped
-    at relative error 0.87).
+    at relative error 0.87). Used for CP: on deep TT / HT targets the least-squares output
+    of a random hidden start led Adam to worse minima (docs/expressivity.md).
     """
     tf = import_tensorflow()
     output = _output_name(spec)
@@ -545,7 +547,7 @@ def fit_generalized(
         # a given start is fitted with the exact operator: smoothing would move it off its error
         annealing = op.tf_smoothed is not None and not given
         trainer.reset(values, target, learning_rate, TAU0 if annealing else 0.0)
-        if not given and np.prod(np.shape(values[_output_name(spec)])) <= LSTSQ_OUTPUT_MAX:
+        if not given and spec.kind == "cp" and spec.rank <= LSTSQ_OUTPUT_MAX:
             _least_squares_output(trainer, spec, values)
         met = False
         if given:
