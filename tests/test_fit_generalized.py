@@ -204,6 +204,22 @@ def test_polish_converges_inside_the_basin_where_adam_crawls():
     assert err == pytest.approx(polished.relative_error, rel=1e-6, abs=1e-14)
 
 
+@pytest.mark.parametrize("structure", [None, ((0, 1), (2, 3)), (((0, 1), 2), 3)])
+def test_ht_init_from_a_network_on_its_tree(structure):
+    # init= for HT checks the tree against the fit's (an AttributeError before)
+    fmap = te.LinearFeatures.identity(3)
+    tree = te.DimensionTree.balanced(4) if structure is None else te.DimensionTree(structure)
+    teacher = te.HTNetwork.random(4, fmap, 2, xi="relu_max", tree=tree, random_state=1)
+    target = _grid(teacher, 3)
+    fit = te.fit_generalized(
+        target, "ht", rank=2, xi="relu_max", tree=tree, init=teacher, tol=1e-12
+    )
+    assert fit.n_iter == 0 and fit.relative_error <= 1e-12
+    other = te.DimensionTree((0, (1, (2, 3))))
+    with pytest.raises(ValueError, match="init must use the fit's tree"):
+        te.fit_generalized(target, "ht", rank=2, xi="relu_max", tree=other, init=teacher)
+
+
 def test_init_and_polish_are_checked():
     target, start = _jittered_teacher(0.0)
     with pytest.raises(TypeError, match="init must be a TTNetwork"):

@@ -388,7 +388,7 @@ def _values_of_network(init, spec: NetworkSpec, shapes: dict, scale: float) -> d
         raise ValueError(
             f"init must have xi={spec.xi!r}, d={spec.d} and one output like the fit, got {init!r}"
         )
-    if spec.kind == "ht" and init.tree.structure != spec.structure:
+    if spec.kind == "ht" and init.tree.structure != spec.tree:
         raise ValueError(
             f"init must use the fit's tree {spec.dimension_tree()!r}, got {init.tree!r}"
         )
