@@ -488,7 +488,8 @@ def fit_generalized(
     max_iter : int, default 2000
         Adam steps per restart.
     n_restarts : int, default 1
-        Random initialisations tried; the best fit is returned.
+        Random initialisations tried; the best fit is returned. A random CP start gets the
+        least-squares output weights for its random hidden layer (docs/expressivity.md).
     learning_rate : float, default 0.02
         Adam's initial step; it is halved when the error stalls.
     random_state : None, int or numpy Generator
