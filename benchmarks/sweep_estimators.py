@@ -25,11 +25,15 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from sklearn.datasets import load_digits, make_circles, make_friedman1, make_moons  # noqa: E402
+from sklearn.linear_model import LogisticRegression, Ridge  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 
 from estimators import (  # noqa: E402
     CPNetworkClassifier,
+    CPNetworkRegressor,
     HTNetworkClassifier,
+    HTNetworkRegressor,
     ImagePatches,
     SequenceWindows,
     TTNetworkClassifier,
@@ -41,7 +45,16 @@ ESTIMATORS = {
     "cp": CPNetworkClassifier,
     "ht": HTNetworkClassifier,
     "ttr": TTNetworkRegressor,
+    "cpr": CPNetworkRegressor,
+    "htr": HTNetworkRegressor,
+    # the baselines, on the same splits
+    "mlp": lambda random_state: MLPClassifier(max_iter=1000, random_state=random_state),
+    "logreg": lambda random_state: LogisticRegression(max_iter=1000),
+    "mlpr": lambda random_state: MLPRegressor(max_iter=2000, random_state=random_state),
+    "ridge": lambda random_state: Ridge(),
 }
+
+_TOY_CLASSIFICATION = ["moons", "circles"]
 
 
 def digits_split(seed: int):
@@ -100,6 +113,23 @@ def split(dataset: str, seed: int):
 # (name, estimator, data sets, parameters on top of the defaults)
 GRIDS: dict[str, list[tuple[str, str, list[str], dict]]] = {
     "smoke": [("defaults", "tt", ["moons"], {})],
+    # the small sets: 2 positions (moons, circles) and 10 positions of 1 value (friedman1)
+    "toys": [
+        *[
+            (f"{kind} {name}", kind, _TOY_CLASSIFICATION, params)
+            for kind in ("tt", "cp", "ht")
+            for name, params in (("defaults", {}), ("dropout 0", {"dropout": 0.0}))
+        ],
+        *[
+            (f"{kind} {name}", kind, ["friedman1"], params)
+            for kind in ("ttr", "cpr", "htr")
+            for name, params in (("defaults", {}), ("dropout 0", {"dropout": 0.0}))
+        ],
+        ("MLPClassifier", "mlp", _TOY_CLASSIFICATION, {}),
+        ("LogisticRegression", "logreg", _TOY_CLASSIFICATION, {}),
+        ("MLPRegressor", "mlpr", ["friedman1"], {}),
+        ("Ridge", "ridge", ["friedman1"], {}),
+    ],
 }
 
 
@@ -114,7 +144,7 @@ def run_one(estimator: str, dataset: str, seed: int, params: dict) -> dict:
     return dict(
         score=model.score(Xte, yte),
         train_score=model.score(Xtr, ytr),
-        epochs=model.n_iter_,
+        epochs=getattr(model, "n_iter_", 0),
         seconds=seconds,
     )
 

@@ -188,6 +188,10 @@ class NetworkEstimator(BaseEstimator):
         """HT estimators: the tree's nested tuples; None for the other kinds."""
         return None
 
+    def _shared_cores(self) -> bool:
+        """TT estimators: whether the middle cores are one shared core; False otherwise."""
+        return False
+
     # --- training: the steps ------------------------------------------------------------------
     def _encode_targets(self, y, reset: bool, classes, sample_weight):  # pragma: no cover
         """y as float64 scores' targets; on reset also the outputs (classes_, _n_outputs)."""
@@ -244,6 +248,7 @@ class NetworkEstimator(BaseEstimator):
             rank=self.rank,
             n_outputs=self._n_outputs,
             tree=self._tree_structure(),
+            shared_cores=self._shared_cores(),
         )
         params = engine.init_params(self._spec, self._rng, self._feature_map.constant_index)
         for name, value in self._feature_map.trainable_params().items():
@@ -265,6 +270,7 @@ class NetworkEstimator(BaseEstimator):
             self.feature_map,
             te.get_operator(self.xi).name,
             self._tree_structure(),
+            self._shared_cores(),
         )
 
     def _check_same_network(self):
@@ -272,8 +278,8 @@ class NetworkEstimator(BaseEstimator):
         if now != before:
             raise ValueError(
                 "warm_start and partial_fit continue the same network: (rank, n_features, "
-                f"feature_map, xi, tree) = {now} differs from {before} of the previous fit; "
-                "set warm_start=False to start over"
+                f"feature_map, xi, tree, share_cores) = {now} differs from {before} of the "
+                "previous fit; set warm_start=False to start over"
             )
 
     def _split_validation(self, seq, y_enc, sw, incremental: bool):
@@ -449,6 +455,12 @@ class NetworkEstimator(BaseEstimator):
         fmap = self._feature_map.with_params(**learned) if learned else self._feature_map
         net = {k: v for k, v in self._params.items() if not k.startswith(prefix)}
         return engine.to_network(self._spec, net, fmap)
+
+    @property
+    def n_params_(self) -> int:
+        """Number of trained parameters, feature map included (a shared core counts once)."""
+        check_is_fitted(self)
+        return int(sum(np.size(v) for v in self._params.values()))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -76,6 +76,54 @@ def test_grid_equals_the_tensorly_grid_tensor(kind, xi):
     )
 
 
+@pytest.mark.parametrize("xi", ["product", "relu_max"])
+@pytest.mark.parametrize("d", [2, 3, 6, 70])  # 70: the tf.scan loop beyond UNROLL_MAX
+def test_shared_cores_are_the_repeated_core(xi, d):
+    tf = engine.import_tensorflow()
+    shared = engine.NetworkSpec("tt", xi, d, 3, 2, 2, shared_cores=True)
+    params = _random_params(shared, seed=3)
+    assert set(params) == set(engine.param_names(shared))
+    assert (d <= 2) == ("core_middle" not in params)
+    if d <= 2:  # no middle core: sharing changes nothing
+        return
+    # the unshared spec with the core repeated, and the tensorly network: two other paths
+    repeated = {k: v for k, v in params.items() if k != "core_middle"}
+    if d > 2:
+        repeated["cores_middle"] = np.stack([params["core_middle"]] * (d - 2))
+    plain = engine.NetworkSpec("tt", xi, d, 3, 2, 2)
+    net = engine.to_network(shared, params, te.PolynomialFeatures(1, degree=2))
+    assert all(np.array_equal(c, net.cores[1]) for c in net.cores[1:-1])
+    X = np.random.default_rng(4).uniform(size=(5, d, 1))
+    F = te.PolynomialFeatures(1, degree=2).tf_call(tf.constant(X))
+
+    def run(spec, values):
+        v, L = engine.scores(spec, {k: tf.constant(a) for k, a in values.items()}, F)
+        return np.exp(L.numpy())[:, None] * v.numpy()
+
+    np.testing.assert_allclose(run(shared, params), run(plain, repeated), rtol=1e-12)
+    np.testing.assert_allclose(run(shared, params), np.asarray(net(X)), rtol=1e-9, atol=1e-12)
+
+
+def test_shared_core_gradient_is_the_sum_over_positions():
+    tf = engine.import_tensorflow()
+    d = 5
+    shared = engine.NetworkSpec("tt", "product", d, 3, 2, 1, shared_cores=True)
+    plain = engine.NetworkSpec("tt", "product", d, 3, 2, 1)
+    params = _random_params(shared, seed=5)
+    F = tf.constant(np.random.default_rng(6).uniform(size=(4, d, 3)))
+    core = tf.Variable(params["core_middle"])
+    with tf.GradientTape() as tape:
+        v, L = engine.scores(shared, dict(params, core_middle=core), F)
+        total = tf.reduce_sum(tf.exp(L)[:, None] * v)
+    got = tape.gradient(total, core).numpy()
+    stacked = tf.Variable(np.stack([params["core_middle"]] * (d - 2)))
+    rest = {k: v for k, v in params.items() if k != "core_middle"}
+    with tf.GradientTape() as tape:
+        v, L = engine.scores(plain, dict(rest, cores_middle=stacked), F)
+        total = tf.reduce_sum(tf.exp(L)[:, None] * v)
+    np.testing.assert_allclose(got, tape.gradient(total, stacked).numpy().sum(0), rtol=1e-10)
+
+
 def test_long_sequences_stay_in_scale():
     # 500 positions of a relu_max TT: the plain product of the states would overflow float64
     tf = engine.import_tensorflow()

@@ -138,6 +138,7 @@ def test_tt_512_positions_trains_without_overflow():
         dropout=0.0,  # the class sits at one position: dropping it would hide the label
         dtype="float32",
         random_state=0,
+        share_cores=False,  # the class is where the marker sits: a core per position
     )
     clf.fit(X, y)
     assert np.all(np.isfinite(clf.loss_curve_))
@@ -158,7 +159,7 @@ def test_scale_is_carried_in_log_space():
         rank=2, n_features=3, max_iter=1, dtype="float32", random_state=0
     ).fit(X, y)
     big = {k: v.copy() for k, v in clf._params.items()}
-    big["cores_middle"] = big["cores_middle"] * 2.0  # scores grow by 2 ** 298 ~ 1e90
+    big["core_middle"] = big["core_middle"] * 2.0  # the shared core: scores grow by 2 ** 298
     clf._params = big
     dec = clf.decision_function(X)
     assert np.all(np.isfinite(dec)) and np.abs(dec).max() > 1e60
@@ -197,7 +198,7 @@ def test_pipeline_grid_search(n_jobs):
     X, y = X[:240] / 16.0, y[:240]
     pipe = make_pipeline(
         ImagePatches(patch_size=2, image_shape=(8, 8)),
-        TTNetworkClassifier(n_inputs=4, max_iter=4, random_state=0),
+        TTNetworkClassifier(n_inputs=4, max_iter=10, random_state=0),
     )
     search = GridSearchCV(pipe, {"ttnetworkclassifier__rank": [2, 4]}, cv=2, n_jobs=n_jobs)
     search.fit(X, y)

@@ -24,7 +24,7 @@ import numpy as np
 
 from .._tensorflow import import_tensorflow
 from ..operators import Operator, get_operator
-from ._spec import NetworkSpec, node_name
+from ._spec import NetworkSpec, middle_cores, node_name
 
 __all__ = ["contract", "scores", "grid", "UNROLL_MAX"]
 
@@ -112,7 +112,7 @@ def _tt_scores(spec, op, xi_fn, p, F, log_scale):
 
     state = _normalise(h, L) if log_scale else (h, L)
     if spec.d > 2:
-        elems = [tf.transpose(F[:, 1:-1], [1, 0, 2]), p["cores_middle"]]
+        elems = [tf.transpose(F[:, 1:-1], [1, 0, 2]), middle_cores(spec, p)]
         state = _fold(step, state, elems, spec.d <= UNROLL_MAX)
     return step(state, (F[:, -1], p["core_last"]), last=True)
 
@@ -251,7 +251,8 @@ def grid(spec: NetworkSpec, params: dict, F, xi_fn=None):
             a = [F @ tf.transpose(params["matrices"][t]) for t in range(d)]
         cores = [params["core_first"]]
         if d > 1:
-            cores += [params["cores_middle"][t] for t in range(d - 2)] + [params["core_last"]]
+            middle = middle_cores(spec, params)
+            cores += [middle[t] for t in range(d - 2)] + [params["core_last"]]
         start = a[0] if op.unit is None else xi_fn(a[0], op.unit * tf.ones_like(a[0]))
         state = start @ cores[0][0]
         for t in range(1, d):

@@ -25,7 +25,15 @@ from ..networks import CPNetwork, HTNetwork, TensorNetwork, TTNetwork
 from ..operators import get_operator
 from ..trees import DimensionTree
 
-__all__ = ["NetworkSpec", "param_names", "node_name", "init_params", "to_network", "KINDS"]
+__all__ = [
+    "NetworkSpec",
+    "param_names",
+    "middle_cores",
+    "node_name",
+    "init_params",
+    "to_network",
+    "KINDS",
+]
 
 #: The network kinds: shallow (CP), recurrent (TT), deep (HT).
 KINDS = ("cp", "tt", "ht")
@@ -52,6 +60,10 @@ class NetworkSpec:
         HT only: the dimension tree's structure (``DimensionTree.structure``).
     hidden_size : int, optional
         TT only: L, the size of ``C_t f(x_t)``; no matrices ``C_t`` when None.
+    shared_cores : bool, default False
+        TT only: one middle core for every position from 2 to d - 1 (parameter
+        ``core_middle`` (r, L, r) instead of ``cores_middle``): the recurrent network of
+        docs/theory.md section 1 with the same weights at every step.
     """
 
     kind: str
@@ -62,6 +74,7 @@ class NetworkSpec:
     n_outputs: int = 1
     tree: object = None
     hidden_size: int | None = None
+    shared_cores: bool = False
 
     @property
     def width(self) -> int:
@@ -82,7 +95,12 @@ def param_names(spec: NetworkSpec) -> list[str]:
     if spec.kind == "cp":
         return ["factors", "weights"]
     if spec.kind == "tt":
-        names = ["core_first"] + (["cores_middle", "core_last"] if spec.d > 1 else [])
+        # a shared core exists from d = 3 on; unshared, d = 2 has an empty stack of them
+        if spec.shared_cores:
+            middle = ["core_middle"] if spec.d > 2 else []
+        else:
+            middle = ["cores_middle"]
+        names = ["core_first"] + (middle + ["core_last"] if spec.d > 1 else [])
         return names + (["matrices"] if spec.hidden_size is not None else [])
     tree = spec.dimension_tree()
     return ["leaves"] + [node_name(tree, node) for node in tree.internal_nodes]
@@ -122,8 +140,12 @@ def init_params(
             params["core_first"] = rng.standard_normal((1, L, C)) / np.sqrt(L)
         else:
             params["core_first"] = rng.standard_normal((1, L, r)) / np.sqrt(L)
-            middle = [on_constant((r, L, r)) for _ in range(d - 2)]
-            params["cores_middle"] = np.array(middle).reshape(d - 2, r, L, r)
+            if spec.shared_cores:
+                if d > 2:
+                    params["core_middle"] = on_constant((r, L, r))
+            else:
+                middle = [on_constant((r, L, r)) for _ in range(d - 2)]
+                params["cores_middle"] = np.array(middle).reshape(d - 2, r, L, r)
             params["core_last"] = rng.standard_normal((r, L, C)) / np.sqrt(r * L)
         if spec.hidden_size is not None:
             params["matrices"] = rng.standard_normal((d, L, m)) / np.sqrt(m)
@@ -154,6 +176,25 @@ def init_params(
     return params
 
 
+def middle_cores(spec: NetworkSpec, params: dict):
+    """The (d - 2, r, L, r) middle TT cores, the shared core repeated when ``shared_cores``.
+
+    Works on numpy arrays and on TensorFlow tensors (the gradient of a repeated core is the
+    sum over its positions).
+    """
+    if not spec.shared_cores:
+        return params["cores_middle"]
+    if spec.d <= 2:
+        return np.zeros((0, spec.rank, spec.width, spec.rank))
+    core = params["core_middle"]
+    if isinstance(core, np.ndarray):
+        return np.broadcast_to(core, (spec.d - 2, *core.shape))
+    from .._tensorflow import import_tensorflow
+
+    tf = import_tensorflow()
+    return tf.repeat(tf.expand_dims(core, 0), spec.d - 2, axis=0)
+
+
 def to_network(
     spec: NetworkSpec, params: dict[str, np.ndarray], feature_map: FeatureMap
 ) -> TensorNetwork:
@@ -178,7 +219,7 @@ def to_network(
     if spec.kind == "tt":
         cores = [p["core_first"]]
         if spec.d > 1:
-            cores += list(p["cores_middle"]) + [p["core_last"]]
+            cores += list(middle_cores(spec, p)) + [p["core_last"]]
         matrices = list(p["matrices"]) if "matrices" in p else None
         return TTNetwork(cores, feature_map, xi=xi, matrices=matrices)
     tree = spec.dimension_tree()
