@@ -376,6 +376,24 @@ def test_parameters_of_a_wrong_type_raise_type_error():
         TTNetworkClassifier(rank=2.5).fit(X, y)
 
 
+def test_share_cores_is_one_core_repeated():
+    X, y = _digit_patches(200)
+    shared = TTNetworkClassifier(n_inputs=4, rank=3, n_features=4, max_iter=2, random_state=0)
+    shared.fit(X, y)
+    own = clone(shared).set_params(share_cores=False).fit(X, y)
+    net = shared.network_
+    assert all(np.array_equal(core, net.cores[1]) for core in net.cores[1:-1])
+    # the 14 middle cores (3, 4, 3) of the 16 positions count once when shared
+    assert own.n_params_ - shared.n_params_ == 13 * 3 * 4 * 3
+    np.testing.assert_allclose(
+        np.asarray(net(X[:5].reshape(5, 16, 4))), shared.decision_function(X[:5]), rtol=1e-4
+    )
+    with pytest.raises(TypeError, match="share_cores must be True or False, got 'yes'"):
+        clone(shared).set_params(share_cores="yes").fit(X, y)
+    with pytest.raises(ValueError, match="share_cores"):
+        shared.set_params(warm_start=True, share_cores=False).fit(X, y)
+
+
 def test_bad_inputs():
     X, y = make_moons(30, random_state=0)
     clf = TTNetworkClassifier(max_iter=1).fit(X, y)
