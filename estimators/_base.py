@@ -37,6 +37,9 @@ from ._training import (
 #: below this many training samples, dtype="auto" trains in float64 (cheap at that size,
 #: and fits become reproducible to rounding, e.g. integer weights == repeated samples)
 FLOAT64_BELOW = 512
+#: dropout="auto": the position dropout of positions holding several values (windows,
+#: patches); positions of one value (a tabular row) get none (docs/estimators.md, the sweep)
+DROPOUT_AUTO = 0.2
 #: rows scored per call of the compiled score function
 PREDICT_CHUNK = 8192
 DTYPES = ("auto", "float32", "float64")
@@ -79,7 +82,7 @@ class NetworkEstimator(BaseEstimator):
         xi="product",
         n_inputs=None,
         alpha=1e-3,
-        dropout=0.2,
+        dropout="auto",
         max_iter=200,
         batch_size=32,
         learning_rate=3e-3,
@@ -130,7 +133,13 @@ class NetworkEstimator(BaseEstimator):
         if self.n_inputs is not None:
             check_positive_int(self.n_inputs, "n_inputs")
         check_real(self.alpha, "alpha", 0.0)
-        check_real(self.dropout, "dropout", 0.0, 1.0, high_open=True)
+        if isinstance(self.dropout, str):
+            if self.dropout != "auto":
+                raise ValueError(
+                    f"dropout must be 'auto' or a float in [0, 1), got {self.dropout!r}"
+                )
+        else:
+            check_real(self.dropout, "dropout", 0.0, 1.0, high_open=True)
         check_positive_int(self.max_iter, "max_iter")
         check_positive_int(self.batch_size, "batch_size")
         check_real(self.learning_rate, "learning_rate", 0.0, low_open=True)
@@ -335,8 +344,13 @@ class NetworkEstimator(BaseEstimator):
 
     @property
     def _position_dropout(self) -> float:
-        """``dropout``, or 0 for the "trig" map, which has no constant feature to keep."""
-        return 0.0 if self.feature_map == "trig" else self.dropout
+        """``dropout`` ("auto": DROPOUT_AUTO where a position holds several values, 0 where
+        it holds one); 0 for the "trig" map, which has no constant feature to keep."""
+        if self.feature_map == "trig":
+            return 0.0
+        if isinstance(self.dropout, str):  # "auto"
+            return DROPOUT_AUTO if self.n_inputs_ > 1 else 0.0
+        return float(self.dropout)
 
     def _fit_stochastic(self, trainer, train, val, incremental: bool):
         """Epochs of mini-batch Adam, the plateau schedule and early stopping.

@@ -78,11 +78,15 @@ n_inputs : int, optional
     Values per position n when X is 2-D; None means 1 (every column a position).
 alpha : float, default 1e-3
     L2 penalty ``alpha / 2 * ||theta||^2`` on all parameters.
-dropout : float, default 0.2
+dropout : float or "auto", default "auto"
     Position dropout during training: each position of each sample is replaced, with
     this probability, by the constant feature alone, which the initialisation makes a
     near-identity step (a skipped position). A regulariser against the quick
-    overfitting of TT-networks; ignored for "trig", which has no constant feature.
+    overfitting of TT-networks on sequences; ignored for "trig", which has no constant
+    feature. "auto" is 0.2 when a position holds several values (windows of a signal,
+    image patches: neighbours overlap or correlate, dropping one regularises) and 0 when
+    it holds one value (the columns of a tabular row: dropping one deletes a feature);
+    the sweep behind it is in docs/estimators.md.
 max_iter : int, default 200
     Maximum number of epochs (passes over the training data), as in scikit-learn's MLP.
 batch_size : int, default 32
@@ -236,7 +240,7 @@ class TTNetworkEstimator(NetworkEstimator):
         xi="product",
         n_inputs=None,
         alpha=1e-3,
-        dropout=0.2,
+        dropout="auto",
         max_iter=200,
         batch_size=32,
         learning_rate=3e-3,
@@ -314,7 +318,7 @@ class HTNetworkEstimator(NetworkEstimator):
         xi="product",
         n_inputs=None,
         alpha=1e-3,
-        dropout=0.2,
+        dropout="auto",
         max_iter=200,
         batch_size=32,
         learning_rate=3e-3,

@@ -288,6 +288,14 @@ def test_early_stopping_auto_holds_out_from_10000_samples():
     assert len(big.validation_scores_) == 1
 
 
+def test_dropout_auto_drops_windows_not_tabular_columns():
+    X, y = _digit_patches(60)
+    patches = TTNetworkClassifier(n_inputs=4, max_iter=1).fit(X, y)
+    columns = TTNetworkClassifier(max_iter=1).fit(X, y)  # 64 positions of one pixel
+    assert (patches._position_dropout, columns._position_dropout) == (0.2, 0.0)
+    assert TTNetworkClassifier(dropout=0.1, max_iter=1).fit(X, y)._position_dropout == 0.1
+
+
 def test_trig_ignores_position_dropout():
     X, y = make_moons(60, noise=0.2, random_state=0)
     clf = TTNetworkClassifier(feature_map="trig", dropout=0.2, max_iter=2, random_state=0)
@@ -361,6 +369,8 @@ def test_digits_accuracy():
         (dict(early_stopping="yes"), "early_stopping must be True, False or 'auto'"),
         (dict(learning_rate_schedule="cosine"), "learning_rate_schedule"),
         (dict(dtype="float16"), "dtype"),
+        (dict(dropout="yes"), "dropout must be 'auto' or a float in \\[0, 1\\), got 'yes'"),
+        (dict(dropout=1.0), "dropout"),
     ],
 )
 def test_bad_parameters(params, match):
