@@ -85,3 +85,31 @@ def test_grid_search_on_a_dask_local_cluster():
     np.testing.assert_allclose(
         search.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
     )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 3 epochs
+def test_grid_search_on_joblib_threads_equals_serial():
+    # each thread trains on its own cached trainer (engine cache keyed per thread)
+    import threading
+
+    from joblib import parallel_backend
+
+    X, y = make_moons(120, noise=0.2, random_state=0)
+    X = np.repeat(X, 4, axis=1)  # 4 positions of 2 values: dropout and a shared core in play
+    seen = set()
+
+    class Recording(TTNetworkClassifier):
+        def fit(self, X, y, sample_weight=None):
+            seen.add(threading.get_ident())
+            return super().fit(X, y, sample_weight)
+
+    search = GridSearchCV(
+        Recording(rank=4, max_iter=3, n_inputs=2, random_state=0), {"alpha": [0.0, 1e-3]}, cv=3
+    )
+    with parallel_backend("threading", n_jobs=2):
+        search.fit(X, y)
+    serial = GridSearchCV(search.estimator, search.param_grid, cv=3).fit(X, y)
+    assert len(seen) >= 2
+    np.testing.assert_allclose(
+        search.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
+    )
