@@ -28,7 +28,7 @@ from .features import FeatureMap, LinearFeatures
 from .grid import feature_matrix
 from .networks import CPNetwork, HTNetwork, TTNetwork
 from .operators import get_operator
-from .trees import DimensionTree
+from .trees import DimensionTree, check_tree
 
 __all__ = [
     "construct_generalized",
@@ -84,13 +84,7 @@ def _check_tree(tree, kind: str, d: int) -> DimensionTree | None:
         if tree is not None:
             raise ValueError(f"tree is only used with kind='ht', got kind={kind!r}")
         return None
-    if tree is None:
-        return DimensionTree.balanced(d)
-    if not isinstance(tree, DimensionTree):
-        raise TypeError(f"tree must be a DimensionTree, got {type(tree).__name__}")
-    if tree.d != d:
-        raise ValueError(f"tree must have d={d} leaves like the tensor, got {tree.d}")
-    return tree
+    return check_tree(tree, d)
 
 
 def _features(M: int, templates, feature_map) -> tuple[FeatureMap, np.ndarray]:

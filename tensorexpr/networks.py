@@ -25,7 +25,7 @@ from .features import FeatureMap, check_feature_map
 from .grid import DEFAULT_MEMORY_LIMIT, check_memory, feature_matrix, row_blocks
 from .ht_tensor import HTTensor
 from .operators import Operator, get_operator
-from .trees import DimensionTree
+from .trees import DimensionTree, check_tree
 from .validation import (
     as_float_array,
     check_memory_limit,
@@ -748,9 +748,7 @@ class HTNetwork(TensorNetwork):
         d = check_positive_int(d, "d")
         r = check_positive_int(rank, "rank")
         C = check_positive_int(n_outputs, "n_outputs")
-        tree = DimensionTree.balanced(d) if tree is None else tree
-        if not isinstance(tree, DimensionTree) or tree.d != d:
-            raise ValueError(f"tree must be a DimensionTree over d={d} modes, got {tree!r}")
+        tree = check_tree(tree, d)
         m = check_feature_map(feature_map).n_features
         rng = check_random_state(random_state)
         factors = []

@@ -11,7 +11,7 @@ import numbers
 
 from .validation import check_positive_int
 
-__all__ = ["DimensionTree"]
+__all__ = ["DimensionTree", "check_tree"]
 
 
 class DimensionTree:
@@ -164,3 +164,22 @@ class DimensionTree:
 
     def __repr__(self) -> str:
         return f"DimensionTree({self.structure!r})"
+
+
+def check_tree(tree, d: int) -> DimensionTree:
+    """``tree`` as a DimensionTree over ``d`` modes; None gives ``DimensionTree.balanced(d)``.
+
+    Raises
+    ------
+    TypeError
+        ``tree`` is neither None nor a DimensionTree.
+    ValueError
+        ``tree`` has another number of leaves than ``d``.
+    """
+    if tree is None:
+        return DimensionTree.balanced(d)
+    if not isinstance(tree, DimensionTree):
+        raise TypeError(f"tree must be None or a DimensionTree, got {type(tree).__name__}")
+    if tree.d != d:
+        raise ValueError(f"tree must be a DimensionTree over d={d} modes, got {tree!r}")
+    return tree

@@ -571,7 +571,7 @@ def test_ht_bad_rank_and_tree():
         te.ht_svd(full, rank=[2, 2, 2])
     with pytest.raises(ValueError, match="root entry"):
         te.ht_svd(full, rank=[2] * 7)
-    with pytest.raises(ValueError, match="tree must have d = 4 leaves"):
+    with pytest.raises(ValueError, match="tree must be a DimensionTree over d=4 modes"):
         te.ht_svd(full, tree=DimensionTree.balanced(3))
     with pytest.raises(TypeError, match="tree must be None or a DimensionTree"):
         te.ht_svd(full, tree=((0, 1), (2, 3)))

@@ -11,7 +11,7 @@ from tensorly.tt_tensor import TTTensor
 
 from .._backend import dot_t, transposes_are_views
 from ..ht_tensor import HTTensor, check_ht, contract_children, ht_orthogonalize
-from ..trees import DimensionTree
+from ..trees import DimensionTree, check_tree
 from ..validation import check_tensor
 from ._common import (
     WIDE,
@@ -26,16 +26,6 @@ from ._common import (
 from ._tt import check_tt, tt_round
 
 __all__ = ["ht_svd", "ht_round", "tt_to_ht", "ht_to_tt", "HTSVD"]
-
-
-def _check_tree(tree, d: int) -> DimensionTree:
-    if tree is None:
-        return DimensionTree.balanced(d)
-    if not isinstance(tree, DimensionTree):
-        raise TypeError(f"tree must be None or a DimensionTree, got {type(tree).__name__}")
-    if tree.d != d:
-        raise ValueError(f"tree must have d = {d} leaves (one per mode), got a tree with {tree.d}")
-    return tree
 
 
 def ht_svd(
@@ -97,7 +87,7 @@ def ht_svd(
     tensor = check_tensor(tensor, "tensor", min_ndim=2, check_finite=False)
     tol = check_tol(tol)
     d = tl.ndim(tensor)
-    tree = _check_tree(tree, d)
+    tree = check_tree(tree, d)
     caps = check_ht_rank(rank, tree)
     norm2 = squared_norm(tensor)
     delta2 = None if tol is None else tol**2 * norm2 / (2 * d - 3)
@@ -355,7 +345,7 @@ def tt_to_ht(tt, tree: DimensionTree | None = None, tol: float | None = None) ->
     d = len(cores)
     if d < 2:
         raise ValueError(f"tt must have at least 2 cores for an HT tensor, got {d}")
-    tree = _check_tree(tree, d)
+    tree = check_tree(tree, d)
     _check_interval_tree(tree, "tt_to_ht")
     tol = check_tol(tol)
     ranks = tt.rank

@@ -23,7 +23,7 @@ from .._tensorflow import import_tensorflow
 from ..features import LinearFeatures
 from ..networks import CPNetwork, HTNetwork, TensorNetwork, TTNetwork
 from ..operators import Operator, get_operator
-from ..trees import DimensionTree
+from ..trees import DimensionTree, check_tree
 from ..validation import (
     as_float_array,
     check_choice,
@@ -209,10 +209,7 @@ def _spec_of(arr, kind, rank, xi, tree, hidden_size) -> NetworkSpec:
         raise ValueError(f"hidden_size is only used with kind='tt', got kind={kind!r}")
     structure = None
     if kind == "ht":
-        tree = DimensionTree.balanced(d) if tree is None else tree
-        if not isinstance(tree, DimensionTree) or tree.d != d:
-            raise ValueError(f"tree must be a DimensionTree over d={d} modes, got {tree!r}")
-        structure = tree.structure
+        structure = check_tree(tree, d).structure
     hidden = None
     if kind == "tt":
         hidden = M if hidden_size is None else check_positive_int(hidden_size, "hidden_size")
