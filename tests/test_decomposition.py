@@ -573,8 +573,18 @@ def test_ht_bad_rank_and_tree():
         te.ht_svd(full, rank=[2] * 7)
     with pytest.raises(ValueError, match="tree must be a DimensionTree over d=4 modes"):
         te.ht_svd(full, tree=DimensionTree.balanced(3))
-    with pytest.raises(TypeError, match="tree must be None or a DimensionTree"):
-        te.ht_svd(full, tree=((0, 1), (2, 3)))
+    # one check (trees.check_tree) for every function that takes a tree
+    fmap = te.LinearFeatures.identity(2)
+    for call in (
+        lambda tree: te.ht_svd(full, tree=tree),
+        lambda tree: te.HTNetwork.random(4, fmap, 2, tree=tree),
+        lambda tree: te.construct_generalized(np.ones((2,) * 4), "ht", tree=tree),
+        lambda tree: te.fit_generalized(np.ones((2,) * 4), "ht", tree=tree, max_iter=1),
+    ):
+        with pytest.raises(TypeError, match="tree must be None or a DimensionTree, got tuple"):
+            call(((0, 1), (2, 3)))
+        with pytest.raises(ValueError, match="tree must be a DimensionTree over d=4 modes"):
+            call(DimensionTree.balanced(5))
     with pytest.raises(ValueError, match="at least 2 modes"):
         te.ht_svd(np.ones(4))
     with pytest.raises(ValueError, match="mode order"):
