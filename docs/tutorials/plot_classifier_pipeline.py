@@ -48,9 +48,9 @@ pipe = make_pipeline(
     TTNetworkClassifier(
         n_inputs=4,
         n_features=6,
-        max_iter=6,
+        max_iter=15,
         batch_size=50,
-        learning_rate=2e-2,
+        learning_rate=1e-2,
         random_state=0,
     ),
 )
