@@ -62,8 +62,8 @@ class NetworkSpec:
         TT only: L, the size of ``C_t f(x_t)``; no matrices ``C_t`` when None.
     shared_cores : bool, default False
         TT only: one middle core for every position from 2 to d - 1 (parameter
-        ``core_middle`` (r, L, r) instead of ``cores_middle``): the recurrent network of
-        docs/theory.md section 1 with the same weights at every step.
+        ``core_middle`` (r, L, r) instead of ``cores_middle``): the recurrent network with the
+        same weights at every step (docs/theory.md section 7).
     """
 
     kind: str
@@ -188,7 +188,7 @@ def middle_cores(spec: NetworkSpec, params: dict):
         return np.zeros((0, spec.rank, spec.width, spec.rank))
     core = params["core_middle"]
     if isinstance(core, np.ndarray):
-        return np.broadcast_to(core, (spec.d - 2, *core.shape))
+        return np.repeat(core[None], spec.d - 2, axis=0)  # copies: cores stay independent
     from .._tensorflow import import_tensorflow
 
     tf = import_tensorflow()
