@@ -60,7 +60,7 @@ scores. ``softplus`` is not homogeneous and runs unrescaled.
 
 Parameters
 ----------
-rank : int, default 16
+rank : int, default {rank_default}
     {rank}
 n_features : int, default 16
     Size m of the feature map f for the learned maps ("relu", "linear"): ``m - 1``
@@ -213,6 +213,7 @@ def _docstring(kind: str, name: str, classifier: bool) -> str:
         if classifier
         else "the squared error",
         rank=rank,
+        rank_default=24 if kind == "tt" else 16,
         extra_params={"ht": _TREE_PARAM, "tt": _SHARE_PARAM}.get(kind, ""),
         attributes=_CLASSIFIER_ATTRIBUTES if classifier else "",
         network=network,
@@ -234,7 +235,7 @@ class TTNetworkEstimator(NetworkEstimator):
 
     def __init__(
         self,
-        rank=16,
+        rank=24,
         n_features=16,
         feature_map="relu",
         xi="product",

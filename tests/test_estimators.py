@@ -299,7 +299,9 @@ def test_dropout_auto_drops_windows_not_tabular_columns():
 def test_trig_ignores_position_dropout():
     X, y = make_moons(60, noise=0.2, random_state=0)
     clf = TTNetworkClassifier(feature_map="trig", dropout=0.2, max_iter=2, random_state=0)
-    assert clf.fit(X, y).score(X, y) > 0.5
+    plain = clone(clf).set_params(dropout=0.0).fit(X, y)
+    assert clf.fit(X, y)._position_dropout == 0.0
+    np.testing.assert_array_equal(clf.decision_function(X), plain.decision_function(X))
 
 
 def test_sample_weight_zero_equals_removal_on_small_data():
