@@ -138,7 +138,7 @@ fig.tight_layout()
 # distribution as a parameter. Signed weights (Gaussian, uniform on [-1, 1]) reproduce the
 # trend; non-negative ones (uniform on [0, 1], :math:`|N(0, 1)|`) make every max pick the
 # hidden state and the networks collapse to width 1 more often as R grows.
-from tensorexpr.experiments import fig3
+from tensorexpr.experiments import fig3  # noqa: E402
 
 sweep = fig3.run(quick=True, n_samples=20, input_matrices=(True,))
 fig, ax = plt.subplots(figsize=(6, 3.5))

@@ -100,8 +100,9 @@ fig.tight_layout()
 # %%
 # Widths between all three network types
 # --------------------------------------
-# :func:`tensorexpr.width_conversion_bounds` gives the table of [K18] (docs/theory.md section 5.2): the
-# width a network of one type needs to equal a network of width ``r`` of another type.
+# :func:`tensorexpr.width_conversion_bounds` gives the table of [K18] (docs/theory.md section
+# 5.2): the width a network of one type needs to equal a network of width ``r`` of another
+# type.
 table = te.width_conversion_bounds(r=4, d=8)
 for needed, row in table.items():
     cells = [
