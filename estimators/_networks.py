@@ -174,9 +174,9 @@ _TREE_PARAM = """tree : {{"balanced", "linear"}}, nested tuples or DimensionTree
 _SHARE_PARAM = """share_cores : bool, default True
     One middle core for every position from the second to the next-to-last, as in a
     recurrent network (the same step at every position); the first and the last cores stay
-    their own. The network is then equivariant to where a pattern sits and has ``d - 3``
+    their own. One step then recognises a pattern wherever it sits, and there are ``d - 3``
     cores fewer to learn. It is what lifts the MNIST-1D windows above a GRU of the same
-    size, at the accuracy of a core per position on digits patches (docs/estimators.md).
+    size; on digits patches it matches a core per position (docs/estimators.md).
     False gives every position its own core (the TT-network of [K18] in full).
 """
 

@@ -41,8 +41,8 @@ __all__ = ["fit_generalized", "GeneralizedFit"]
 CHUNK = 50
 #: Initial temperature of the smoothed max (the target is scaled to unit RMS).
 TAU0 = 0.3
-#: Random CP starts get a least-squares output layer up to this width (for TT and HT it was
-#: measured to hurt: docs/expressivity.md, deep relu_max targets).
+#: Random CP starts get least-squares output weights up to this width (H is M^d x R; for
+#: TT and HT the same start was measured to hurt: docs/expressivity.md).
 LSTSQ_OUTPUT_MAX = 1024
 #: Adam's epsilon: tiny, the fits go down to relative errors of 1e-8 and below.
 ADAM_EPSILON = 1e-12
@@ -266,30 +266,24 @@ def _initial_values(spec: NetworkSpec, shapes: dict, rng, op: Operator) -> dict:
 
 
 def _least_squares_output(trainer: GridTrainer, spec: NetworkSpec, values: dict) -> None:
-    """Set the output layer of a random start to its least-squares best (variable projection).
+    """Set the output weights of a random CP start to their least-squares best.
 
-    The grid tensor is linear in the output layer (CP weights, last TT core, HT root), so its
-    best value for the random hidden layers is one least-squares solve; its columns are the
-    grid tensors with the output layer set to each unit vector. A random output layer can
-    start with the wrong signs: Adam then drives the pre-activations below zero and the
+    The grid tensor is ``H w`` with ``H`` (M^d, R) the grid of the hidden units, so the best
+    ``w`` for the random hidden layer is one least-squares solve (variable projection); ``H``
+    is the grid computed with the identity as output weights. A random output weight can
+    start with the wrong sign: Adam then drives the pre-activations below zero and the
     rectified units die (the 2 x 2 relu_sum target ``[[1, 2], [2, 3]]``, CP rank 1, stopped
-    at relative error 0.87). Used for CP: on deep TT / HT targets the least-squares output
-    of a random hidden start led Adam to worse minima (docs/expressivity.md).
+    at relative error 0.87). CP only: on deep TT / HT targets the least-squares output of a
+    random hidden start led Adam to worse minima (docs/expressivity.md).
     """
     tf = import_tensorflow()
-    output = _output_name(spec)
-    shape = np.shape(values[output])
-    target = trainer.target.numpy()
-    norm = float(np.linalg.norm(target))
-    columns = []
-    for j in range(int(np.prod(shape))):
-        unit = np.zeros(int(np.prod(shape)))
-        unit[j] = 1.0
-        probe = dict(values, **{output: unit.reshape(shape)})
-        flat = np.concatenate([np.ravel(probe[k]) for k in trainer.names])
-        columns.append(trainer.residual(tf.constant(flat)).numpy() * norm + target)
-    best, *_ = np.linalg.lstsq(np.stack(columns, axis=1), target, rcond=None)
-    trainer.params[trainer.names.index(output)].assign(best.reshape(shape))
+    R = spec.rank
+    hidden = {k: tf.constant(v) for k, v in values.items()}
+    hidden["weights"] = tf.eye(R, dtype=tf.float64)
+    op = get_operator(spec.xi)
+    H = grid(spec, hidden, tf.eye(spec.m, dtype=tf.float64), op.tf_function).numpy()
+    best, *_ = np.linalg.lstsq(H.reshape(-1, R), trainer.target.numpy(), rcond=None)
+    trainer.params[trainer.names.index("weights")].assign(best.reshape(R, 1))
 
 
 def _run_restart(trainer: GridTrainer, max_iter: int, tol: float, annealing: bool):
