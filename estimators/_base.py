@@ -49,6 +49,7 @@ DTYPES = ("auto", "float32", "float64")
 #: patches of one image: the same units at every position) and "positions" where it holds
 #: one (the columns of a table: units of their own)
 SCALES = ("auto", "shared", "positions")
+SCALE_STAT = "minmax"
 SCHEDULES = ("plateau", "constant")
 #: float32 training compiles its epoch with XLA from this budget (n_samples * max_iter) on:
 #: XLA's compilation costs seconds once per shape and process (docs/estimators.md, latency)
@@ -192,6 +193,15 @@ class NetworkEstimator(BaseEstimator):
             )
         if reset:
             self.d_, self.n_inputs_ = seq.shape[1], seq.shape[2]
+            if X.ndim == 3 and self.d_ == 1 and self.n_inputs_ > 1:
+                warnings.warn(
+                    f"X of shape {X.shape} is read as 1 position of {self.n_inputs_} values: "
+                    "a network over one position. If X is a collection of series laid out "
+                    "(n_samples, n_channels, n_timepoints), as aeon and sktime store them, "
+                    "put SequenceWindows() in front (make_pipeline(SequenceWindows(), ...))",
+                    UserWarning,
+                    stacklevel=5,
+                )
         elif seq.shape[1:] != (self.d_, self.n_inputs_):
             raise ValueError(
                 f"X holds sequences of shape {seq.shape[1:]} (positions, n_inputs) but "
@@ -204,49 +214,59 @@ class NetworkEstimator(BaseEstimator):
         return self._standardized(self._sequences(X, reset))
 
     # --- input scaling ------------------------------------------------------------------------
-    def _scale_mode(self) -> str | None:
-        """``scale`` resolved: "shared", "positions" or None."""
+    def _scale_mode(self, X_ndim: int) -> str | None:
+        """``scale`` resolved (``scale_``): "shared", "positions" or None. "auto" is "shared"
+        for sequences (3-D X, or positions of several values) and "positions" for the
+        columns of a 2-D table (one value per position)."""
         if self.scale == "auto":
-            return "shared" if self.n_inputs_ > 1 else "positions"
+            return "shared" if X_ndim == 3 or self.n_inputs_ > 1 else "positions"
         return self.scale
 
-    def _fit_scaling(self, seq, sw) -> None:
-        """Weighted mean and standard deviation of the inputs: ``input_mean_``, ``input_scale_``.
+    def _fit_scaling(self, seq, sw, X_ndim: int) -> None:
+        """Weighted mean and standard deviation of the inputs: ``input_offset_``, ``input_scale_``.
 
         Both are (d, n): one pair per value of a position ("positions"), or the same pair at
         every position ("shared", statistics pooled over the positions). A constant input gets
         scale 1. Weighted by ``sample_weight``, so integer weights equal repeated samples.
         """
-        mode = self._scale_mode()
+        mode = self.scale_ = self._scale_mode(X_ndim)
         d, n = seq.shape[1:]
         if mode is None:
-            self.input_mean_, self.input_scale_ = np.zeros((d, n)), np.ones((d, n))
+            self.input_offset_, self.input_scale_ = np.zeros((d, n)), np.ones((d, n))
             return
         w = np.asarray(sw, dtype=np.float64)
-        w = w / w.sum()
         x = np.asarray(seq, dtype=np.float64)
-        mean = np.tensordot(w, x, axes=1)  # (d, n): over the samples
-        if mode == "shared":
-            mean = np.broadcast_to(mean.mean(axis=0), (d, n))
-        var = np.tensordot(w, (x - mean) ** 2, axes=1)
-        if mode == "shared":
-            var = np.broadcast_to(var.mean(axis=0), (d, n))
-        scale = np.sqrt(var)
-        scale = np.where(np.isfinite(scale) & (scale > 1e-12 * (1.0 + np.abs(mean))), scale, 1.0)
-        self.input_mean_ = np.broadcast_to(mean, (d, n)).copy()
-        self.input_scale_ = np.broadcast_to(scale, (d, n)).copy()
+        if SCALE_STAT == "minmax":
+            seen = x[w > 0]
+            low, high = seen.min(axis=0), seen.max(axis=0)  # (d, n)
+            if mode == "shared":
+                low = np.broadcast_to(low.min(axis=0), (d, n))
+                high = np.broadcast_to(high.max(axis=0), (d, n))
+            offset, scale = low, high - low
+        else:
+            w = w / w.sum()
+            offset = np.tensordot(w, x, axes=1)  # (d, n): over the samples
+            if mode == "shared":
+                offset = np.broadcast_to(offset.mean(axis=0), (d, n))
+            var = np.tensordot(w, (x - offset) ** 2, axes=1)
+            if mode == "shared":
+                var = np.broadcast_to(var.mean(axis=0), (d, n))
+            scale = np.sqrt(var)
+        ok = np.isfinite(scale) & (scale > 1e-12 * (1.0 + np.abs(offset)))
+        self.input_offset_ = np.broadcast_to(offset, (d, n)).copy()
+        self.input_scale_ = np.broadcast_to(np.where(ok, scale, 1.0), (d, n)).copy()
 
     def _standardized(self, seq):
-        """``(seq - input_mean_) / input_scale_`` in the dtype of seq."""
-        if not hasattr(self, "input_mean_"):  # fitted before scaling existed: as given
+        """``(seq - input_offset_) / input_scale_`` in the dtype of seq."""
+        if not hasattr(self, "input_offset_"):  # fitted before scaling existed: as given
             return seq
-        out = (seq - self.input_mean_) / self.input_scale_
+        out = (seq - self.input_offset_) / self.input_scale_
         return out.astype(seq.dtype, copy=False)
 
     def standardize(self, X):
         """The sequences the network reads: X as ``(n_samples, d, n)``, standardized.
 
-        ``network_`` scores these (``scale`` and the fitted ``input_mean_``,
+        ``network_`` scores these (``scale`` and the fitted ``input_offset_``,
         ``input_scale_``): ``network_(est.standardize(X))`` gives the estimator's scores.
 
         Parameters
@@ -305,7 +325,7 @@ class NetworkEstimator(BaseEstimator):
         sw = check_sample_weight(sample_weight, seq.shape[0])
         y_enc = self._encode_targets(y, reset, classes, sw)
         if reset:
-            self._fit_scaling(seq, sw)
+            self._fit_scaling(seq, sw, X.ndim)
         seq = self._standardized(seq)
         if reset:
             self._initialize(seq.shape[0])
@@ -634,7 +654,9 @@ class NetworkClassifierMixin:
                 raise ValueError(f"classes must name at least 2 classes, got {list(labels)}")
             self.classes_ = labels
             self._n_outputs = 1 if labels.size == 2 else labels.size
-        elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+        elif classes is not None and not np.array_equal(
+            np.unique(np.asarray(classes)), self.classes_
+        ):
             raise ValueError(
                 f"classes={np.unique(np.asarray(classes)).tolist()} differs from the classes of "
                 f"the first call, classes_ = {self.classes_.tolist()}: partial_fit continues one "

@@ -78,7 +78,7 @@ n_inputs : int, optional
     Values per position n when X is 2-D; None means 1 (every column a position).
 scale : {{"auto", "shared", "positions"}} or None, default "auto"
     Standardization of the inputs with statistics fitted on the training data
-    (``input_mean_``, ``input_scale_``), so that raw units of any size train alike and an
+    (``input_offset_``, ``input_scale_``), so that raw units of any size train alike and an
     affine change of units ``a * X + b`` changes nothing. ``"shared"``: one mean and
     deviation per value of a position, pooled over the positions (windows of one signal,
     patches of one image); ``"positions"``: one per position and value (the columns of a
@@ -150,7 +150,7 @@ validation_scores_ : list of float
     Validation score per epoch (only when early stopping).
 best_validation_score_ : float
     Best validation score (only when early stopping).
-input_mean_, input_scale_ : ndarray of shape (d, n)
+input_offset_, input_scale_ : ndarray of shape (d, n)
     The statistics of ``scale`` (0 and 1 with ``scale=None``).{y_stats}
 d_ : int
     Number of positions d.

@@ -177,9 +177,7 @@ class SequenceWindows(TransformerMixin, BaseEstimator):
     (5, 19, 30)
     """
 
-    def __init__(
-        self, window="auto", stride="auto", n_channels=None, layout="auto", flatten=False
-    ):
+    def __init__(self, window="auto", stride="auto", n_channels=None, layout="auto", flatten=False):
         self.window = window
         self.stride = stride
         self.n_channels = n_channels
@@ -219,8 +217,10 @@ class SequenceWindows(TransformerMixin, BaseEstimator):
 
     def _signals(self, X):
         """(n, T, C) float array of X (an array or a list of series) before resampling."""
-        if isinstance(X, (list, tuple)) and len(X) and all(
-            hasattr(x, "shape") or isinstance(x, (list, tuple)) for x in X
+        if (
+            isinstance(X, (list, tuple))
+            and len(X)
+            and all(hasattr(x, "shape") or isinstance(x, (list, tuple)) for x in X)
         ):
             series = [np.asarray(x, dtype=np.float64) for x in X]
             if not any(s.ndim == 2 for s in series) and all(s.ndim == 1 for s in series):
