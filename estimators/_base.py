@@ -49,11 +49,15 @@ DTYPES = ("auto", "float32", "float64")
 #: patches of one image: the same units at every position) and "positions" where it holds
 #: one (the columns of a table: units of their own)
 SCALES = ("auto", "shared", "positions")
-SCALE_STAT = "minmax"
+SCALE_STAT = "split"
+RELU_DATA_INIT = False
 SCHEDULES = ("plateau", "constant")
 #: float32 training compiles its epoch with XLA from this budget (n_samples * max_iter) on:
 #: XLA's compilation costs seconds once per shape and process (docs/estimators.md, latency)
 XLA_FROM = 100_000
+#: an iteration (``max_iter``, ``n_iter_no_change``) is at least this many optimiser steps:
+#: several passes over a small training set (docs/estimators.md, "few samples")
+ITERATION_STEPS = 40
 
 
 def resolve_tree(tree, d: int) -> te.DimensionTree:
@@ -236,13 +240,15 @@ class NetworkEstimator(BaseEstimator):
             return
         w = np.asarray(sw, dtype=np.float64)
         x = np.asarray(seq, dtype=np.float64)
-        if SCALE_STAT == "minmax":
+        if SCALE_STAT in ("minmax", "centered", "split"):
             seen = x[w > 0]
             low, high = seen.min(axis=0), seen.max(axis=0)  # (d, n)
             if mode == "shared":
                 low = np.broadcast_to(low.min(axis=0), (d, n))
                 high = np.broadcast_to(high.max(axis=0), (d, n))
             offset, scale = low, high - low
+            if SCALE_STAT == "centered" or (SCALE_STAT == "split" and mode == "positions"):
+                offset, scale = (low + high) / 2, (high - low) / 2  # [-1, 1]
         else:
             w = w / w.sum()
             offset = np.tensordot(w, x, axes=1)  # (d, n): over the samples
@@ -328,7 +334,7 @@ class NetworkEstimator(BaseEstimator):
             self._fit_scaling(seq, sw, X.ndim)
         seq = self._standardized(seq)
         if reset:
-            self._initialize(seq.shape[0])
+            self._initialize(seq.shape[0], seq)
         else:
             self._check_same_network()
         train, val = self._split_validation(seq, y_enc, sw, incremental)
@@ -337,7 +343,7 @@ class NetworkEstimator(BaseEstimator):
         self._fit_stochastic(trainer, train, val, incremental)
         return self
 
-    def _initialize(self, n_samples: int):
+    def _initialize(self, n_samples: int, seq=None):
         """Spec, feature map and initial parameters (engine), a fresh Adam, empty curves."""
         self._rng = np.random.default_rng(
             self.random_state
@@ -362,6 +368,13 @@ class NetworkEstimator(BaseEstimator):
             tree=self._tree_structure(),
             shared_cores=self._shared_cores(),
         )
+        if RELU_DATA_INIT and seq is not None and self.feature_map == "relu":
+            fp = self._feature_map.trainable_params()
+            A, b = fp["A"], fp["b"]
+            flat = seq.reshape(-1, seq.shape[-1])
+            ref = flat[self._rng.integers(0, flat.shape[0], size=A.shape[0])]
+            b = -np.einsum("ij,ij->i", A, ref)
+            self._feature_map = self._feature_map.with_params(A=A, b=b)
         params = engine.init_params(self._spec, self._rng, self._feature_map.constant_index)
         for name, value in self._feature_map.trainable_params().items():
             params[f"feature_map.{name}"] = value
@@ -486,7 +499,8 @@ class NetworkEstimator(BaseEstimator):
         """Epochs of mini-batch Adam, the plateau schedule and early stopping.
 
         The watched score is the validation score with early stopping (the best
-        validated parameters are kept), minus the training loss otherwise.
+        validated parameters are kept), minus the training loss otherwise (the parameters
+        of the epoch of lowest training loss are kept, as Keras's ``restore_best_weights``).
         """
         tf = engine.import_tensorflow()
         seq, y_enc, sw = train
@@ -504,7 +518,7 @@ class NetworkEstimator(BaseEstimator):
         learning_rate = self.learning_rate
         progress = Progress(self.verbose, epochs, type(self).__name__)
         for _ in range(epochs):
-            epoch_loss = self._run_epoch(trainer, X_all, y_all, sw)
+            epoch_loss = self._run_epoch(trainer, X_all, y_all, sw, incremental)
             if val is not None:
                 self._params = trainer.params()
                 score = self._validation_score(*val)
@@ -514,6 +528,8 @@ class NetworkEstimator(BaseEstimator):
                     best_params = dict(self._params)
             else:
                 score = -epoch_loss
+                if epoch_loss < self.best_loss_ and not incremental:
+                    best_params = trainer.params()  # a late loss spike cannot undo a fit
                 self.best_loss_ = min(self.best_loss_, epoch_loss)
             action = plateau.update(score)
             progress.epoch(self.n_iter_, epoch_loss, score if val is not None else None)
@@ -540,15 +556,23 @@ class NetworkEstimator(BaseEstimator):
         self._params = best_params if best_params is not None else trainer.params()
         self._optimizer_state = trainer.optimizer_state()
 
-    def _run_epoch(self, trainer, X_all, y_all, sw) -> float:
-        """One shuffled pass; returns the weighted mean loss, appended to ``loss_curve_``."""
+    def _run_epoch(self, trainer, X_all, y_all, sw, incremental: bool = False) -> float:
+        """One iteration: shuffled passes over the data, as many as make at least
+        ITERATION_STEPS optimiser steps (one pass from ITERATION_STEPS batches on, and
+        always one in ``partial_fit``), so that ``max_iter`` and ``n_iter_no_change``
+        mean as much optimisation on 50 samples as on 5,000. Returns the weighted mean
+        loss, appended to ``loss_curve_``."""
         rng = self._rng
         n = int(X_all.shape[0])
         batch = min(self.batch_size, n)
         n_batches = -(-n // batch)
-        # the last batch is padded with weight-0 samples, so every batch has one shape
-        order = np.concatenate([rng.permutation(n), np.zeros(n_batches * batch - n, int)])
-        weights = np.concatenate([sw, [0.0]])[np.where(np.arange(n_batches * batch) < n, order, n)]
+        passes = 1 if incremental else max(1, -(-ITERATION_STEPS // n_batches))
+        # each pass's last batch is padded with weight-0 samples: every batch has one shape
+        pad = np.zeros(n_batches * batch - n, int)
+        order = np.concatenate([np.concatenate([rng.permutation(n), pad]) for _ in range(passes)])
+        real = np.tile(np.arange(n_batches * batch) < n, passes)
+        weights = np.concatenate([sw, [0.0]])[np.where(real, order, n)]
+        n_batches *= passes
         seed = rng.integers(2**31 - 1, size=2)
         total = trainer.run_epoch(
             X_all,
@@ -559,7 +583,7 @@ class NetworkEstimator(BaseEstimator):
             self._position_dropout,
             seed,
         )
-        epoch_loss = total / float(sw.sum())
+        epoch_loss = total / float(passes * sw.sum())
         if not np.isfinite(epoch_loss):
             raise FloatingPointError(
                 f"training loss became {epoch_loss} at epoch {self.n_iter_ + 1}; lower "
