@@ -9,6 +9,8 @@ pickle the configuration (callables are named by their import path).
 - :func:`reproduce_gallery`: runs every registered ``tensorexpr reproduce`` experiment in
   quick mode and writes the page ``generated/reproduced.rst.inc`` embedding its figures.
 - :func:`reset_backend`: sphinx-gallery resetter; each tutorial starts on numpy.
+- :func:`fix_viewcode_backlinks`: the "[docs]" links of the highlighted source pages point
+  at the anchor each object has on its API page.
 """
 
 from __future__ import annotations
@@ -79,6 +81,12 @@ def write_unlisted_api(docs: Path) -> dict[str, list[str]]:
         for module, names in public_names().items()
     }
     missing = {module: names for module, names in missing.items() if names}
+    # api.rst includes this toctree: empty (no "Not yet grouped" entry in the sidebar) unless
+    # some public name is missing from the reference
+    toctree = ["", ".. toctree::", "   :hidden:", "", "   generated/api_unlisted", ""]
+    _write_if_changed(
+        docs / "generated" / "api_unlisted.rst.inc", "\n".join(toctree if missing else [""]) + "\n"
+    )
     lines = [
         ":orphan:",
         "",
@@ -196,3 +204,32 @@ def escape_shapes(app, what, name, obj, options, lines) -> None:
                 kind,
             )
             lines[i] = f"{head} : {kind}"
+
+
+_BACKLINK = re.compile(
+    r'href="(?P<page>[^"#]*generated/(?P<stem>[^"/#]+)\.html)#(?P<anchor>[^"]+)"'
+)
+
+
+def fix_viewcode_backlinks(app, pagename, templatename, context, doctree) -> None:
+    """``html-page-context`` handler: correct the "[docs]" links of ``_modules/`` pages.
+
+    sphinx.ext.viewcode prefixes every backlink of a source module with the module name under
+    which the *first* of its objects was documented: ``tensorexpr.cross._cross`` holds
+    ``tt_cross`` (documented as ``tensorexpr.tt_cross``) and ``tt_entries`` (documented as
+    ``tensorexpr.cross.tt_entries``), so the latter's link read ``#tensorexpr.tt_entries``.
+    An autosummary page is named after the object it documents, which gives the anchor.
+    """
+    if not pagename.startswith("_modules/") or "body" not in context:
+        return
+
+    def fixed(match: re.Match) -> str:
+        stem, parts = match["stem"], match["anchor"].split(".")
+        last = stem.rsplit(".", 1)[-1]
+        if last not in parts:
+            return match[0]
+        rest = parts[parts.index(last) + 1 :]
+        anchor = ".".join([stem, *rest])
+        return f'href="{match["page"]}#{anchor}"'
+
+    context["body"] = _BACKLINK.sub(fixed, context["body"])
