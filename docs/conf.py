@@ -90,8 +90,13 @@ html_title = f"tensorexpr {version}"
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
+    "header_links_before_dropdown": 3,  # the guide's long titles fit one header line
 }
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["tensorexpr.css"]  # long names wrap, code lines wrap, figures 1:1
+# The primary sidebar shows the whole site from its top level on every page (the theme's
+# default starts a level down, which is empty on the index, theory and reproduced pages).
+html_sidebars = {"**": ["sidebar-site-nav"]}
 
 
 def _reproduce(app) -> None:

@@ -60,6 +60,9 @@ def _cmd_reproduce(args) -> int:
     if unknown:
         has = f"its settings: {', '.join(settings)}" if settings else "it takes no settings"
         raise ValueError(f"--set {', '.join(unknown)}: not a setting of {exp.name!r}; {has}")
+    parameters = inspect.signature(exp.run).parameters
+    for key, value in options.items():
+        _check_setting(key, value, parameters[key])
     if args.n_jobs != 1 or args.dask is not None:
         if "n_jobs" not in inspect.signature(exp.run).parameters:  # a sequential experiment
             raise ValueError(f"experiment {exp.name!r} runs in one process: no --n-jobs / --dask")
@@ -94,6 +97,24 @@ def _settings(exp) -> dict:
         for name, param in inspect.signature(exp.run).parameters.items()
         if name not in _FIXED
     }
+
+
+def _check_setting(key: str, value, param: inspect.Parameter) -> None:
+    """A ``--set`` value of the kind the setting's default (or annotation) has."""
+    default, note = param.default, str(param.annotation)
+    if isinstance(default, tuple):
+        if not isinstance(value, tuple):
+            example = _default(default)
+            raise ValueError(f"--set {key}: expected a JSON list like {example}, got {value!r}")
+        return
+    wants_int = isinstance(default, int) and not isinstance(default, bool)
+    wants_int = wants_int or (default is None and note.startswith("int"))
+    if wants_int and (isinstance(value, bool) or not isinstance(value, int)):
+        if value is None and default is None:
+            return
+        raise ValueError(f"--set {key}: expected an int, got {value!r}")
+    if isinstance(default, str) and not isinstance(value, str):
+        raise ValueError(f"--set {key}: expected a string, got {value!r}")
 
 
 def _settings_help() -> str:

@@ -261,3 +261,7 @@ def test_errors_name_the_flag_typed_and_point_to_help(capsys):
     err = capsys.readouterr().err
     assert "--set d: not a setting of 'theorem1'; it takes no settings" in err
     assert "(see `tensorexpr reproduce --help`)" in err
+    assert main(["reproduce", "fig3", "--quick", "--set", "d=abc"]) == 2
+    assert "--set d: expected an int, got 'abc'" in capsys.readouterr().err
+    assert main(["reproduce", "fig3", "--quick", "--set", "ranks=3"]) == 2
+    assert "--set ranks: expected a JSON list like [1, 2, 4, 8], got 3" in capsys.readouterr().err

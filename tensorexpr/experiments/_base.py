@@ -78,12 +78,14 @@ def new_figure(nrows: int = 1, ncols: int = 1, figsize=None, **subplot_kw):
     return fig, fig.subplots(nrows, ncols, **subplot_kw)
 
 
-#: widest figure (inches): at :data:`FIGURE_DPI` it is shown at its own size, 1:1, in the
-#: documentation's text column (docs/reproduced.rst) and in a 900-pixel wide window
+#: widest figure (inches); the documentation shows figures at :data:`DISPLAY_PX_PER_IN`
+#: (750 px at this width, within its text column: docs/sphinxext/te_docs.py)
 PAGE_WIDTH_IN = 7.5
-#: smallest font (points) of a saved figure, at that size
+#: smallest font (points) of a saved figure: 12.5 px at the documentation's size
 MIN_FONT_PT = 9.0
-FIGURE_DPI = 120
+#: resolution of the saved PNG (sharp on high-density screens) and the size it is shown at
+FIGURE_DPI = 150
+DISPLAY_PX_PER_IN = 100
 
 
 def save_figure(fig, path, rect=None) -> None:
