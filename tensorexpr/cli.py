@@ -307,6 +307,9 @@ def _cmd_analyze(args) -> int:
             f"{cert.entry_error:.3g} + SVD {cert.svd_error:.3g}); smallest counted "
             f"{cert.sigma:.4g}"
         )
+        note = _margin_note(cert.sigma, cert.margin)
+        if note:
+            print(note)
         if args.certificate is not None:
             print(f"certificate saved to {cert.save(args.certificate)}")
     print(f"an equivalent shallow ({found.xi}) network needs width >= {found.bound}")
@@ -335,6 +338,18 @@ def _cmd_analyze(args) -> int:
     if args.save is not None:
         print(f"saved {save_network(net, args.save)}")
     return 0
+
+
+def _margin_note(sigma: float, margin: float) -> str | None:
+    """A sentence when the smallest counted singular value barely clears the margin: the
+    count is proven all the same, but a slightly larger error bound would lower it."""
+    if not margin > 0 or sigma >= 2 * margin:
+        return None
+    return (
+        f"note: the smallest counted singular value ({sigma:.3g}) is only "
+        f"{sigma / margin:.2f} x the margin ({margin:.3g}): the bound holds, but it sits at "
+        "the edge of what the floating-point error bound lets one certify"
+    )
 
 
 def _print_table(rows, limit: int = 40) -> None:

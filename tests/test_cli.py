@@ -265,3 +265,12 @@ def test_errors_name_the_flag_typed_and_point_to_help(capsys):
     assert "--set d: expected an int, got 'abc'" in capsys.readouterr().err
     assert main(["reproduce", "fig3", "--quick", "--set", "ranks=3"]) == 2
     assert "--set ranks: expected a JSON list like [1, 2, 4, 8], got 3" in capsys.readouterr().err
+
+
+def test_a_count_at_the_margin_says_so():
+    from tensorexpr.cli import _margin_note
+
+    note = _margin_note(1.56e-14, 1.55e-14)
+    assert "1.56e-14" in note and "1.01 x the margin (1.55e-14)" in note
+    assert _margin_note(1.0, 1e-14) is None
+    assert _margin_note(1.0, 0.0) is None
