@@ -7,6 +7,8 @@ scikit-learn's: parameters, data validation, targets, early stopping, the fitted
 
 from __future__ import annotations
 
+import copy
+import os
 import warnings
 
 import numpy as np
@@ -43,6 +45,11 @@ DROPOUT_AUTO = 0.2
 #: rows scored per call of the compiled score function
 PREDICT_CHUNK = 8192
 DTYPES = ("auto", "float32", "float64")
+#: scale: "auto" is "shared" where a position holds several values (windows of one signal,
+#: patches of one image: the same units at every position) and "positions" where it holds
+#: one (the columns of a table: units of their own)
+SCALES = ("auto", "shared", "positions")
+SCALE_STAT = "minmax"
 SCHEDULES = ("plateau", "constant")
 #: float32 training compiles its epoch with XLA from this budget (n_samples * max_iter) on:
 #: XLA's compilation costs seconds once per shape and process (docs/estimators.md, latency)
@@ -81,6 +88,7 @@ class NetworkEstimator(BaseEstimator):
         feature_map="relu",
         xi="product",
         n_inputs=None,
+        scale="auto",
         alpha=1e-3,
         dropout="auto",
         max_iter=200,
@@ -101,6 +109,7 @@ class NetworkEstimator(BaseEstimator):
         self.feature_map = feature_map
         self.xi = xi
         self.n_inputs = n_inputs
+        self.scale = scale
         self.alpha = alpha
         self.dropout = dropout
         self.max_iter = max_iter
@@ -132,6 +141,8 @@ class NetworkEstimator(BaseEstimator):
         te.get_operator(self.xi)  # ValueError naming the operators
         if self.n_inputs is not None:
             check_positive_int(self.n_inputs, "n_inputs")
+        if self.scale is not None:
+            check_choice(self.scale, "scale", SCALES + (None,))
         check_real(self.alpha, "alpha", 0.0)
         if isinstance(self.dropout, str):
             if self.dropout != "auto":
@@ -182,6 +193,15 @@ class NetworkEstimator(BaseEstimator):
             )
         if reset:
             self.d_, self.n_inputs_ = seq.shape[1], seq.shape[2]
+            if X.ndim == 3 and self.d_ == 1 and self.n_inputs_ > 1:
+                warnings.warn(
+                    f"X of shape {X.shape} is read as 1 position of {self.n_inputs_} values: "
+                    "a network over one position. If X is a collection of series laid out "
+                    "(n_samples, n_channels, n_timepoints), as aeon and sktime store them, "
+                    "put SequenceWindows() in front (make_pipeline(SequenceWindows(), ...))",
+                    UserWarning,
+                    stacklevel=5,
+                )
         elif seq.shape[1:] != (self.d_, self.n_inputs_):
             raise ValueError(
                 f"X holds sequences of shape {seq.shape[1:]} (positions, n_inputs) but "
@@ -191,7 +211,74 @@ class NetworkEstimator(BaseEstimator):
 
     def _validate_X(self, X, reset: bool):
         X = validate_data(self, X, reset=reset, allow_nd=True, dtype=[np.float64, np.float32])
-        return self._sequences(X, reset)
+        return self._standardized(self._sequences(X, reset))
+
+    # --- input scaling ------------------------------------------------------------------------
+    def _scale_mode(self, X_ndim: int) -> str | None:
+        """``scale`` resolved (``scale_``): "shared", "positions" or None. "auto" is "shared"
+        for sequences (3-D X, or positions of several values) and "positions" for the
+        columns of a 2-D table (one value per position)."""
+        if self.scale == "auto":
+            return "shared" if X_ndim == 3 or self.n_inputs_ > 1 else "positions"
+        return self.scale
+
+    def _fit_scaling(self, seq, sw, X_ndim: int) -> None:
+        """Weighted mean and standard deviation of the inputs: ``input_offset_``, ``input_scale_``.
+
+        Both are (d, n): one pair per value of a position ("positions"), or the same pair at
+        every position ("shared", statistics pooled over the positions). A constant input gets
+        scale 1. Weighted by ``sample_weight``, so integer weights equal repeated samples.
+        """
+        mode = self.scale_ = self._scale_mode(X_ndim)
+        d, n = seq.shape[1:]
+        if mode is None:
+            self.input_offset_, self.input_scale_ = np.zeros((d, n)), np.ones((d, n))
+            return
+        w = np.asarray(sw, dtype=np.float64)
+        x = np.asarray(seq, dtype=np.float64)
+        if SCALE_STAT == "minmax":
+            seen = x[w > 0]
+            low, high = seen.min(axis=0), seen.max(axis=0)  # (d, n)
+            if mode == "shared":
+                low = np.broadcast_to(low.min(axis=0), (d, n))
+                high = np.broadcast_to(high.max(axis=0), (d, n))
+            offset, scale = low, high - low
+        else:
+            w = w / w.sum()
+            offset = np.tensordot(w, x, axes=1)  # (d, n): over the samples
+            if mode == "shared":
+                offset = np.broadcast_to(offset.mean(axis=0), (d, n))
+            var = np.tensordot(w, (x - offset) ** 2, axes=1)
+            if mode == "shared":
+                var = np.broadcast_to(var.mean(axis=0), (d, n))
+            scale = np.sqrt(var)
+        ok = np.isfinite(scale) & (scale > 1e-12 * (1.0 + np.abs(offset)))
+        self.input_offset_ = np.broadcast_to(offset, (d, n)).copy()
+        self.input_scale_ = np.broadcast_to(np.where(ok, scale, 1.0), (d, n)).copy()
+
+    def _standardized(self, seq):
+        """``(seq - input_offset_) / input_scale_`` in the dtype of seq."""
+        if not hasattr(self, "input_offset_"):  # fitted before scaling existed: as given
+            return seq
+        out = (seq - self.input_offset_) / self.input_scale_
+        return out.astype(seq.dtype, copy=False)
+
+    def standardize(self, X):
+        """The sequences the network reads: X as ``(n_samples, d, n)``, standardized.
+
+        ``network_`` scores these (``scale`` and the fitted ``input_offset_``,
+        ``input_scale_``): ``network_(est.standardize(X))`` gives the estimator's scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, d, n_inputs)
+        """
+        check_is_fitted(self)
+        return self._validate_X(X, reset=False)
 
     def _tree_structure(self):
         """HT estimators: the tree's nested tuples; None for the other kinds."""
@@ -210,6 +297,18 @@ class NetworkEstimator(BaseEstimator):
         raise NotImplementedError
 
     def _fit(self, X, y, sample_weight, incremental: bool, classes=None):
+        """:meth:`_fit_steps`, all or nothing: if it raises (a bad input, a loss that became
+        NaN, a KeyboardInterrupt, a MemoryError), the estimator is restored to the state it
+        had before the call (unfitted before a first fit, the previous model otherwise)."""
+        before = {k: copy.copy(v) for k, v in self.__dict__.items()}
+        try:
+            return self._fit_steps(X, y, sample_weight, incremental, classes)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit_steps(self, X, y, sample_weight, incremental: bool, classes=None):
         """Validate, (re)initialise, then run the epochs of :meth:`_fit_stochastic`."""
         self._validate_params()
         reset = not (hasattr(self, "_params") and (incremental or self.warm_start))
@@ -225,6 +324,9 @@ class NetworkEstimator(BaseEstimator):
         seq = self._sequences(X, reset)
         sw = check_sample_weight(sample_weight, seq.shape[0])
         y_enc = self._encode_targets(y, reset, classes, sw)
+        if reset:
+            self._fit_scaling(seq, sw, X.ndim)
+        seq = self._standardized(seq)
         if reset:
             self._initialize(seq.shape[0])
         else:
@@ -246,6 +348,7 @@ class NetworkEstimator(BaseEstimator):
             self._dtype = "float64" if n_samples < FLOAT64_BELOW else "float32"
         else:
             self._dtype = self.dtype
+        self._check_size(n_samples)
         self._feature_map = te.make_feature_map(
             self.feature_map, self.n_inputs_, self.n_features, self._rng
         )
@@ -271,6 +374,33 @@ class NetworkEstimator(BaseEstimator):
         if uses_early_stopping(self.early_stopping, n_samples):
             self.validation_scores_ = []
             self.best_validation_score_ = -np.inf
+
+    def _check_size(self, n_samples: int) -> None:
+        """Refuse, before allocating, a network whose parameters, Adam's two moments and
+        one batch of states cannot fit in memory, naming the argument that makes it big."""
+        d, n, r = self.d_, self.n_inputs_, self.rank
+        m = self.n_features if self.feature_map in ("relu", "linear") else 2 * n
+        C = max(1, self._n_outputs)
+        if self._kind == "cp":
+            network = d * m * r + r * C
+        elif self._kind == "tt":
+            network = m * r + (1 if self._shared_cores() else max(d - 2, 0)) * r * m * r + r * m * C
+        else:
+            network = d * m * r + max(d - 1, 0) * r**3
+        feature = n * m + m
+        batch = min(self.batch_size, n_samples) * d * (m + r * r)
+        needed = 8 * (4 * (network + feature) + 4 * batch)
+        try:
+            available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+            available = 2**40
+        if needed > available:
+            raise ValueError(
+                f"{type(self).__name__}(rank={self.rank}, n_features={self.n_features}) on "
+                f"{d} positions of {n} values needs about {needed / 2**30:.3g} GiB for its "
+                f"parameters, Adam's moments and one batch, more than this machine's "
+                f"{available / 2**30:.3g} GiB: lower rank or n_features"
+            )
 
     def _network_args(self) -> tuple:
         return (
@@ -440,25 +570,36 @@ class NetworkEstimator(BaseEstimator):
         return epoch_loss
 
     # --- scores --------------------------------------------------------------------------
-    def _raw_scores(self, seq):
-        """``(v, L)`` float64 with scores ``exp(L)[:, None] * v``, computed in chunks."""
+    def _raw_scores(self, seq, dtype_name: str | None = None):
+        """``(v, L)`` float64 with scores ``exp(L)[:, None] * v``, computed in chunks.
+
+        Rows that a float32 network cannot score finitely (inputs beyond float32's range)
+        are scored again in float64, so scores never come out NaN from finite inputs.
+        """
         tf = engine.import_tensorflow()
-        dtype = getattr(tf, self._dtype)
-        fn = engine.scores_function(self._spec, self._feature_map, self._dtype)
+        dtype_name = dtype_name or self._dtype
+        dtype = getattr(tf, dtype_name)
+        fn = engine.scores_function(self._spec, self._feature_map, dtype_name)
         names = engine.param_names(self._spec)
         fnames = sorted(self._feature_map.trainable_params())
         params = [tf.constant(self._params[k], dtype) for k in names]
         fparams = [tf.constant(self._params[f"feature_map.{k}"], dtype) for k in fnames]
         vs, Ls = [], []
-        for start in range(0, seq.shape[0], PREDICT_CHUNK):
-            v, L = fn(params, fparams, tf.constant(seq[start : start + PREDICT_CHUNK], dtype))
-            vs.append(v.numpy().astype(np.float64))
-            Ls.append(L.numpy().astype(np.float64))
-        return np.concatenate(vs), np.concatenate(Ls)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for start in range(0, seq.shape[0], PREDICT_CHUNK):
+                chunk = np.asarray(seq[start : start + PREDICT_CHUNK]).astype(dtype_name)
+                v, L = fn(params, fparams, tf.constant(chunk, dtype))
+                vs.append(v.numpy().astype(np.float64))
+                Ls.append(L.numpy().astype(np.float64))
+        v, L = np.concatenate(vs), np.concatenate(Ls)
+        bad = ~(np.isfinite(v).all(axis=1) & np.isfinite(L))
+        if bad.any() and dtype_name != "float64":
+            v[bad], L[bad] = self._raw_scores(np.asarray(seq)[bad].astype(np.float64), "float64")
+        return v, L
 
     def _scores(self, seq):
         v, L = self._raw_scores(seq)
-        return np.exp(L)[:, None] * v
+        return _scale_scores(v, L)
 
     @property
     def network_(self):
@@ -480,6 +621,12 @@ class NetworkEstimator(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         return tags
+
+
+def _scale_scores(v, L):
+    """``exp(L)[:, None] * v`` without NaN: ``sign(v) exp(L + log|v|)``, inf beyond float64."""
+    with np.errstate(divide="ignore", over="ignore"):
+        return np.sign(v) * np.exp(L[:, None] + np.log(np.abs(v)))
 
 
 class NetworkClassifierMixin:
@@ -507,6 +654,14 @@ class NetworkClassifierMixin:
                 raise ValueError(f"classes must name at least 2 classes, got {list(labels)}")
             self.classes_ = labels
             self._n_outputs = 1 if labels.size == 2 else labels.size
+        elif classes is not None and not np.array_equal(
+            np.unique(np.asarray(classes)), self.classes_
+        ):
+            raise ValueError(
+                f"classes={np.unique(np.asarray(classes)).tolist()} differs from the classes of "
+                f"the first call, classes_ = {self.classes_.tolist()}: partial_fit continues one "
+                "network, whose outputs are fixed; fit again to change the classes"
+            )
         unknown = ~np.isin(y, self.classes_)
         if unknown.any():
             raise ValueError(
@@ -566,12 +721,15 @@ class NetworkClassifierMixin:
         ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        scores = self._scores(self._validate_X(X, reset=False))
-        if scores.shape[1] == 1:
-            p1 = 0.5 * (1.0 + np.tanh(0.5 * scores[:, 0]))  # sigmoid without overflow
+        v, L = self._raw_scores(self._validate_X(X, reset=False))
+        if v.shape[1] == 1:
+            p1 = 0.5 * (1.0 + np.tanh(0.5 * _scale_scores(v, L)[:, 0]))  # sigmoid, no overflow
             return np.column_stack([1.0 - p1, p1])
-        z = scores - scores.max(axis=1, keepdims=True)
-        e = np.exp(z)
+        # softmax of exp(L) v computed from the gaps exp(L) (max v - v) in log scale: finite
+        # (one-hot on the largest score) when exp(L) itself overflows
+        gap = v.max(axis=1, keepdims=True) - v
+        with np.errstate(divide="ignore", over="ignore"):
+            e = np.exp(-np.exp(np.minimum(L[:, None] + np.log(gap), 700.0)))
         return e / e.sum(axis=1, keepdims=True)
 
     def predict_log_proba(self, X):
@@ -629,9 +787,24 @@ class NetworkRegressorMixin:
     _regression = True
 
     def _encode_targets(self, y, reset, classes, sample_weight):
+        """y standardized by its weighted mean ``y_mean_`` and deviation ``y_scale_``
+        (fitted on the first fit): the network learns a target of unit scale whatever
+        the units of y, and ``predict`` maps its score back."""
+        y = np.asarray(y, dtype=np.float64)
         if reset:
             self._n_outputs = 1
-        return np.asarray(y, dtype=np.float64)
+            w = np.asarray(sample_weight, dtype=np.float64)
+            self.y_mean_ = float(np.average(y, weights=w))
+            spread = float(np.sqrt(np.average((y - self.y_mean_) ** 2, weights=w)))
+            ok = np.isfinite(spread) and spread > 1e-12 * (1.0 + abs(self.y_mean_))
+            self.y_scale_ = spread if ok else 1.0
+        return (y - self._y_offset()) / self._y_factor()
+
+    def _y_offset(self) -> float:
+        return getattr(self, "y_mean_", 0.0)
+
+    def _y_factor(self) -> float:
+        return getattr(self, "y_scale_", 1.0)
 
     def _validation_score(self, seq, y_enc, w):
         from sklearn.metrics import r2_score
@@ -650,7 +823,8 @@ class NetworkRegressorMixin:
         ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        return self._scores(self._validate_X(X, reset=False))[:, 0]
+        score = self._scores(self._validate_X(X, reset=False))[:, 0]
+        return self._y_offset() + self._y_factor() * score
 
     def fit(self, X, y, sample_weight=None):
         """Train the network on (X, y) with Adam (from scratch unless ``warm_start``).

@@ -76,6 +76,15 @@ xi : str, default "product"
     or one added with ``tensorexpr.register_operator``.
 n_inputs : int, optional
     Values per position n when X is 2-D; None means 1 (every column a position).
+scale : {{"auto", "shared", "positions"}} or None, default "auto"
+    Standardization of the inputs with statistics fitted on the training data
+    (``input_offset_``, ``input_scale_``), so that raw units of any size train alike and an
+    affine change of units ``a * X + b`` changes nothing. ``"shared"``: one mean and
+    deviation per value of a position, pooled over the positions (windows of one signal,
+    patches of one image); ``"positions"``: one per position and value (the columns of a
+    table); ``"auto"``: "shared" when a position holds several values, "positions" when
+    it holds one; None: X as given. The network reads the standardized inputs
+    (:meth:`standardize`).
 alpha : float, default 1e-3
     L2 penalty ``alpha / 2 * ||theta||^2`` on all parameters.
 dropout : float or "auto", default "auto"
@@ -127,9 +136,10 @@ Attributes
 ----------
 {attributes}network_ : {network}
     The trained score functions as a tensorexpr network, feature map included
-    (``ReLUFeatures(A=..., b=..., append_constant=True)`` for "relu"). On an input
-    ``X.reshape(n_samples, d, n)`` its outputs equal {equal} (to the training
-    precision), so tensorexpr's tools (grid tensors, ranks, width bounds) apply.
+    (``ReLUFeatures(A=..., b=..., append_constant=True)`` for "relu"). It reads the
+    standardized inputs: on ``standardize(X)`` (X as ``(n_samples, d, n)``, scaled as
+    ``scale`` says) its outputs equal {equal} (to the training precision), so tensorexpr's
+    tools (grid tensors, ranks, width bounds) apply, with templates in standardized units.
 loss_curve_ : list of float
     Training loss (weighted mean over the epoch) after every epoch.
 n_params_ : int
@@ -140,6 +150,8 @@ validation_scores_ : list of float
     Validation score per epoch (only when early stopping).
 best_validation_score_ : float
     Best validation score (only when early stopping).
+input_offset_, input_scale_ : ndarray of shape (d, n)
+    The statistics of ``scale`` (0 and 1 with ``scale=None``).{y_stats}
 d_ : int
     Number of positions d.
 n_inputs_ : int
@@ -216,11 +228,15 @@ def _docstring(kind: str, name: str, classifier: bool) -> str:
         rank_default=24 if kind == "tt" else 16,
         extra_params={"ht": _TREE_PARAM, "tt": _SHARE_PARAM}.get(kind, ""),
         attributes=_CLASSIFIER_ATTRIBUTES if classifier else "",
+        y_stats=""
+        if classifier
+        else "\ny_mean_, y_scale_ : float\n    Mean and deviation of y in fit: the network learns "
+        "``(y - y_mean_) / y_scale_``.",
         network=network,
         equal="``decision_function(X)``: one output, the score of ``classes_[1]``, for two "
         "classes; one output per class otherwise"
         if classifier
-        else "``predict(X)``",
+        else "``(predict(X) - y_mean_) / y_scale_``",
         see_also="\n".join(f"{n} : The same with another format or task." for n in others)
         + "\nImagePatches : Images to patch sequences for these estimators."
         + "\nSequenceWindows : Signals and time series to window sequences.",
@@ -240,6 +256,7 @@ class TTNetworkEstimator(NetworkEstimator):
         feature_map="relu",
         xi="product",
         n_inputs=None,
+        scale="auto",
         alpha=1e-3,
         dropout="auto",
         max_iter=200,
@@ -262,6 +279,7 @@ class TTNetworkEstimator(NetworkEstimator):
             feature_map=feature_map,
             xi=xi,
             n_inputs=n_inputs,
+            scale=scale,
             alpha=alpha,
             dropout=dropout,
             max_iter=max_iter,
@@ -318,6 +336,7 @@ class HTNetworkEstimator(NetworkEstimator):
         feature_map="relu",
         xi="product",
         n_inputs=None,
+        scale="auto",
         alpha=1e-3,
         dropout="auto",
         max_iter=200,
@@ -340,6 +359,7 @@ class HTNetworkEstimator(NetworkEstimator):
             feature_map=feature_map,
             xi=xi,
             n_inputs=n_inputs,
+            scale=scale,
             alpha=alpha,
             dropout=dropout,
             max_iter=max_iter,

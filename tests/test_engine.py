@@ -158,7 +158,7 @@ def test_ht_estimator_tree_and_export(tree):
     expected = te.DimensionTree.linear(5) if tree == "linear" else te.DimensionTree(tree)
     assert net.tree == expected
     np.testing.assert_allclose(
-        np.asarray(net(X.reshape(-1, 5, 1))), clf.decision_function(X), rtol=1e-6, atol=1e-9
+        np.asarray(net(clf.standardize(X))), clf.decision_function(X), rtol=1e-6, atol=1e-9
     )
 
 

@@ -77,7 +77,7 @@ def test_network_matches_decision_function(cls, xi, n_classes, dtype):
     net = clf.network_
     assert isinstance(net, (te.TTNetwork, te.CPNetwork, te.HTNetwork))
     assert net.xi.name == xi
-    out = np.asarray(net(X))
+    out = np.asarray(net(clf.standardize(X)))  # the network reads the standardized inputs
     assert out.shape == dec.shape == ((len(X),) if n_classes == 2 else (len(X), n_classes))
     scale = np.abs(dec).max()
     np.testing.assert_allclose(out, dec, rtol=1e-4, atol=1e-4 * scale)
@@ -96,7 +96,8 @@ def test_network_matches_predict_regressor(cls, feature_map):
     # 2-D X without n_inputs: every column one position (n = 1)
     assert (reg.d_, reg.n_inputs_) == (8, 1)
     pred = reg.predict(X.reshape(len(X), -1))
-    out = np.asarray(reg.network_(X.reshape(len(X), 8, 1)))
+    out = np.asarray(reg.network_(reg.standardize(X.reshape(len(X), -1))))
+    out = reg.y_mean_ + reg.y_scale_ * out  # the network learns the standardized target
     np.testing.assert_allclose(out, pred, rtol=1e-4, atol=1e-4 * np.abs(pred).max())
 
 
@@ -163,7 +164,7 @@ def test_scale_is_carried_in_log_space():
     clf._params = big
     dec = clf.decision_function(X)
     assert np.all(np.isfinite(dec)) and np.abs(dec).max() > 1e60
-    ref = np.asarray(clf.network_(X.reshape(40, 300, 1)))
+    ref = np.asarray(clf.network_(clf.standardize(X)))
     np.testing.assert_allclose(ref, dec, rtol=1e-3, atol=1e-3 * np.abs(ref).max())
 
 
@@ -185,7 +186,9 @@ def test_training_after_tensorly_tensorflow_backend():
     finally:
         te.set_backend("numpy")
     np.testing.assert_allclose(
-        np.asarray(after.network_(X.reshape(60, 2, 1))), after.decision_function(X), rtol=1e-6
+        np.asarray(after.network_(after.standardize(X))),
+        after.decision_function(X),
+        rtol=1e-6,
     )
 
 
@@ -398,7 +401,7 @@ def test_share_cores_is_one_core_repeated():
     # the 14 middle cores (3, 4, 3) of the 16 positions count once when shared
     assert own.n_params_ - shared.n_params_ == 13 * 3 * 4 * 3
     np.testing.assert_allclose(
-        np.asarray(net(X[:5].reshape(5, 16, 4))), shared.decision_function(X[:5]), rtol=1e-4
+        np.asarray(net(shared.standardize(X[:5]))), shared.decision_function(X[:5]), rtol=1e-4
     )
     with pytest.raises(TypeError, match="share_cores must be True or False, got 'yes'"):
         clone(shared).set_params(share_cores="yes").fit(X, y)

@@ -113,8 +113,8 @@ def test_tt_classifier_with_the_operator():
     net = clf.network_
     assert isinstance(net, te.TTNetwork) and net.xi.name == NAME
     np.testing.assert_allclose(
-        np.asarray(net(X.reshape(-1, 2, 1))), clf.decision_function(X), rtol=1e-6, atol=1e-9
+        np.asarray(net(clf.standardize(X))), clf.decision_function(X), rtol=1e-6, atol=1e-9
     )
     # predict is the sign of the exported scores
-    exported = np.asarray(net(X.reshape(-1, 2, 1)))
+    exported = np.asarray(net(clf.standardize(X)))
     np.testing.assert_array_equal(clf.predict(X), clf.classes_[(exported > 0).astype(int)])

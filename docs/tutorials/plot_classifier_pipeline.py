@@ -82,12 +82,12 @@ fig.tight_layout()
 # From the trained model to the theory
 # ------------------------------------
 # ``clf.network_`` is a tensorexpr network with the trained feature map: it computes the
-# classifier's scores, so grid tensors, matricization ranks and width bounds
+# classifier's scores on the standardized inputs (``clf.standardize``), so grid tensors, matricization ranks and width bounds
 # (:doc:`plot_shallow_width`) apply to it.
 net = clf.network_
 print(net)
 X_seq = search.best_estimator_[:-1].transform(X_test[:5]).reshape(5, 16, 4)  # (batch, d, n)
-scores = np.asarray(net(X_seq))
+scores = np.asarray(net(clf.standardize(X_seq)))  # standardized as in fit
 print(
     "network_ scores equal decision_function:",
     np.allclose(scores, clf.decision_function(X_seq.reshape(5, -1)), atol=1e-4),

@@ -61,8 +61,20 @@ def scores_function(spec: NetworkSpec, feature_map: FeatureMap, dtype: str):
 
     def build():
         tf = import_tensorflow()
+        from ._spec import init_params
 
-        @tf.function(reduce_retracing=True, autograph=False)
+        # one trace per network: fixed parameter shapes, any number of rows (without a
+        # signature every new batch size traced again, and TensorFlow warned of retracing)
+        tf_dtype = getattr(tf, dtype)
+        shapes = init_params(spec, np.random.default_rng(0), None)  # shapes only
+        fshapes = feature_map.trainable_params()
+        signature = [
+            [tf.TensorSpec(shapes[k].shape, tf_dtype) for k in names],
+            [tf.TensorSpec(fshapes[k].shape, tf_dtype) for k in fnames],
+            tf.TensorSpec([None, spec.d, feature_map.n_inputs], tf_dtype),
+        ]
+
+        @tf.function(input_signature=signature, autograph=False)
         def run(params, fparams, X):
             F = _features(feature_map, dict(zip(fnames, fparams, strict=True)), X)
             return scores(spec, dict(zip(names, params, strict=True)), F)
