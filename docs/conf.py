@@ -118,3 +118,4 @@ def setup(app):
     app.connect("autodoc-skip-member", te_docs.skip_member)
     app.connect("autodoc-process-docstring", te_docs.escape_shapes, priority=100)
     app.connect("html-page-context", te_docs.fix_viewcode_backlinks)
+    app.connect("html-page-context", te_docs.clean_tooltips)

@@ -11,6 +11,8 @@ pickle the configuration (callables are named by their import path).
 - :func:`reset_backend`: sphinx-gallery resetter; each tutorial starts on numpy.
 - :func:`fix_viewcode_backlinks`: the "[docs]" links of the highlighted source pages point
   at the anchor each object has on its API page.
+- :func:`clean_tooltips`: the gallery's thumbnail tooltips (a tutorial's first paragraph)
+  without the double backquotes of inline literals.
 """
 
 from __future__ import annotations
@@ -227,18 +229,24 @@ def skip_member(app, what, name, obj, skip, options):
 def escape_shapes(app, what, name, obj, options, lines) -> None:
     """Escape fitted-attribute names in shape specs, e.g. ``of shape (n_features_in_,)``.
 
-    numpydoc copies a parameter's type into reST verbatim, where ``name_`` is a hyperlink
-    reference; scikit-learn style types name fitted attributes there.
+    In reST ``name_`` is a hyperlink reference; scikit-learn style shapes name fitted
+    attributes, in a parameter's type (which numpydoc copies verbatim), a Returns line or the
+    prose. Inside parentheses, outside inline literals and doctest lines, ``name_`` becomes
+    ``name\\_`` (shown as ``name_``).
     """
+
+    def escape(text: str) -> str:
+        return re.sub(
+            r"\(([^()]*)\)",
+            lambda m: "(" + _TRAILING_UNDERSCORE.sub(r"\1\\_", m.group(1)) + ")",
+            text,
+        )
+
     for i, line in enumerate(lines):
-        if " : " in line and "(" in line:
-            head, _, kind = line.partition(" : ")
-            kind = re.sub(
-                r"\(([^()]*)\)",
-                lambda m: "(" + _TRAILING_UNDERSCORE.sub(r"\1\\_", m.group(1)) + ")",
-                kind,
-            )
-            lines[i] = f"{head} : {kind}"
+        if "(" not in line or line.lstrip().startswith((">>>", "...")):
+            continue
+        parts = line.split("``")
+        lines[i] = "``".join(escape(part) if k % 2 == 0 else part for k, part in enumerate(parts))
 
 
 _BACKLINK = re.compile(
@@ -268,3 +276,17 @@ def fix_viewcode_backlinks(app, pagename, templatename, context, doctree) -> Non
         return f'href="{match["page"]}#{anchor}"'
 
     context["body"] = _BACKLINK.sub(fixed, context["body"])
+
+
+_TOOLTIP = re.compile(r'tooltip="([^"]*)"')
+
+
+def clean_tooltips(app, pagename, templatename, context, doctree) -> None:
+    """``html-page-context`` handler: inline literals (````x````) of the first paragraph of a
+    tutorial, which sphinx-gallery copies verbatim into its thumbnail's tooltip, show as
+    plain text there. (Formulas are not rewritten: a tutorial's first paragraph has none,
+    tests/test_docs_site.py checks it.)"""
+    body = context.get("body")
+    if not body or "tooltip=" not in body:
+        return
+    context["body"] = _TOOLTIP.sub(lambda m: f'tooltip="{m[1].replace("``", "")}"', body)
