@@ -29,6 +29,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax 3 from the package, copied into _static/mathjax
     "sphinx.ext.viewcode",
     "numpydoc",
     "myst_parser",
@@ -53,6 +54,13 @@ autodoc_typehints = "none"  # numpydoc's Parameters sections say the types
 numpydoc_show_class_members = False  # the class template lists the members
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
+
+# -- Formulas: MathJax shipped with the site ----------------------------------------------
+# Sphinx loads MathJax from a CDN by default, so no formula renders offline. The PyPI package
+# sphinx-mathjax-offline (the docs extra) bundles MathJax 3 with its fonts; its extension copies
+# it into _build/html/_static/mathjax, and the pages load it from there (a relative path).
+# tests/test_docs_site.py checks that no page loads a remote script.
+mathjax_path = "mathjax/tex-chtml.js"
 
 # -- MyST (theory.md, backends.md and the guide pages) -------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
@@ -82,8 +90,13 @@ html_title = f"tensorexpr {version}"
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
+    "header_links_before_dropdown": 3,  # the guide's long titles fit one header line
 }
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["tensorexpr.css"]  # long names wrap, code lines wrap, figures 1:1
+# The primary sidebar shows the whole site from its top level on every page (the theme's
+# default starts a level down, which is empty on the index, theory and reproduced pages).
+html_sidebars = {"**": ["sidebar-site-nav"]}
 
 
 def _reproduce(app) -> None:
@@ -104,3 +117,5 @@ def setup(app):
     app.connect("builder-inited", _reproduce, priority=100)
     app.connect("autodoc-skip-member", te_docs.skip_member)
     app.connect("autodoc-process-docstring", te_docs.escape_shapes, priority=100)
+    app.connect("html-page-context", te_docs.fix_viewcode_backlinks)
+    app.connect("html-page-context", te_docs.clean_tooltips)

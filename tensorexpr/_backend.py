@@ -56,6 +56,10 @@ def _prepare_backend(backend) -> None:
         import jax
 
         jax.config.update("jax_enable_x64", True)
+    elif backend == "tensorflow":
+        from ._tensorflow import import_tensorflow
+
+        import_tensorflow()  # before tensorly does: the same environment default and filter
 
 
 @contextlib.contextmanager

@@ -6,6 +6,8 @@ import argparse
 import contextlib
 import inspect
 import json
+import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -53,14 +55,14 @@ def _cmd_reproduce(args) -> int:
     exp = get_experiment(args.name)
     out = _output_folder(args.out)
     options = dict(_setting(text) for text in args.set or [])
-    fixed = ("quick", "seed", "progress", "n_jobs")  # flags of their own
-    settings = [p for p in inspect.signature(exp.run).parameters if p not in fixed]
+    settings = list(_settings(exp))
     unknown = sorted(set(options) - set(settings))
     if unknown:
-        raise ValueError(
-            f"--set {', '.join(unknown)}: not a setting of {exp.name!r}; its settings: "
-            f"{', '.join(settings) or 'none'}"
-        )
+        has = f"its settings: {', '.join(settings)}" if settings else "it takes no settings"
+        raise ValueError(f"--set {', '.join(unknown)}: not a setting of {exp.name!r}; {has}")
+    parameters = inspect.signature(exp.run).parameters
+    for key, value in options.items():
+        _check_setting(key, value, parameters[key])
     if args.n_jobs != 1 or args.dask is not None:
         if "n_jobs" not in inspect.signature(exp.run).parameters:  # a sequential experiment
             raise ValueError(f"experiment {exp.name!r} runs in one process: no --n-jobs / --dask")
@@ -82,6 +84,70 @@ def _cmd_reproduce(args) -> int:
             print(f"{key}: {value}")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+#: parameters of an experiment's run function that have flags of their own
+_FIXED = ("quick", "seed", "progress", "n_jobs")
+
+
+def _settings(exp) -> dict:
+    """The ``--set`` keys of an experiment and their defaults."""
+    return {
+        name: param.default
+        for name, param in inspect.signature(exp.run).parameters.items()
+        if name not in _FIXED
+    }
+
+
+def _check_setting(key: str, value, param: inspect.Parameter) -> None:
+    """A ``--set`` value of the kind the setting's default (or annotation) has."""
+    default, note = param.default, str(param.annotation)
+    if isinstance(default, tuple):
+        if not isinstance(value, tuple):
+            example = _default(default)
+            raise ValueError(f"--set {key}: expected a JSON list like {example}, got {value!r}")
+        return
+    wants_int = isinstance(default, int) and not isinstance(default, bool)
+    wants_int = wants_int or (default is None and note.startswith("int"))
+    if wants_int and (isinstance(value, bool) or not isinstance(value, int)):
+        if value is None and default is None:
+            return
+        raise ValueError(f"--set {key}: expected an int, got {value!r}")
+    if isinstance(default, str) and not isinstance(value, str):
+        raise ValueError(f"--set {key}: expected a string, got {value!r}")
+
+
+def _settings_help() -> str:
+    """The epilog of ``tensorexpr reproduce --help``: every experiment's ``--set`` keys."""
+    from .experiments import get_experiment, list_experiments
+
+    lines = [
+        "settings of each experiment, with their defaults (--set KEY=VALUE, VALUE in JSON;",
+        "null: the value of the --quick or of the full run):",
+    ]
+    for name in sorted(list_experiments()):
+        try:
+            settings = _settings(get_experiment(name))
+        except Exception as err:  # an optional plugin that cannot load
+            lines.append(f"  {name}: (unavailable: {err})")
+            continue
+        lines.append(f"  {name}:" + ("" if settings else " none"))
+        lines += [f"    {key}={_default(value)}" for key, value in settings.items()]
+    lines += ["", "examples:", *(f"  {example}" for example in REPRODUCE_EXAMPLES)]
+    return "\n".join(lines)
+
+
+def _default(value) -> str:
+    if isinstance(value, tuple):
+        value = list(value)
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+#: shown by ``tensorexpr reproduce --help``; tests/test_cli.py runs each of them
+REPRODUCE_EXAMPLES = (
+    "tensorexpr reproduce theorem1 --quick --out results",
+    "tensorexpr reproduce fig3 --quick --set d=4 --set 'distributions=[\"gaussian\"]'",
+)
 
 
 def _setting(text: str):
@@ -153,15 +219,27 @@ def _analysed_network(args):
     )
 
 
-def _partition(text: str):
+def _partition(text: str, d: int):
+    """``--partition``: 'odd', 'even' or the row modes, checked against the network's d."""
     if text in ("odd", "even"):
         return text
     try:
-        return tuple(int(k) for k in text.split(","))
+        modes = tuple(int(k) for k in text.split(","))
     except ValueError:
         raise ValueError(
             f"--partition must be 'odd', 'even' or comma-separated modes like 0,2, got {text!r}"
         ) from None
+    outside = [k for k in modes if not 0 <= k < d]
+    if outside:
+        raise ValueError(
+            f"--partition {text}: modes must lie in 0..{d - 1} (the network has d = {d}), "
+            f"got {', '.join(map(str, outside))}"
+        )
+    if len(set(modes)) != len(modes):
+        raise ValueError(f"--partition {text}: a mode is repeated")
+    if len(modes) >= d:
+        raise ValueError(f"--partition {text}: must leave some of the {d} modes for the columns")
+    return modes
 
 
 def _cmd_analyze(args) -> int:
@@ -186,7 +264,7 @@ def _cmd_analyze(args) -> int:
         raise ValueError(
             f"a xi={net.xi.name!r} network needs --templates M: the bound is on its grid tensor"
         )
-    partitions = [_partition(p) for p in (args.partition or ["odd"])]
+    partitions = [_partition(p, net.d) for p in (args.partition or ["odd"])]
     options = {} if args.method == "dense" else {"random_state": args.seed}
     if args.method != "dense" and args.max_size is not None:
         options["max_size"] = args.max_size
@@ -229,6 +307,9 @@ def _cmd_analyze(args) -> int:
             f"{cert.entry_error:.3g} + SVD {cert.svd_error:.3g}); smallest counted "
             f"{cert.sigma:.4g}"
         )
+        note = _margin_note(cert.sigma, cert.margin)
+        if note:
+            print(note)
         if args.certificate is not None:
             print(f"certificate saved to {cert.save(args.certificate)}")
     print(f"an equivalent shallow ({found.xi}) network needs width >= {found.bound}")
@@ -257,6 +338,18 @@ def _cmd_analyze(args) -> int:
     if args.save is not None:
         print(f"saved {save_network(net, args.save)}")
     return 0
+
+
+def _margin_note(sigma: float, margin: float) -> str | None:
+    """A sentence when the smallest counted singular value barely clears the margin: the
+    count is proven all the same, but a slightly larger error bound would lower it."""
+    if not margin > 0 or sigma >= 2 * margin:
+        return None
+    return (
+        f"note: the smallest counted singular value ({sigma:.3g}) is only "
+        f"{sigma / margin:.2f} x the margin ({margin:.3g}): the bound holds, but it sits at "
+        "the edge of what the floating-point error bound lets one certify"
+    )
 
 
 def _print_table(rows, limit: int = 40) -> None:
@@ -295,7 +388,32 @@ def _memory_size(text: str) -> int:
         ) from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a positive size, got {text!r}")
+    if not math.isfinite(value) or value > 2**62:
+        raise argparse.ArgumentTypeError(f"must be a size below 4 EiB, got {text!r}")
     return int(value)
+
+
+def _int_at_least(low: int):
+    """An argparse type: an int >= low (argparse names the flag in its error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an int, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an int >= {low}, got {value}")
+        return value
+
+    parse.__name__ = f"int >= {low}"
+    return parse
+
+
+def _n_jobs(text: str) -> int:
+    value = _int_at_least(-(2**31))(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be a positive int or -1 (all cores), got 0")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -306,32 +424,69 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"tensorexpr: error: {message} (see `{self.prog} --help`)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: the sub-commands and their one-line help (``tensorexpr --help``)
+COMMANDS = {
+    "list": "name the reproducible results",
+    "reproduce": "run one result: table (CSV/JSON) and figure (PNG)",
+    "analyze": "shallow-width lower bound and width conversions of a network",
+}
+
+#: internal argument names in library messages -> the ``analyze`` flags a user typed
+_ANALYZE_FLAGS = {
+    "row_modes": "--partition",
+    "memory_limit": "--memory-limit",
+    "max_size": "--max-size",
+    "n_inputs": "--m",
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; ``command`` (a name of :data:`COMMANDS`, or ``""`` for none)
+    builds the arguments of that sub-command only, so that ``--help``, ``--version`` and one
+    sub-command import nothing the others need (None: all of them)."""
     from . import __version__
-    from .operators import operator_names
 
     parser = _Parser(
         prog="tensorexpr",
         description="Expressive power of tensor networks: reproduce and analyse.",
+        epilog="examples:\n  tensorexpr list\n  "
+        + "\n  ".join((REPRODUCE_EXAMPLES[0], ANALYZE_EXAMPLES[0]))
+        + "\n\n`tensorexpr COMMAND --help` tells each command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"tensorexpr {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("list", help="name the reproducible results").set_defaults(func=_cmd_list)
-    rep = sub.add_parser("reproduce", help="run one result: table (CSV/JSON) and figure (PNG)")
+    parsers = {name: sub.add_parser(name, help=text) for name, text in COMMANDS.items()}
+    parsers["list"].set_defaults(func=_cmd_list)
+    parsers["reproduce"].set_defaults(func=_cmd_reproduce)
+    parsers["analyze"].set_defaults(func=_cmd_analyze)
+    if command in (None, "reproduce"):
+        _reproduce_arguments(parsers["reproduce"])
+    if command in (None, "analyze"):
+        _analyze_arguments(parsers["analyze"])
+    return parser
+
+
+def _reproduce_arguments(rep: argparse.ArgumentParser) -> None:
+    rep.description = COMMANDS["reproduce"]
+    rep.epilog = _settings_help()
+    rep.formatter_class = argparse.RawDescriptionHelpFormatter
     rep.add_argument("name", help="experiment name (see `tensorexpr list`)")
     rep.add_argument("--quick", action="store_true", help="small settings, for CI")
-    rep.add_argument("--seed", type=int, default=0, help="base random seed (default 0)")
+    rep.add_argument(
+        "--seed", type=_int_at_least(0), default=0, help="base random seed (default 0)"
+    )
     rep.add_argument("--out", default="results", help="output folder (default ./results)")
     rep.add_argument(
         "--set",
         action="append",
         metavar="KEY=VALUE",
-        help="override a setting of the experiment's run function, e.g. --set d=10 "
-        "--set 'distributions=[\"gaussian\"]' (repeatable; VALUE is JSON or a string)",
+        help="override a setting of the experiment (repeatable; VALUE is JSON or a string); "
+        "the settings of each experiment are listed below",
     )
     rep.add_argument(
         "--n-jobs",
-        type=int,
+        type=_n_jobs,
         default=1,
         help="joblib workers over the experiment's cases (-1: all cores; default 1)",
     )
@@ -341,15 +496,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the cases on a Dask cluster through joblib: a scheduler address, or 'local' "
         "for a new distributed.LocalCluster (needs the 'dask' extra)",
     )
-    rep.set_defaults(func=_cmd_reproduce)
-    ana = sub.add_parser(
-        "analyze", help="shallow-width lower bound and width conversions of a network"
-    )
+
+
+#: shown by ``tensorexpr analyze --help``; tests/test_cli.py runs each of them
+ANALYZE_EXAMPLES = (
+    "tensorexpr analyze --kind tt --d 8 --m 3 --rank 3",
+    "tensorexpr analyze --kind tt --d 8 --m 3 --rank 3 --xi relu_max --partition 0,1,2,3",
+    "tensorexpr analyze --kind tt --d 30 --m 2 --rank 2 --max-size 128 --certificate cert.json",
+)
+
+
+def _analyze_arguments(ana: argparse.ArgumentParser) -> None:
+    from .operators import operator_names
+
+    ana.description = COMMANDS["analyze"]
+    ana.epilog = "examples:\n" + "\n".join(f"  {example}" for example in ANALYZE_EXAMPLES)
+    ana.formatter_class = argparse.RawDescriptionHelpFormatter
+    positive = _int_at_least(1)
     ana.add_argument("--load", help="a network saved with tensorexpr.save_network (.npz)")
     ana.add_argument("--kind", choices=("cp", "tt", "ht"), help="random network: its kind")
-    ana.add_argument("--d", type=int, help="number of positions")
-    ana.add_argument("--m", type=int, help="number of features (identity feature map)")
-    ana.add_argument("--rank", type=int, help="width / rank of the network")
+    ana.add_argument("--d", type=positive, help="number of positions")
+    ana.add_argument("--m", type=positive, help="number of features (identity feature map)")
+    ana.add_argument("--rank", type=positive, help="width / rank of the network")
     ana.add_argument(
         "--xi",
         default="product",
@@ -357,7 +525,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="operator (default product)",
     )
     ana.add_argument(
-        "--templates", type=int, metavar="M", help="analyse the grid tensor on M Gaussian templates"
+        "--templates",
+        type=positive,
+        metavar="M",
+        help="analyse the grid tensor on M Gaussian templates",
     )
     ana.add_argument(
         "--partition",
@@ -372,9 +543,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="dense matricization, or a certified submatrix (auto: submatrix when the dense "
         "one exceeds --memory-limit)",
     )
-    ana.add_argument("--max-size", type=int, help="submatrix: most rows and columns (default 2048)")
+    ana.add_argument(
+        "--max-size", type=positive, help="submatrix: most rows and columns (default 2048)"
+    )
     ana.add_argument("--certificate", metavar="FILE", help="save the certificate (.json/.npz)")
-    ana.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    ana.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed (default 0)")
     ana.add_argument("--save", metavar="FILE", help="also save the network to FILE (.npz)")
     ana.add_argument(
         "--memory-limit",
@@ -384,14 +557,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="memory allowed for the dense tensor analysed and its SVD (default 2GiB); "
         "--method auto takes a certified submatrix beyond it",
     )
-    ana.set_defaults(func=_cmd_analyze)
-    return parser
+
+
+def _command_of(argv: list[str]) -> str:
+    """The sub-command named in ``argv`` (its first word that is not an option), or ""."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else ""
+    return ""
+
+
+def _in_flags(message: str, command: str) -> str:
+    """A library message in the words of the command line: the flags, and where to look."""
+    if command == "analyze":
+        for name, flag in _ANALYZE_FLAGS.items():
+            message = re.sub(
+                rf"\b{name}\b(=?)", lambda m, f=flag: f + (" " if m[1] else ""), message
+            )
+        message = re.sub(r"^d must\b", "--d must", message)
+        message = re.sub(r"^rank must\b", "--rank must", message)
+        message = re.sub(r"^path must\b", "--load must", message)
+        message = re.sub(r"\s*\(tensorexpr analyze: --[\w-]+\)", "", message)
+    if command and "--help" not in message:
+        message += f" (see `tensorexpr {command} --help`)"
+    return message
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; every failure is one line ``tensorexpr: error: ...`` on stderr and
     exit status 2 (usage errors included)."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_command_of(argv)).parse_args(argv)
     try:
         return args.func(args)
     except KeyboardInterrupt:
@@ -406,8 +602,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Exception as err:  # one line, never a traceback
         message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        if isinstance(err, KeyError) and message.startswith(("'", '"')):
+            message = message[1:-1]  # str(KeyError) quotes its message
         if not isinstance(err, (ValueError, TypeError, OSError, KeyError)) or not message:
             message = f"{type(err).__name__}: {message}".rstrip(": ")
+        elif not isinstance(err, OSError):  # a file problem names its file, not a flag
+            message = _in_flags(message, args.command)
         print(f"tensorexpr: error: {message}", file=sys.stderr)
         return 2
 

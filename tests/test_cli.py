@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 import tensorexpr as te
-from tensorexpr.cli import main
+from tensorexpr.cli import ANALYZE_EXAMPLES, REPRODUCE_EXAMPLES, main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_list_names_every_experiment(capsys):
@@ -115,8 +124,11 @@ def test_analyze_errors(capsys):
     )
     assert "--partition" in capsys.readouterr().err
     assert main(["analyze", "--load", "/nonexistent.npz"]) == 2
-    assert main(["analyze", "--kind", "tt", "--d", "0", "--m", "2", "--rank", "2"]) == 2
-    assert "d must be" in capsys.readouterr().err
+    assert "--load must be an existing .npz file" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["analyze", "--kind", "tt", "--d", "0", "--m", "2", "--rank", "2"])
+    assert stop.value.code == 2
+    assert "argument --d: must be an int >= 1, got 0" in capsys.readouterr().err
 
 
 def test_analyze_long_tt_gets_a_certified_bound(tmp_path, capsys):
@@ -138,7 +150,8 @@ def test_analyze_long_tt_gets_a_certified_bound(tmp_path, capsys):
 def test_analyze_method_dense_refuses_memory_limit(capsys):
     args = ["analyze", "--kind", "tt", "--d", "8", "--m", "4", "--rank", "2"]
     assert main([*args, "--method", "dense", "--memory-limit", "1MiB"]) == 2
-    assert "memory_limit" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--memory-limit 1.0 MiB" in err and "memory_limit" not in err
     assert main([*args, "--memory-limit", "1MiB", "--max-size", "64"]) == 0
     assert "certified by a 64 x 64 submatrix" in capsys.readouterr().out
 
@@ -146,3 +159,118 @@ def test_analyze_method_dense_refuses_memory_limit(capsys):
 def test_reproduce_n_jobs_needs_a_parallel_experiment(tmp_path, capsys):
     assert main(["reproduce", "table2", "--quick", "--n-jobs", "2", "--out", str(tmp_path)]) == 2
     assert "runs in one process" in capsys.readouterr().err
+
+
+# -- the command answers at once, and says what it takes --------------------------------------
+
+HEAVY = ("numpy", "scipy", "tensorly", "sklearn", "tensorflow", "matplotlib", "torch", "jax")
+
+
+def _fresh(code: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+@pytest.mark.parametrize("flag", ["--version", "--help"])
+def test_version_and_help_import_no_numerical_library(flag):
+    """What makes ``tensorexpr --version`` / ``--help`` answer in about 0.1 s (measured in
+    benchmarks/results/cli_timings.md): ``import tensorexpr`` is lazy, and the top-level
+    parser builds no sub-command's options."""
+    done = _fresh(
+        "import sys\n"
+        "from tensorexpr.cli import main\n"
+        "try:\n"
+        f"    main([{flag!r}])\n"
+        "except SystemExit as stop:\n"
+        "    assert stop.code == 0, stop.code\n"
+        f"print('LOADED', sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "LOADED []", done.stdout
+    assert ("tensorexpr 0." in done.stdout) if flag == "--version" else ("analyze" in done.stdout)
+
+
+def test_import_tensorexpr_is_lazy_and_every_public_name_resolves():
+    done = _fresh(
+        "import sys, tensorexpr as te\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+        "print(te.TTNetwork.__module__, te.cp.__module__, te.cross.maxvol.__name__)\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "[]",
+        "tensorexpr.networks tensorexpr.decomposition._cp maxvol",
+    ]
+    # __all__ and the table of lazy names agree, and each name is the object its module defines
+    assert sorted(te.__all__) == sorted(te._EXPORTS)
+    assert len(set(te.__all__)) == len(te.__all__)
+    import importlib
+
+    for name, module in te._EXPORTS.items():
+        assert getattr(te, name) is getattr(importlib.import_module(f"tensorexpr.{module}"), name)
+    assert set(te.__all__) <= set(dir(te))
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        te.nope  # noqa: B018
+
+
+def test_reproduce_help_lists_every_setting(capsys):
+    from tensorexpr.cli import _settings
+    from tensorexpr.experiments import get_experiment, list_experiments
+
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--help"])
+    out = capsys.readouterr().out
+    for name in list_experiments():
+        settings = _settings(get_experiment(name))
+        if not settings:
+            assert f"\n  {name}: none\n" in out
+            continue
+        lines = out.split(f"\n  {name}:\n", 1)[1].split("\n")[: len(settings)]
+        assert [line.strip().split("=")[0] for line in lines] == list(settings), lines
+    for example in REPRODUCE_EXAMPLES:
+        assert example in out
+
+
+@pytest.mark.parametrize("example", REPRODUCE_EXAMPLES + ANALYZE_EXAMPLES)
+def test_every_example_of_the_help_runs(example, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # --out results, cert.json land here
+    words = shlex.split(example)
+    assert words[0] == "tensorexpr"
+    assert main(words[1:]) == 0, capsys.readouterr().err
+    assert "needs width >=" in capsys.readouterr().out or (tmp_path / "results").is_dir()
+
+
+def test_errors_name_the_flag_typed_and_point_to_help(capsys):
+    net = ["analyze", "--kind", "tt", "--d", "6", "--m", "2", "--rank", "2"]
+    assert main([*net, "--partition", "0,9"]) == 2
+    err = capsys.readouterr().err
+    assert "--partition 0,9: modes must lie in 0..5" in err and "row_modes" not in err
+    assert "(see `tensorexpr analyze --help`)" in err
+    assert main([*net, "--partition", "1,1"]) == 2
+    assert "--partition 1,1: a mode is repeated" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main([*net, "--memory-limit", "1e400"])
+    assert stop.value.code == 2
+    assert "argument --memory-limit: must be a size below" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*net, "--max-size", "0"])
+    assert "argument --max-size: must be an int >= 1" in capsys.readouterr().err
+    assert main(["reproduce", "theorem1", "--quick", "--set", "d=8"]) == 2
+    err = capsys.readouterr().err
+    assert "--set d: not a setting of 'theorem1'; it takes no settings" in err
+    assert "(see `tensorexpr reproduce --help`)" in err
+    assert main(["reproduce", "fig3", "--quick", "--set", "d=abc"]) == 2
+    assert "--set d: expected an int, got 'abc'" in capsys.readouterr().err
+    assert main(["reproduce", "fig3", "--quick", "--set", "ranks=3"]) == 2
+    assert "--set ranks: expected a JSON list like [1, 2, 4, 8], got 3" in capsys.readouterr().err
+
+
+def test_a_count_at_the_margin_says_so():
+    from tensorexpr.cli import _margin_note
+
+    note = _margin_note(1.56e-14, 1.55e-14)
+    assert "1.56e-14" in note and "1.01 x the margin (1.55e-14)" in note
+    assert _margin_note(1.0, 1e-14) is None
+    assert _margin_note(1.0, 0.0) is None

@@ -2,11 +2,13 @@
 A ReLU RNN at d = 16 through its TT-cross
 =========================================
 
-The grid tensor of a generalized ReLU RNN (``xi="relu_max"``, docs/theory.md sections 2-3)
-on M = 8 templates at d = 16 has :math:`8^{16} \\approx 2.8 \\cdot 10^{14}` entries: far too
-many to form. :func:`tensorexpr.tt_cross` approximates it from a few thousand evaluations of
-the network and returns a TT tensor, whose ranks say how much of the network a recurrent
-*product* network of that rank would capture (Oseledets & Tyrtyshnikov 2010, TT-cross).
+The grid tensor of a generalized ReLU RNN on M = 8 templates at d = 16 has about 2.8 x 10^14
+entries: far too many to form. :func:`tensorexpr.tt_cross` approximates it from a few thousand
+evaluations of the network and returns a TT tensor, whose ranks say how much of the network a
+recurrent *product* network of that rank would capture (Oseledets & Tyrtyshnikov 2010, TT-cross).
+
+The network is a TT-network with ``xi="relu_max"`` (docs/theory.md sections 2-3), and its grid
+tensor has :math:`8^{16} \\approx 2.8 \\cdot 10^{14}` entries.
 """
 
 # %%

@@ -2,10 +2,12 @@
 Generalized ReLU networks: universality and the limits of depth efficiency
 ==========================================================================
 
-Replacing the product in a tensor network by a rectifier-like operator :math:`\\xi` turns
-it into a ReLU network ([CS16], [K19]): with :math:`\\xi(x, y) = \\max(x, y, 0)` a
-recurrent (TT) network is a ReLU RNN and a shallow (CP) network a one-layer ReLU network with
-max pooling. This tutorial shows, on grid tensors computed exactly by tensorexpr:
+Replacing the product in a tensor network by a rectifier-like operator turns it into a ReLU
+network ([CS16], [K19]): with the operator max(x, y, 0) a recurrent (TT) network is a ReLU
+RNN and a shallow (CP) network a one-layer ReLU network with max pooling.
+
+In formulas, the operator :math:`\\xi(x, y) = \\max(x, y, 0)` takes the place of the product
+:math:`xy`. This tutorial shows, on grid tensors computed exactly by tensorexpr:
 
 1. how a generalized network computes its grid tensor,
 2. universality: max pooling reaches any tensor, average pooling does not ([K19] Thm 5.1,

@@ -78,10 +78,47 @@ def new_figure(nrows: int = 1, ncols: int = 1, figsize=None, **subplot_kw):
     return fig, fig.subplots(nrows, ncols, **subplot_kw)
 
 
+#: widest figure (inches); the documentation shows figures at :data:`DISPLAY_PX_PER_IN`
+#: (750 px at this width, within its text column: docs/sphinxext/te_docs.py)
+PAGE_WIDTH_IN = 7.5
+#: smallest font (points) of a saved figure: 12.5 px at the documentation's size
+MIN_FONT_PT = 9.0
+#: resolution of the saved PNG (sharp on high-density screens) and the size it is shown at
+FIGURE_DPI = 150
+DISPLAY_PX_PER_IN = 100
+
+
 def save_figure(fig, path, rect=None) -> None:
-    """Tight layout (within ``rect``, leaving room for a shared legend), then a PNG at 120 dpi."""
+    """Readable at page width, then a PNG at :data:`FIGURE_DPI`.
+
+    A figure wider than :data:`PAGE_WIDTH_IN` is shrunk to it (aspect kept); every text
+    smaller than :data:`MIN_FONT_PT` is raised to it; titles too long for their axes (the
+    figure title, for the figure) are wrapped onto more lines; then a tight layout within
+    ``rect`` (room left for a shared legend).
+    """
+    import textwrap
+
+    from matplotlib.text import Text
+
+    width, height = fig.get_size_inches()
+    if width > PAGE_WIDTH_IN:
+        fig.set_size_inches(PAGE_WIDTH_IN, height * PAGE_WIDTH_IN / width)
+    for text in fig.findobj(Text):
+        if text.get_fontsize() < MIN_FONT_PT:
+            text.set_fontsize(MIN_FONT_PT)
+
+    def wrap(text, inches: float) -> None:
+        chars = max(int(inches * 72 / (0.55 * text.get_fontsize())), 12)
+        if text.get_text() and len(text.get_text()) > chars:
+            text.set_text(textwrap.fill(text.get_text(), chars))
+
+    if getattr(fig, "_suptitle", None) is not None:
+        wrap(fig._suptitle, fig.get_size_inches()[0] * 0.95)
+    for ax in fig.axes:
+        axis_inches = ax.get_position().width * fig.get_size_inches()[0]
+        wrap(ax.title, axis_inches * 1.1)
     fig.tight_layout(rect=rect)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=FIGURE_DPI)
 
 
 @dataclass

@@ -35,7 +35,7 @@ from ._base import (
     save_figure,
 )
 
-__all__ = ["run", "plot", "random_relu_rnn", "verdicts_of", "DISTRIBUTIONS", "FIG3"]
+__all__ = ["run", "plot", "random_relu_rnn", "verdicts_of", "conclusion", "DISTRIBUTIONS", "FIG3"]
 
 #: The distributions of z (before the 1 / sqrt(fan-in) scaling).
 DISTRIBUTIONS = {
@@ -189,6 +189,7 @@ def run(
             "method": method,
             "networks": "random_relu_rnn: cores z / sqrt(r L), C_t z / sqrt(M), one-hot templates",
         },
+        "conclusion": conclusion(verdicts),
         "variants": verdicts,
         "reproducing_variants": [
             v for v, verdict in verdicts.items() if verdict["reproduces_paper"]
@@ -228,6 +229,41 @@ def verdicts_of(rows: list[dict]) -> dict:
     return verdicts
 
 
+def conclusion(verdicts: dict) -> str:
+    """The verdicts of :func:`verdicts_of` in sentences (the summary's ``conclusion``)."""
+    n = len(verdicts)
+    both = [v for v, x in verdicts.items() if x["reproduces_paper"]]
+    every = [
+        v for v, x in verdicts.items() if x["rank1_for_every_R"] and not x["fraction_falls_with_R"]
+    ]
+    falls = [
+        v for v, x in verdicts.items() if x["fraction_falls_with_R"] and not x["rank1_for_every_R"]
+    ]
+    neither = [v for v in verdicts if v not in both + every + falls]
+    text = [
+        "[K19] states that a random ReLU RNN has a rank-1 shallow equivalent for every R, "
+        "and less often as R grows; a certified bound of 1 is necessary for one."
+    ]
+    if both:
+        text.append(f"{len(both)} of the {n} sampling variants reproduce both: {'; '.join(both)}.")
+    else:
+        text.append(f"None of the {n} sampling variants reproduces both.")
+    if every:
+        text.append(
+            f"Bound 1 occurs at every R, but not less often as R grows, for {len(every)}: "
+            f"{'; '.join(every)}."
+        )
+    if falls:
+        text.append(
+            f"Bound 1 gets rarer as R grows, but no network has it at some R, for "
+            f"{len(falls)}: {'; '.join(falls)}."
+        )
+    if neither:
+        text.append(f"Neither holds for {len(neither)}: {'; '.join(neither)}.")
+    text.append("docs/expressivity.md (fig3) discusses the sampling distributions.")
+    return " ".join(text)
+
+
 def _variant(distribution: str, input_matrices: bool) -> str:
     return f"{distribution}, {'with' if input_matrices else 'without'} C_t"
 
@@ -235,7 +271,7 @@ def _variant(distribution: str, input_matrices: bool) -> str:
 def plot(result: ExperimentResult, path: str | Path) -> None:
     """Left: fraction of networks with bound 1 against R, one line per sampling variant;
     right: the mean bound. One shared legend."""
-    fig, axes = new_figure(1, 2, figsize=(10, 3.8), squeeze=False)
+    fig, axes = new_figure(1, 2, figsize=(7.5, 4.8), squeeze=False)
     frac_ax, mean_ax = axes[0]
     variants = result.summary["variants"]
     styles = ["o-", "s-", "^-", "v-", "o--", "s--", "^--", "v--"]
@@ -254,14 +290,14 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
     mean_ax.set_ylabel("mean certified width bound")
     integer_ticks(mean_ax, "y")
     settings = result.summary["settings"]
-    frac_ax.set_title("networks that may have a rank-1 shallow equivalent")
-    mean_ax.set_title("lower bound on the shallow ReLU width")
+    frac_ax.set_title("may have a rank-1 shallow equivalent")
+    mean_ax.set_title("lower bound on the shallow width")
     fig.suptitle(
         f"[K19] Fig. 3: random ReLU RNNs, M = {settings['M']}, d = {settings['d']}, "
         f"{settings['samples_per_R']} networks per R and sampling variant"
     )
-    fig.legend(*frac_ax.get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=7)
-    save_figure(fig, path, rect=(0, 0.12, 1, 1))
+    fig.legend(*frac_ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=9)
+    save_figure(fig, path, rect=(0, 0.22, 1, 1))
 
 
 FIG3 = Experiment(

@@ -130,7 +130,8 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
 
 def plot(result: ExperimentResult, path: str | Path) -> None:
     """Measured width vs the table value, one panel per needed kind."""
-    fig, axes = new_figure(1, 3, figsize=(11, 3.5))
+    fig, grid = new_figure(2, 2, figsize=(7.5, 6.4))  # three panels, the legend in the fourth
+    axes, legend_ax = list(grid.ravel()[:3]), grid[1][1]
     markers = {"tt": "o", "ht": "s", "cp": "^"}
     for ax, (needed, measured) in zip(
         axes, (("tt", "tt_width"), ("ht", "ht_width"), ("cp", "cp_lower")), strict=True
@@ -151,18 +152,17 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
         ticks = [2**k for k in range(int(np.log2(top)) + 1)]
         ax.set_xticks(ticks, [str(t) for t in ticks])
         ax.set_yticks(ticks, [str(t) for t in ticks])
-        ax.set_xlabel("table value, capped at m^(d/2)")
-        ax.set_ylabel(
-            f"measured {needed.upper()} width" + (" (lower bound)" if needed == "cp" else "")
-        )
+        ax.set_xlabel("table value (capped at m^(d/2))")
+        ax.set_ylabel("measured" + (" (lower bound)" if needed == "cp" else ""))
         ax.set_title(f"{needed.upper()} width needed")
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8)
+    legend_ax.axis("off")
+    legend_ax.legend(handles, labels, loc="center", fontsize=10, title="random network")
     fig.suptitle(
         "[K18] Table 2: width a network of each kind needs to equal a random network of "
         "width r (markers: the given kind)"
     )
-    save_figure(fig, path, rect=(0, 0.08, 1, 1))
+    save_figure(fig, path)
 
 
 TABLE2 = Experiment(

@@ -27,7 +27,15 @@ from ._base import (
     save_figure,
 )
 
-__all__ = ["run", "plot", "witness_network", "certified_witness", "SCALE_TEMPLATES", "THEOREM1"]
+__all__ = [
+    "run",
+    "plot",
+    "figure",
+    "witness_network",
+    "certified_witness",
+    "SCALE_TEMPLATES",
+    "THEOREM1",
+]
 
 
 def witness_network(d: int, m: int, r: int, feature_map=None) -> TTNetwork:
@@ -167,11 +175,21 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
 def plot(result: ExperimentResult, path: str | Path) -> None:
     """Rank of the odd/even matricization vs r, one panel per d, bound dashed; last panel:
     the certified witness rank against d."""
+    save_figure(figure(result), path)
+
+
+def figure(result: ExperimentResult):
+    """The matplotlib figure of :func:`plot` (not saved)."""
     dense = [row for row in result.rows if row.get("method", "dense") == "dense"]
     scale = [row for row in result.rows if row.get("method") == "submatrix"]
     ds = sorted({row["d"] for row in dense})
     n_panels = len(ds) + bool(scale)
-    fig, axes = new_figure(1, n_panels, figsize=(3.2 * n_panels, 3.4), squeeze=False)
+    ncols = min(n_panels, 2)  # two panels a row: readable at page width
+    nrows = -(-n_panels // ncols)
+    fig, grid = new_figure(nrows, ncols, figsize=(7.5, 0.6 + 2.9 * nrows), squeeze=False)
+    axes = [list(grid.ravel())]
+    for ax in axes[0][n_panels:]:
+        ax.set_visible(False)
     for ax, d in zip(axes[0], ds, strict=False):
         sub = [row for row in dense if row["d"] == d]
         rs = sorted({row["r"] for row in sub})
@@ -182,10 +200,12 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
         ax.plot(rs, wit, "s", mfc="none", ms=9, label="witness TT")
         ax.plot(rs, bound, "k--", label="min(m, r)^(d/2)")
         log_integer_axis(ax, "y")
+        # a labelled tick at every value the curves reach: the plateau min(m, r)^(d/2) too
+        ax.set_yticks(sorted({1, *bound, *wit}))
         ax.set_title(f"d = {d}, m = {sub[0]['m']}")
         ax.set_xlabel("TT rank r")
         integer_ticks(ax, "x")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=9)
     if scale:
         ax = axes[0][-1]
         sd = [row["d"] for row in scale]
@@ -194,13 +214,17 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
         )
         ax.plot(sd, [row["bound"] for row in scale], "k--", label="2^(d/2)")
         log_integer_axis(ax, "y")
+        ax.set_yticks(
+            sorted({*[row["rank_witness"] for row in scale], *[row["bound"] for row in scale]})
+        )
         ax.set_xticks(sd)
         ax.set_title("witness, M = 4: certified")
         ax.set_xlabel("d")
-        ax.legend(fontsize=7)
-    axes[0][0].set_ylabel("odd/even matricization rank")
+        ax.legend(fontsize=9)
+    for row_axes in grid:
+        row_axes[0].set_ylabel("odd/even rank")
     fig.suptitle("[K18] Thm 1: odd/even rank of TT grid tensors vs the bound min(m, r)^(d/2)")
-    save_figure(fig, path)
+    return fig
 
 
 THEOREM1 = Experiment(

@@ -26,7 +26,15 @@ import numpy as np
 from ..construction import construct_generalized, relu_sum_floor
 from ..engine import fit_generalized
 from ..grid import grid_tensor
-from ._base import Experiment, ExperimentResult, new_figure, no_progress, save_figure
+from ._base import (
+    PAGE_WIDTH_IN,
+    Experiment,
+    ExperimentResult,
+    log_integer_axis,
+    new_figure,
+    no_progress,
+    save_figure,
+)
 
 __all__ = ["run", "plot", "additive_floor", "UNIVERSALITY"]
 
@@ -204,7 +212,8 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
 def plot(result: ExperimentResult, path: str | Path) -> None:
     """Relative error vs width per xi (mean over targets), additive floor dotted."""
     shapes = sorted({(row["M"], row["d"]) for row in result.rows})
-    fig, axes = new_figure(1, len(shapes), figsize=(4 * len(shapes), 3.4), squeeze=False)
+    width = min(PAGE_WIDTH_IN, 3.75 * len(shapes))
+    fig, axes = new_figure(1, len(shapes), figsize=(max(width, 5.5), 5.4), squeeze=False)
     for ax, (M, d) in zip(axes[0], shapes, strict=True):
         sub = [
             row
@@ -247,13 +256,14 @@ def plot(result: ExperimentResult, path: str | Path) -> None:
             ls=":",
             label="additive floor",
         )
-        ax.set_xscale("log")
+        log_integer_axis(ax, "x", base=2)
         ax.set_yscale("log")
         ax.set_title(f"M = {M}, d = {d}")
         ax.set_xlabel("shallow width")
     axes[0][0].set_ylabel("relative error of the fit")
-    axes[0][-1].legend(fontsize=6, ncol=2)
-    save_figure(fig, path)
+    # below the panels: eleven entries do not fit inside one
+    fig.legend(*axes[0][-1].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=9)
+    save_figure(fig, path, rect=(0, 0.33, 1, 1))
 
 
 UNIVERSALITY = Experiment(
