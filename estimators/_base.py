@@ -49,15 +49,13 @@ DTYPES = ("auto", "float32", "float64")
 #: patches of one image: the same units at every position) and "positions" where it holds
 #: one (the columns of a table: units of their own)
 SCALES = ("auto", "shared", "positions")
-SCALE_STAT = "split"
-RELU_DATA_INIT = False
 SCHEDULES = ("plateau", "constant")
 #: float32 training compiles its epoch with XLA from this budget (n_samples * max_iter) on:
 #: XLA's compilation costs seconds once per shape and process (docs/estimators.md, latency)
 XLA_FROM = 100_000
 #: an iteration (``max_iter``, ``n_iter_no_change``) is at least this many optimiser steps:
 #: several passes over a small training set (docs/estimators.md, "few samples")
-ITERATION_STEPS = 40
+ITERATION_STEPS = 20
 
 
 def resolve_tree(tree, d: int) -> te.DimensionTree:
@@ -227,37 +225,30 @@ class NetworkEstimator(BaseEstimator):
         return self.scale
 
     def _fit_scaling(self, seq, sw, X_ndim: int) -> None:
-        """Weighted mean and standard deviation of the inputs: ``input_offset_``, ``input_scale_``.
+        """The range of the inputs seen in fit: ``input_offset_`` and ``input_scale_``, (d, n).
 
-        Both are (d, n): one pair per value of a position ("positions"), or the same pair at
-        every position ("shared", statistics pooled over the positions). A constant input gets
-        scale 1. Weighted by ``sample_weight``, so integer weights equal repeated samples.
+        "shared" (sequences): one range for every position, pooled over the positions,
+        mapped to [0, 1], so the smallest value (background, rest) is 0, the value the
+        initialisation passes through as a near-identity step. "positions" (table columns):
+        a range per column, mapped to [-1, 1], so that every ReLU unit starts active on
+        part of every column. Samples of weight 0 do not count; a constant input gets
+        scale 1 (docs/estimators.md, "Preparing your data").
         """
         mode = self.scale_ = self._scale_mode(X_ndim)
         d, n = seq.shape[1:]
         if mode is None:
             self.input_offset_, self.input_scale_ = np.zeros((d, n)), np.ones((d, n))
             return
-        w = np.asarray(sw, dtype=np.float64)
         x = np.asarray(seq, dtype=np.float64)
-        if SCALE_STAT in ("minmax", "centered", "split"):
-            seen = x[w > 0]
-            low, high = seen.min(axis=0), seen.max(axis=0)  # (d, n)
-            if mode == "shared":
-                low = np.broadcast_to(low.min(axis=0), (d, n))
-                high = np.broadcast_to(high.max(axis=0), (d, n))
+        keep = np.asarray(sw) > 0
+        seen = x[keep] if keep.any() else x
+        low, high = seen.min(axis=0), seen.max(axis=0)  # (d, n)
+        if mode == "shared":  # one range for every position: [0, 1]
+            low = np.broadcast_to(low.min(axis=0), (d, n))
+            high = np.broadcast_to(high.max(axis=0), (d, n))
             offset, scale = low, high - low
-            if SCALE_STAT == "centered" or (SCALE_STAT == "split" and mode == "positions"):
-                offset, scale = (low + high) / 2, (high - low) / 2  # [-1, 1]
-        else:
-            w = w / w.sum()
-            offset = np.tensordot(w, x, axes=1)  # (d, n): over the samples
-            if mode == "shared":
-                offset = np.broadcast_to(offset.mean(axis=0), (d, n))
-            var = np.tensordot(w, (x - offset) ** 2, axes=1)
-            if mode == "shared":
-                var = np.broadcast_to(var.mean(axis=0), (d, n))
-            scale = np.sqrt(var)
+        else:  # a range per column: [-1, 1]
+            offset, scale = (low + high) / 2, (high - low) / 2
         ok = np.isfinite(scale) & (scale > 1e-12 * (1.0 + np.abs(offset)))
         self.input_offset_ = np.broadcast_to(offset, (d, n)).copy()
         self.input_scale_ = np.broadcast_to(np.where(ok, scale, 1.0), (d, n)).copy()
@@ -270,7 +261,7 @@ class NetworkEstimator(BaseEstimator):
         return out.astype(seq.dtype, copy=False)
 
     def standardize(self, X):
-        """The sequences the network reads: X as ``(n_samples, d, n)``, standardized.
+        """The sequences the network reads: X as ``(n_samples, d, n)``, scaled (``scale``).
 
         ``network_`` scores these (``scale`` and the fitted ``input_offset_``,
         ``input_scale_``): ``network_(est.standardize(X))`` gives the estimator's scores.
@@ -334,7 +325,7 @@ class NetworkEstimator(BaseEstimator):
             self._fit_scaling(seq, sw, X.ndim)
         seq = self._standardized(seq)
         if reset:
-            self._initialize(seq.shape[0], seq)
+            self._initialize(seq.shape[0])
         else:
             self._check_same_network()
         train, val = self._split_validation(seq, y_enc, sw, incremental)
@@ -343,7 +334,7 @@ class NetworkEstimator(BaseEstimator):
         self._fit_stochastic(trainer, train, val, incremental)
         return self
 
-    def _initialize(self, n_samples: int, seq=None):
+    def _initialize(self, n_samples: int):
         """Spec, feature map and initial parameters (engine), a fresh Adam, empty curves."""
         self._rng = np.random.default_rng(
             self.random_state
@@ -368,13 +359,6 @@ class NetworkEstimator(BaseEstimator):
             tree=self._tree_structure(),
             shared_cores=self._shared_cores(),
         )
-        if RELU_DATA_INIT and seq is not None and self.feature_map == "relu":
-            fp = self._feature_map.trainable_params()
-            A, b = fp["A"], fp["b"]
-            flat = seq.reshape(-1, seq.shape[-1])
-            ref = flat[self._rng.integers(0, flat.shape[0], size=A.shape[0])]
-            b = -np.einsum("ij,ij->i", A, ref)
-            self._feature_map = self._feature_map.with_params(A=A, b=b)
         params = engine.init_params(self._spec, self._rng, self._feature_map.constant_index)
         for name, value in self._feature_map.trainable_params().items():
             params[f"feature_map.{name}"] = value

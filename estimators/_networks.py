@@ -77,14 +77,15 @@ xi : str, default "product"
 n_inputs : int, optional
     Values per position n when X is 2-D; None means 1 (every column a position).
 scale : {{"auto", "shared", "positions"}} or None, default "auto"
-    Standardization of the inputs with statistics fitted on the training data
-    (``input_offset_``, ``input_scale_``), so that raw units of any size train alike and an
-    affine change of units ``a * X + b`` changes nothing. ``"shared"``: one mean and
-    deviation per value of a position, pooled over the positions (windows of one signal,
-    patches of one image); ``"positions"``: one per position and value (the columns of a
-    table); ``"auto"``: "shared" when a position holds several values, "positions" when
-    it holds one; None: X as given. The network reads the standardized inputs
-    (:meth:`standardize`).
+    Scaling of the inputs by their range in the training data (``input_offset_``,
+    ``input_scale_``), so that raw units of any size train alike and an affine change of
+    units ``a * X + b`` (a > 0) changes nothing. ``"shared"``: one range per value of a
+    position, pooled over the positions, mapped to [0, 1] (windows of one signal, patches
+    of one image: the smallest value becomes 0, which the initialisation passes through);
+    ``"positions"``: one range per position and value, mapped to [-1, 1] (the columns of a
+    table); ``"auto"``: "shared" for sequences (3-D X, or 2-D X split into positions of
+    several values), "positions" for the columns of a 2-D X; None: X as given. The
+    resolved choice is ``scale_``; the network reads the scaled inputs (:meth:`standardize`).
 alpha : float, default 1e-3
     L2 penalty ``alpha / 2 * ||theta||^2`` on all parameters.
 dropout : float or "auto", default "auto"
@@ -137,9 +138,9 @@ Attributes
 {attributes}network_ : {network}
     The trained score functions as a tensorexpr network, feature map included
     (``ReLUFeatures(A=..., b=..., append_constant=True)`` for "relu"). It reads the
-    standardized inputs: on ``standardize(X)`` (X as ``(n_samples, d, n)``, scaled as
+    scaled inputs: on ``standardize(X)`` (X as ``(n_samples, d, n)``, scaled as
     ``scale`` says) its outputs equal {equal} (to the training precision), so tensorexpr's
-    tools (grid tensors, ranks, width bounds) apply, with templates in standardized units.
+    tools (grid tensors, ranks, width bounds) apply, with templates in scaled units.
 loss_curve_ : list of float
     Training loss (weighted mean over the epoch) after every epoch.
 n_params_ : int
@@ -150,8 +151,10 @@ validation_scores_ : list of float
     Validation score per epoch (only when early stopping).
 best_validation_score_ : float
     Best validation score (only when early stopping).
+scale_ : {{"shared", "positions"}} or None
+    The ``scale`` used ("auto" resolved).
 input_offset_, input_scale_ : ndarray of shape (d, n)
-    The statistics of ``scale`` (0 and 1 with ``scale=None``).{y_stats}
+    The network reads ``(X - input_offset_) / input_scale_`` (0 and 1 with ``scale=None``).{y_stats}
 d_ : int
     Number of positions d.
 n_inputs_ : int

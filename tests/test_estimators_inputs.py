@@ -59,8 +59,9 @@ def test_scale_statistics_match_a_direct_computation(X_shape, n_inputs, scale, e
     seq = X.reshape(X.shape[0], clf.d_, clf.n_inputs_)
     if expected is None:
         low, span = np.zeros(seq.shape[1:]), np.ones(seq.shape[1:])
-    elif expected == "positions":
-        low, span = seq.min(axis=0), np.ptp(seq, axis=0)
+    elif expected == "positions":  # columns to [-1, 1]
+        low = (seq.min(axis=0) + seq.max(axis=0)) / 2
+        span = np.ptp(seq, axis=0) / 2
     else:
         low = np.broadcast_to(seq.min(axis=(0, 1)), seq.shape[1:])
         span = np.broadcast_to(seq.max(axis=(0, 1)), seq.shape[1:]) - low
@@ -76,7 +77,7 @@ def test_zero_weight_rows_do_not_set_the_range():
     w = np.ones(80)
     w[0] = 0.0
     clf = TTNetworkClassifier(rank=2, max_iter=1).fit(X, y, sample_weight=w)
-    np.testing.assert_allclose(clf.input_offset_[:, 0], X[1:].min(axis=0))
+    np.testing.assert_allclose(clf.input_scale_[:, 0], np.ptp(X[1:], axis=0) / 2)
 
 
 def test_an_affine_change_of_units_changes_nothing():
