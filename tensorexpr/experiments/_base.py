@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..files import atomic_write
+
 __all__ = [
     "Experiment",
     "ExperimentResult",
@@ -79,9 +81,11 @@ def new_figure(nrows: int = 1, ncols: int = 1, figsize=None, **subplot_kw):
 
 
 def save_figure(fig, path, rect=None) -> None:
-    """Tight layout (within ``rect``, leaving room for a shared legend), then a PNG at 120 dpi."""
+    """Tight layout (within ``rect``, leaving room for a shared legend), then a PNG at 120 dpi,
+    written atomically (:func:`tensorexpr.files.atomic_write`)."""
     fig.tight_layout(rect=rect)
-    fig.savefig(path, dpi=120)
+    with atomic_write(path) as fh:
+        fig.savefig(fh, dpi=120, format="png")
 
 
 @dataclass
@@ -106,18 +110,22 @@ class ExperimentResult:
         return [row[key] for row in self.rows]
 
     def save(self, out_dir: str | Path) -> list[Path]:
-        """Write ``NAME.csv`` and ``NAME.json`` into ``out_dir``; returns the paths."""
+        """Write ``NAME.csv`` and ``NAME.json`` into ``out_dir``; returns the paths.
+
+        Each file is replaced atomically (:func:`tensorexpr.files.atomic_write`): a write
+        that fails leaves the previous file unchanged.
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         csv_path, json_path = out / f"{self.name}.csv", out / f"{self.name}.json"
         keys: list[str] = []
         for row in self.rows:
             keys += [k for k in row if k not in keys]
-        with csv_path.open("w", newline="") as fh:
+        with atomic_write(csv_path, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=keys)
             writer.writeheader()
             writer.writerows(self.rows)
-        with json_path.open("w") as fh:
+        with atomic_write(json_path, "w") as fh:
             json.dump(
                 {"name": self.name, "summary": self.summary, "rows": self.rows},
                 fh,
