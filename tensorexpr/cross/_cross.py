@@ -15,6 +15,7 @@ from tensorly.tt_tensor import TTTensor
 
 from ..decomposition import tt_round
 from ..grid import check_templates
+from ..validation import callable_name, check_callable_output
 from ._maxvol import rect_maxvol, to_numpy
 
 __all__ = ["tt_cross", "CrossResult", "tt_entries"]
@@ -96,10 +97,12 @@ def _call_checked(fn, indices: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"shape disagrees with fn: fn raised IndexError on indices within shape ({exc})"
         ) from exc
-    values = to_numpy(out) if tl.is_tensor(out) else np.asarray(out)
+    inner = fn.score_fn if isinstance(fn, _ScoreOnTemplates) else fn
+    name = f"fn {callable_name(inner)!r}"
+    values = check_callable_output(to_numpy(out) if tl.is_tensor(out) else out, name, finite=False)
     if values.shape != (len(indices),):
         raise ValueError(
-            f"fn must return one value per index tuple, shape ({len(indices)},), got "
+            f"{name} must return one value per index tuple, shape ({len(indices)},), got "
             f"{values.shape}; for a score function with several outputs pass one of them, "
             "e.g. lambda X: net(X)[:, 0]"
         )
@@ -107,7 +110,7 @@ def _call_checked(fn, indices: np.ndarray) -> np.ndarray:
     bad = ~np.isfinite(values)
     if bad.any():
         raise ValueError(
-            f"fn returned NaN or inf at {int(bad.sum())} of {len(values)} entries, e.g. at "
+            f"{name} returned NaN or inf at {int(bad.sum())} of {len(values)} entries, e.g. at "
             f"index {indices[int(np.argmax(bad))].tolist()}"
         )
     return values
