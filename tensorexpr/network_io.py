@@ -168,9 +168,10 @@ def load_network(path: str | Path):
 
 def _read_arrays(path: Path, where: str) -> dict[str, np.ndarray]:
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
-                raise _BadFile(f"{where} is a single .npy array, not an .npz archive")
+        data = np.load(path, allow_pickle=False)
+        if not hasattr(data, "files"):
+            raise _BadFile(f"{where} is a single .npy array, not an .npz archive")
+        with data:
             return {k: data[k] for k in data.files}
     except _BadFile:
         raise
@@ -325,7 +326,11 @@ def _series(params: dict, prefix: str, n: int, where: str) -> list[np.ndarray]:
     """``prefix.0 .. prefix.{n-1}``, each present, and no other ``prefix.*`` array."""
     expected = [f"{prefix}.{k}" for k in range(n)]
     for name in expected:
-        _array(params, name, where)
+        if name not in params:
+            raise _BadFile(
+                f"{where}: array {name!r} is missing (field 'd' / 'tree' asks for {n} arrays "
+                f"{prefix}.*, the file holds {len(_listed(params, prefix))})"
+            )
     extra = sorted(set(_listed(params, prefix)) - set(expected))
     if extra:
         raise _BadFile(f"{where}: array {extra[0]!r} does not belong to a network of {n}")

@@ -547,6 +547,7 @@ class TTNetwork(TensorNetwork):
         """
         d = check_positive_int(d, "d")
         C = check_positive_int(n_outputs, "n_outputs")
+        check_size(24 * d, f"d={d}", "the list of ranks of a TTNetwork")
         ranks = _rank_list(rank, d, C)
         m = check_feature_map(feature_map).n_features
         rng = check_random_state(random_state)
@@ -760,6 +761,8 @@ class HTNetwork(TensorNetwork):
         d = check_positive_int(d, "d")
         r = check_positive_int(rank, "rank")
         C = check_positive_int(n_outputs, "n_outputs")
+        if tree is None:  # the balanced tree's nodes, before they are built
+            check_size(256 * d, f"d={d}", "the dimension tree of an HTNetwork")
         tree = check_tree(tree, d)
         m = check_feature_map(feature_map).n_features
         rng = check_random_state(random_state)
