@@ -25,7 +25,7 @@ from ._backend import (
 from .certificates import WidthCertificate, certify_matricization_rank
 from .grid import check_templates
 from .operators import get_operator, operator_names
-from .validation import check_memory_limit, check_positive_int, check_tensor
+from .validation import MAX_DENSE_ORDER, check_memory_limit, check_positive_int, check_tensor
 
 __all__ = [
     "matricization",
@@ -307,6 +307,8 @@ def _resolve_method(method: str, source, templates, memory_limit) -> str:
     if hasattr(source, "grid_tensor") and hasattr(source, "d"):
         M = source.n_features if templates is None else len(check_templates(templates))
         entries = M**source.d
+        if source.d > MAX_DENSE_ORDER:  # no dense tensor has one axis per position here
+            return "submatrix"
     else:
         entries = int(np.prod(tl.shape(check_tensor(source, "tensor"))))
     # the grid tensor, its transposed matricization, and LAPACK's copy and work

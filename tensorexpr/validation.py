@@ -27,6 +27,7 @@ __all__ = [
     "check_memory_limit",
     "check_size",
     "check_dense_order",
+    "MAX_DENSE_ORDER",
     "machine_memory",
     "check_callable_output",
     "callable_name",
