@@ -120,6 +120,8 @@ class DimensionTree:
         like size-2 pooling windows: d = 6 gives ``(((0, 1), (2, 3)), (4, 5))``.
         """
         d = check_positive_int(d, "d")
+        # 2d - 1 nodes, each listing its modes: d (depth + 1) entries in all
+        check_size(8 * d * (d.bit_length() + 2) + 256 * d, f"d={d}", "a balanced tree")
         level = list(range(d))
         while len(level) > 1:
             nxt = [(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -191,7 +192,9 @@ def machine_memory() -> int:
         return 2**40
 
 
-def check_size(n_bytes: int, argument: str, what: str, limit: int | None = None) -> None:
+def check_size(
+    n_bytes: int, argument: str, what: str, limit: int | None = None, limit_name: str | None = None
+) -> None:
     """Refuse, before allocating, ``what`` of ``n_bytes`` that a user's number asks for.
 
     Parameters
@@ -205,6 +208,8 @@ def check_size(n_bytes: int, argument: str, what: str, limit: int | None = None)
     limit : int, optional
         Bytes allowed; default the physical memory of this machine (:func:`machine_memory`):
         an allocation beyond it can only fail, after a long time swapping.
+    limit_name : str, optional
+        What ``limit`` is, for the message (default ``"memory_limit"``).
 
     Raises
     ------
@@ -215,12 +220,12 @@ def check_size(n_bytes: int, argument: str, what: str, limit: int | None = None)
     if limit is None:
         limit, against = machine_memory(), "of memory of this machine"
     else:
-        against = "allowed (memory_limit)"
+        against = f"allowed ({limit_name or 'memory_limit'})"
     if n_bytes > limit:
         raise ValueError(
             f"{argument}: {what} would need {format_bytes(n_bytes)}, more than the "
             f"{format_bytes(limit)} {against}; use a smaller "
-            + " or ".join(part.split("=")[0].strip() for part in argument.split(","))
+            + " or ".join(re.findall(r"([-\w\[\]]+)=", argument) or [argument])
         )
 
 

@@ -323,6 +323,23 @@ _SIZES = [
     ("Polynomial degree", lambda: te.PolynomialFeatures(1, 10**12), "degree="),
     ("make_feature_map", lambda: te.make_feature_map("relu", 2, 10**12), "n_features="),
     ("linear tree", lambda: te.DimensionTree.linear(10**7), "d=10000000"),
+    ("balanced tree", lambda: te.DimensionTree.balanced(10**10), "d=10000000000"),
+    (
+        "fit_generalized rank",
+        lambda: te.fit_generalized(np.ones((2, 2, 2)), kind="tt", rank=10**8, xi="relu_max"),
+        "rank=100000000",
+    ),
+    (
+        "tt_cross shape",
+        lambda: te.tt_cross(lambda i: i.sum(1) * 1.0, (10**12, 10**12), random_state=0),
+        "shape=",
+    ),
+    (
+        "tt_cross n_test",
+        lambda: te.tt_cross(lambda i: i.sum(1) * 1.0, (3, 3), n_test=10**12, random_state=0),
+        "n_test=",
+    ),
+    ("width table", lambda: te.width_conversion_bounds(10**100, 10**6), "r=10{100}, d=1000000"),
     ("cp rank", lambda: te.cp(np.ones((3, 3, 3)), rank=10**9), "rank=1000000000"),
     ("cp_rank max_rank", lambda: te.cp_rank(np.ones((3, 3)), 0.1, max_rank=10**9), "max_rank"),
     ("grid_tensor d", lambda: te.grid_tensor(lambda X: X[:, 0, 0], [1.0], d=100), "d=100"),
@@ -382,6 +399,18 @@ def test_cli_sizes_are_refused_naming_the_flag(capsys, flags, expected):
 def test_cli_m_is_size_checked(capsys):
     assert main(["analyze", "--kind", "cp", "--d", "4", "--m", "10000000", "--rank", "2"]) == 2
     assert "--m=10000000" in capsys.readouterr().err
+
+
+def test_width_table_is_exact_beyond_float_range():
+    """ceil(r^(log2(d)/2)) by exact arithmetic: equal to the float formula where floats are
+    exact, and to the integer power where the exponent is an integer."""
+    for r, d in ((3, 6), (24, 512), (7, 10**5)):
+        cell = te.width_conversion_bounds(r, d)["tt"]["ht"]
+        assert cell.value == int(np.ceil(r ** (np.log2(d) / 2) - 1e-9))
+    assert te.width_conversion_bounds(10**100, 16)["tt"]["ht"].value == 10**200
+    assert te.width_conversion_bounds(10**100, 8)["tt"]["ht"].value == 10**150
+    # 10^300 ** (log2(6) / 2) = 10^(387.74...): 388 digits
+    assert len(str(te.width_conversion_bounds(10**300, 6)["tt"]["ht"].value)) == 388
 
 
 def test_linear_trees_beyond_the_recursion_limit():
@@ -495,11 +524,15 @@ def test_feature_map_outputs_are_checked_naming_it():
         (lambda: te.TTNetwork.random(4, _ID3, 2, random_state=-1), "random_state"),
         (lambda: te.TTNetwork.random(4, _ID3, 2, random_state="yes"), "random_state"),
         (lambda: te.cp_rank(np.ones((2, 2)), 0.1, verbose="yes"), "verbose"),
+        (lambda: te.cp(np.ones((2, 2)), 1, tol="x"), "tol"),
+        (lambda: te.cp(np.ones((2, 2)), 1, n_iter_max=-1), "n_iter_max"),
+        (lambda: te.save_network(_net(), "/nonexistent/folder/net"), "folder"),
+        (lambda: te.save_network(_net(), 5), "path"),
         (lambda: te.grid_tensor(lambda X: X[:, 0, 0], [1.0], d=2, memory_limit=np.nan), "memory"),
     ],
 )
 def test_bad_arguments_name_the_argument(call, argument):
-    with pytest.raises((ValueError, TypeError), match=argument):
+    with pytest.raises((ValueError, TypeError, OSError), match=argument):
         call()
 
 

@@ -13,7 +13,13 @@ from tensorly.cp_tensor import CPTensor, cp_to_tensor
 from tensorly.decomposition import parafac
 
 from .._backend import dot_t, to_numpy
-from ..validation import check_positive_int, check_random_state, check_size, check_tensor
+from ..validation import (
+    check_positive_int,
+    check_random_state,
+    check_real,
+    check_size,
+    check_tensor,
+)
 from ._common import check_tol, squared_norm
 
 __all__ = ["cp", "cp_rank", "CPRankResult", "CP", "cp_als", "default_max_rank"]
@@ -215,6 +221,11 @@ def _check_parafac_kwargs(parafac_kwargs: dict) -> dict:
     for key in _RESERVED:
         if key in parafac_kwargs:
             raise TypeError(f"parafac_kwargs must not contain {key!r}: it is set by tensorexpr")
+    # the keywords every ALS reads, checked here rather than deep inside tensorly
+    if "n_iter_max" in parafac_kwargs:
+        check_positive_int(parafac_kwargs["n_iter_max"], "n_iter_max")
+    if "tol" in parafac_kwargs:
+        check_real(parafac_kwargs["tol"], "tol", low=0.0)
     return parafac_kwargs
 
 
