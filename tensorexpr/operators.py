@@ -93,8 +93,10 @@ class Operator:
         # the operator may be a user's: its output is checked where it enters (shape, reals)
         if tl.is_tensor(x) and tl.is_tensor(y):
             expected = np.broadcast_shapes(tuple(tl.shape(x)), tuple(tl.shape(y)))
-            if not tl.is_tensor(out) or tuple(tl.shape(out)) != expected:
-                got = tuple(tl.shape(out)) if tl.is_tensor(out) else type(out).__name__
+            # numpy returns a scalar, not a 0-d array, for 0-d arguments
+            is_array = tl.is_tensor(out) or (isinstance(out, np.generic) and expected == ())
+            if not is_array or tuple(tl.shape(out)) != expected:
+                got = tuple(tl.shape(out)) if is_array else type(out).__name__
                 raise ValueError(
                     f"operator {self.name!r} must return the broadcast shape of its arguments, "
                     f"{expected}, elementwise; got {got}"

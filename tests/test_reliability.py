@@ -361,6 +361,25 @@ _SIZES = [
 ]
 
 
+def _fit(estimator):
+    X = np.random.default_rng(0).standard_normal((20, 8))
+    return estimator.fit(X, np.arange(20) % 2)
+
+
+def _estimator(name, **params):
+    import estimators
+
+    return lambda: _fit(getattr(estimators, name)(max_iter=1, **params))
+
+
+_SIZES += [
+    ("TT estimator rank", _estimator("TTNetworkClassifier", rank=10**6), "rank=1000000"),
+    ("HT estimator rank", _estimator("HTNetworkClassifier", rank=10**5), "rank=100000"),
+    ("CP estimator rank", _estimator("CPNetworkClassifier", rank=10**12), "rank="),
+    ("estimator n_features", _estimator("TTNetworkClassifier", n_features=10**12), "n_features"),
+]
+
+
 @pytest.mark.parametrize("call, argument", [c[1:] for c in _SIZES], ids=[c[0] for c in _SIZES])
 def test_sizes_are_refused_before_allocating(call, argument):
     start = time.perf_counter()
