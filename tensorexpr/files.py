@@ -62,8 +62,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_options) -> I
     folder = target.parent
     if not folder.is_dir():
         raise OSError(f"cannot write {str(target)!r}: the folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
+    tmp = None
+    try:  # an interrupt right after mkstemp still removes the temporary file
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
         with os.fdopen(fd, mode, **open_options) as fh:
             yield fh
             fh.flush()
@@ -71,8 +72,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_options) -> I
         _keep_mode(target, tmp)
         os.replace(tmp, target)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
     _sync_folder(folder)
 

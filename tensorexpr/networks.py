@@ -761,8 +761,6 @@ class HTNetwork(TensorNetwork):
         d = check_positive_int(d, "d")
         r = check_positive_int(rank, "rank")
         C = check_positive_int(n_outputs, "n_outputs")
-        if tree is None:  # the balanced tree's nodes, before they are built
-            check_size(256 * d, f"d={d}", "the dimension tree of an HTNetwork")
         tree = check_tree(tree, d)
         m = check_feature_map(feature_map).n_features
         rng = check_random_state(random_state)
