@@ -195,7 +195,26 @@ class DimensionTree:
         return tuple(self._children), leaves
 
     def __repr__(self) -> str:
+        if self.depth() > _REPR_DEPTH:  # repr of the nested tuples would recurse too deep
+            return f"DimensionTree(<d={self.d}, depth={self.depth()}>)"
         return f"DimensionTree({self.structure!r})"
+
+    def __reduce__(self):
+        # pickled in the flat form: pickling the nested structure recurses once per level
+        return (_tree_from_key, self._key())
+
+
+#: Deepest tree whose repr spells out the structure.
+_REPR_DEPTH = 100
+
+
+def _tree_from_key(children, leaves) -> DimensionTree:
+    """The tree of ``DimensionTree._key()``: nodes in post-order, built without recursion."""
+    nodes: list = []
+    modes = iter(leaves)
+    for ch in children:
+        nodes.append(next(modes) if ch is None else (nodes[ch[0]], nodes[ch[1]]))
+    return DimensionTree(nodes[-1])
 
 
 def check_tree(tree, d: int) -> DimensionTree:

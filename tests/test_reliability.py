@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -439,6 +440,14 @@ def test_linear_trees_beyond_the_recursion_limit():
     assert tree == te.DimensionTree.linear(d) and hash(tree) == hash(te.DimensionTree.linear(d))
     assert tree.modes(tree.root) == tuple(range(d))
     assert tree != te.DimensionTree.balanced(d)
+    back = pickle.loads(pickle.dumps(tree))
+    assert back == tree and [back.children(i) for i in range(back.n_nodes)] == [
+        tree.children(i) for i in range(tree.n_nodes)
+    ]
+    assert f"d={d}" in repr(tree)
+    small = te.DimensionTree(((0, 2), (3, 1)))
+    assert pickle.loads(pickle.dumps(small)).structure == small.structure
+    assert repr(small) == "DimensionTree(((0, 2), (3, 1)))"
 
 
 # -- outputs of user code ----------------------------------------------------------------------
