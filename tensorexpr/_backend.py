@@ -256,6 +256,9 @@ def tensor_like(array: np.ndarray, like=None):
 
 def format_bytes(n_bytes: float) -> str:
     """``n_bytes`` in the largest binary unit that keeps the number >= 1 ("1.5 GiB")."""
+    if n_bytes >= 1024**7:  # beyond EiB: exact int arithmetic, float() could overflow
+        digits = len(str(int(n_bytes) // 1024**6)) - 1
+        return f"{int(n_bytes) // 1024**6 // 10 ** max(0, digits - 2) / 10**2:.2f}e{digits} EiB"
     value = float(n_bytes)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
         if value < 1024 or unit == "EiB":

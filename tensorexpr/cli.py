@@ -194,6 +194,7 @@ def _analysed_network(args):
     from . import networks
     from .features import LinearFeatures
     from .network_io import load_network
+    from .validation import check_size
 
     if args.load is not None:
         return load_network(args.load)
@@ -212,6 +213,8 @@ def _analysed_network(args):
             f"analyze needs --load FILE or all of --kind, --d, --m, --rank; "
             f"missing {', '.join(missing)}"
         )
+    if args.m >= 1:  # the identity feature map is an m x m matrix
+        check_size(8 * args.m * args.m, f"--m={args.m}", "the identity feature map")
     cls = {"cp": networks.CPNetwork, "tt": networks.TTNetwork, "ht": networks.HTNetwork}
     rng = np.random.default_rng(args.seed)
     return cls[args.kind].random(
@@ -247,11 +250,15 @@ def _cmd_analyze(args) -> int:
 
     from .expressivity import shallow_width_lower_bound, width_conversion_bounds
     from .network_io import save_network
+    from .validation import check_size
 
     net = _analysed_network(args)
     if args.templates is not None:
         if args.templates < 1:
             raise ValueError(f"--templates must be a positive int, got {args.templates}")
+        check_size(
+            8 * args.templates * net.n_inputs, f"--templates={args.templates}", "the templates"
+        )
         rng = np.random.default_rng([args.seed, 1])
         templates = rng.standard_normal((args.templates, net.n_inputs))
         on = f"grid tensor on {args.templates} Gaussian templates"

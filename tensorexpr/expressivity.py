@@ -8,6 +8,7 @@ stated tolerance.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +26,13 @@ from ._backend import (
 from .certificates import WidthCertificate, certify_matricization_rank
 from .grid import check_templates
 from .operators import get_operator, operator_names
-from .validation import check_memory_limit, check_positive_int, check_tensor
+from .validation import (
+    MAX_DENSE_ORDER,
+    check_memory_limit,
+    check_positive_int,
+    check_size,
+    check_tensor,
+)
 
 __all__ = [
     "matricization",
@@ -307,6 +314,8 @@ def _resolve_method(method: str, source, templates, memory_limit) -> str:
     if hasattr(source, "grid_tensor") and hasattr(source, "d"):
         M = source.n_features if templates is None else len(check_templates(templates))
         entries = M**source.d
+        if source.d > MAX_DENSE_ORDER:  # no dense tensor has one axis per position here
+            return "submatrix"
     else:
         entries = int(np.prod(tl.shape(check_tensor(source, "tensor"))))
     # the grid tensor, its transposed matricization, and LAPACK's copy and work
@@ -544,6 +553,28 @@ def shallow_width_lower_bound(
     )
 
 
+#: Largest exact width :func:`width_conversion_bounds` computes (2^20 bits: about 315,000
+#: digits, a few milliseconds).
+_MAX_WIDTH_BYTES = 2**17
+
+
+def _ceil_power(r: int, d: int) -> int:
+    """``ceil(r ** (log2(d) / 2))``, exactly also beyond float precision (Decimal arithmetic
+    with more digits than the result has)."""
+    if d & (d - 1) == 0 and (d.bit_length() - 1) % 2 == 0:  # d = 4^k: an integer power
+        return r ** ((d.bit_length() - 1) // 2)
+    log10 = math.log2(d) / 2 * math.log10(r)  # math: exact for ints beyond float range
+    if log10 < 12:  # float is exact enough: 1e-9 below an integer is round-off
+        return int(np.ceil(r ** (np.log2(d) / 2) - 1e-9))
+    import decimal
+
+    with decimal.localcontext() as ctx:
+        ctx.prec = int(log10) + 30
+        exponent = decimal.Decimal(d).ln() / decimal.Decimal(2).ln() / 2
+        value = decimal.Decimal(r) ** exponent
+        return int(value.to_integral_value(rounding=decimal.ROUND_CEILING))
+
+
 @dataclass(frozen=True)
 class WidthConversion:
     """One cell of the width-conversion table (docs/theory.md section 5.2, [K18] Table 2).
@@ -623,7 +654,16 @@ def width_conversion_bounds(
         s, s_name = m, "min(m,r)"
     half = -(-d // 2)
     levels = int(np.ceil(np.log2(d) - 1e-12))
-    deep = int(np.ceil(r ** (np.log2(d) / 2) - 1e-9))
+    # the table holds exact integers: refuse those too large to compute in a moment
+    bits = max(half * s.bit_length(), max(1, levels - 1) * r.bit_length())
+    check_size(
+        bits // 8,
+        f"r={r}, d={d}",
+        "the exact widths r^(d/2) of the table",
+        limit=_MAX_WIDTH_BYTES,
+        limit_name="for one exact width",
+    )
+    deep = _ceil_power(r, d)
     deep_upper = r ** max(1, levels - 1)
 
     def cell(value, formula, upper=None, exact=None):

@@ -20,9 +20,11 @@ from ._backend import relu, tensor_like
 from ._tensorflow import import_tensorflow
 from .validation import (
     as_float_array,
+    check_callable_output,
     check_choice,
     check_positive_int,
     check_random_state,
+    check_size,
     check_tensor,
 )
 
@@ -63,7 +65,15 @@ class FeatureMap:
             raise ValueError(
                 f"x must have shape (batch, {self.n_inputs}) for this feature map, got {shape}"
             )
-        return self._transform(x)
+        out = self._transform(x)
+        # a user's subclass is user code: its output is checked where it enters (shape, reals)
+        if not tl.is_tensor(out) or tuple(tl.shape(out)) != (shape[0], self.n_features):
+            out = check_callable_output(
+                out, f"feature map {type(self).__name__}", (shape[0], self.n_features), False
+            )
+        elif "complex" in str(tl.context(out)["dtype"]):
+            check_callable_output(out, f"feature map {type(self).__name__}", finite=False)
+        return out
 
     def _transform(self, x):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -141,6 +151,11 @@ class _AffineFeatures(FeatureMap):
                 raise ValueError(
                     f"n_features must be >= 2 when append_constant=True, got {n_features}"
                 )
+            check_size(
+                8 * n_out * self.n_inputs,
+                f"n_features={n_features}",
+                f"the weights A of a feature map with n_inputs={self.n_inputs}",
+            )
             rng = check_random_state(random_state)
             A = rng.standard_normal((n_out, self.n_inputs)) / np.sqrt(self.n_inputs)
             if b is None:
@@ -261,6 +276,7 @@ class LinearFeatures(_AffineFeatures):
     @classmethod
     def identity(cls, n_inputs: int, append_constant: bool = False) -> LinearFeatures:
         n = check_positive_int(n_inputs, "n_inputs")
+        check_size(8 * n * n, f"n_inputs={n}", "the identity matrix A")
         return cls(n, A=np.eye(n), b=np.zeros(n), append_constant=append_constant)
 
     def _transform(self, x):
@@ -290,6 +306,7 @@ class TrigFeatures(FeatureMap):
     def __init__(self, n_inputs: int = 1):
         self.n_inputs = check_positive_int(n_inputs, "n_inputs")
         self.n_features = 2 * self.n_inputs
+        check_size(8 * self.n_features, f"n_inputs={n_inputs}", "the features of one point")
 
     def _transform(self, x):
         angle = (np.pi / 2) * x
@@ -327,6 +344,8 @@ class PolynomialFeatures(FeatureMap):
         self.n_inputs = check_positive_int(n_inputs, "n_inputs")
         self.degree = check_positive_int(degree, "degree")
         self.n_features = 1 + self.n_inputs * self.degree
+        # one point's features must fit: a larger map could never be evaluated
+        check_size(8 * self.n_features, f"degree={degree}", "the features of one point")
 
     def _transform(self, x):
         powers = [tl.ones((tl.shape(x)[0], 1), **tl.context(x))]

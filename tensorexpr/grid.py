@@ -12,7 +12,15 @@ import numpy as np
 import tensorly as tl
 
 from ._backend import DEFAULT_MEMORY_LIMIT, check_memory, to_numpy
-from .validation import as_float_array, check_memory_limit, check_positive_int, check_random_state
+from .validation import (
+    as_float_array,
+    callable_name,
+    check_callable_output,
+    check_dense_order,
+    check_memory_limit,
+    check_positive_int,
+    check_random_state,
+)
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
@@ -213,17 +221,19 @@ def grid_tensor(
     memory_limit = check_memory_limit(memory_limit)
     M = pts.shape[0]
     total = M**d
+    check_dense_order(d, f"d={d}", "the grid tensor")
     check_memory(total * 8, memory_limit, f"a grid tensor of {M}^{d} entries")
+    name = f"score_fn {callable_name(score_fn)!r}"
     outputs = []
     for start in range(0, total, batch_size):
         flat = np.arange(start, min(total, start + batch_size))
         idx = np.stack(np.unravel_index(flat, (M,) * d), axis=1)  # (batch, d), mode 0 slowest
         X = tl.tensor(pts[idx], dtype=tl.backend.float64)
-        out = score_fn(X)
+        out = check_callable_output(score_fn(X), name)
         shape = tuple(tl.shape(out))
         if shape[:1] != (len(flat),) or len(shape) > 2:
             raise ValueError(
-                f"score_fn must return shape (batch,) or (batch, C); got {shape} "
+                f"{name} must return shape (batch,) or (batch, C); got {shape} "
                 f"for a batch of {len(flat)}"
             )
         outputs.append(out if tl.is_tensor(out) else tl.tensor(to_numpy(out)))

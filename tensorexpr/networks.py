@@ -28,10 +28,12 @@ from .operators import Operator, get_operator
 from .trees import DimensionTree, check_tree
 from .validation import (
     as_float_array,
+    check_dense_order,
     check_memory_limit,
     check_positive_int,
     check_random_state,
     check_rank,
+    check_size,
     check_tensor,
 )
 
@@ -194,12 +196,14 @@ class TensorNetwork:
             factorized = self._structured_grid(F)
             if structured:
                 return factorized
+            check_dense_order(len(self._grid_shape(M)), f"d={self.d}", "the dense grid tensor")
             check_memory(
                 M**self.d * self.n_outputs * 8,
                 memory_limit,
                 f"a grid tensor of {M}^{self.d} entries",
             )
             return self._dense(factorized, memory_limit)
+        check_dense_order(len(self._grid_shape(M)), f"d={self.d}", "the grid tensor")
         check_memory(
             M**self.d * self.n_outputs * 8, memory_limit, f"a grid tensor of {M}^{self.d} entries"
         )
@@ -225,6 +229,7 @@ class TensorNetwork:
             )
         memory_limit = check_memory_limit(memory_limit)
         m = self.n_features
+        check_dense_order(len(self._grid_shape(m)), f"d={self.d}", "the coefficient tensor W")
         check_memory(
             m**self.d * self.n_outputs * 8,
             memory_limit,
@@ -386,6 +391,9 @@ class CPNetwork(TensorNetwork):
         C = check_positive_int(n_outputs, "n_outputs")
         m = check_feature_map(feature_map).n_features
         rng = check_random_state(random_state)
+        check_size(
+            8 * (d * m * R + R * C), f"rank={R}, d={d}", f"the factors of a CPNetwork (m={m})"
+        )
         factors = [rng.standard_normal((m, R)) / np.sqrt(m) for _ in range(d)]
         weights = rng.standard_normal((R, C)) / np.sqrt(R)
         return cls(factors, feature_map, weights=weights, xi=xi)
@@ -539,6 +547,7 @@ class TTNetwork(TensorNetwork):
         """
         d = check_positive_int(d, "d")
         C = check_positive_int(n_outputs, "n_outputs")
+        check_size(24 * d, f"d={d}", "the list of ranks of a TTNetwork")
         ranks = _rank_list(rank, d, C)
         m = check_feature_map(feature_map).n_features
         rng = check_random_state(random_state)
@@ -546,6 +555,10 @@ class TTNetwork(TensorNetwork):
         L = m
         if hidden_size is not None:
             L = check_positive_int(hidden_size, "hidden_size")
+            check_size(8 * d * L * m, f"hidden_size={L}", f"the matrices of a TTNetwork (d={d})")
+        core_bytes = 8 * L * sum(ranks[t] * ranks[t + 1] for t in range(d))
+        check_size(core_bytes, f"rank={rank}, d={d}", f"the cores of a TTNetwork (L={L})")
+        if hidden_size is not None:
             matrices = [rng.standard_normal((L, m)) / np.sqrt(m) for _ in range(d)]
         cores = [
             rng.standard_normal((ranks[t], L, ranks[t + 1])) / np.sqrt(ranks[t] * L)
@@ -751,6 +764,11 @@ class HTNetwork(TensorNetwork):
         tree = check_tree(tree, d)
         m = check_feature_map(feature_map).n_features
         rng = check_random_state(random_state)
+        check_size(
+            8 * (d * m * r + (d - 2) * r**3 + r * r * C),
+            f"rank={r}, d={d}",
+            f"the factors of an HTNetwork (m={m})",
+        )
         factors = []
         for node in range(tree.n_nodes):
             out = C if node == tree.root else r

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import tensorly as tl
 
 from ._backend import relu
@@ -88,7 +89,21 @@ class Operator:
     def __call__(self, x, y):
         if self.pre is not None:
             x, y = self.pre(x), self.pre(y)
-        return self.combine(x, y)
+        out = self.combine(x, y)
+        # the operator may be a user's: its output is checked where it enters (shape, reals)
+        if tl.is_tensor(x) and tl.is_tensor(y):
+            expected = np.broadcast_shapes(tuple(tl.shape(x)), tuple(tl.shape(y)))
+            # numpy returns a scalar, not a 0-d array, for 0-d arguments
+            is_array = tl.is_tensor(out) or (isinstance(out, np.generic) and expected == ())
+            if not is_array or tuple(tl.shape(out)) != expected:
+                got = tuple(tl.shape(out)) if is_array else type(out).__name__
+                raise ValueError(
+                    f"operator {self.name!r} must return the broadcast shape of its arguments, "
+                    f"{expected}, elementwise; got {got}"
+                )
+            if "complex" in str(tl.context(out)["dtype"]):
+                raise TypeError(f"operator {self.name!r} must return real values, got complex")
+        return out
 
     def prepare(self, x):
         """``pre(x)`` (identity when there is no ``pre``)."""
@@ -123,6 +138,9 @@ class Operator:
 
 
 _REGISTRY: dict[str, Operator] = {}
+#: False while this module registers the built-in operators (their TensorFlow forms are
+#: written for it); every operator registered later is a user's and gets the guarded form.
+_GUARD_USER_OPERATORS = False
 
 
 def register_operator(
@@ -207,8 +225,11 @@ def register_operator(
         raise TypeError(
             f"positively_homogeneous must be a bool, got {type(positively_homogeneous).__name__}"
         )
+    given = tf_function is not None
     if tf_function is None:
         tf_function = function if pre is None else (lambda x, y: function(pre(x), pre(y)))
+    if _GUARD_USER_OPERATORS:
+        tf_function = _tf_guarded(name, tf_function, given)
     op = Operator(
         name=name,
         combine=function,
@@ -297,6 +318,60 @@ def generalized_outer(a, b, xi: str | Operator = "product"):
     return op(tl.reshape(a, sa + (1,) * len(sb)), tl.reshape(b, (1,) * len(sa) + sb))
 
 
+def _tf_guarded(name: str, fn: Callable, given: bool) -> Callable:
+    """A user's xi on TensorFlow tensors, made safe for training (docs/errors.md).
+
+    - A function that fails on TensorFlow tensors (written with numpy, say) raises a TypeError
+      naming the operator and ``tf_function``, not TensorFlow's "Cannot convert a symbolic
+      tf.Tensor".
+    - A gradient that is not finite at a singular point (``sqrt(x*x + y*y)`` at 0: 0/0) is
+      replaced by 0 there, entry by entry: for a convex xi such as the L2 pooling this is a
+      subgradient; elsewhere the gradient is the function's own.
+    """
+
+    def call(x, y):
+        try:
+            return fn(x, y)
+        except (TypeError, ValueError, NotImplementedError, AttributeError) as err:
+            which = "tf_function" if given else "function (used as its TensorFlow form)"
+            raise TypeError(
+                f"operator {name!r}: its {which} failed on TensorFlow tensors ({err}); "
+                "register it with tf_function= written in TensorFlow ops (or arithmetic "
+                "operators only)"
+            ) from err
+
+    def xi(x, y):
+        tf = import_tensorflow()
+        shape = tf.broadcast_dynamic_shape(tf.shape(x), tf.shape(y))
+        # broadcast first, so that each entry's gradient is cleaned before the reduction
+        # back to the arguments' shapes (one non-finite entry must not zero a whole sum)
+        return _finite_grad(tf.broadcast_to(x, shape), tf.broadcast_to(y, shape))
+
+    def _finite_grad(a, b):
+        tf = import_tensorflow()
+
+        @tf.custom_gradient
+        def inner(a, b):
+            with tf.GradientTape() as tape:
+                tape.watch([a, b])
+                out = call(a, b)
+
+            def grad(upstream):
+                ga, gb = tape.gradient(out, [a, b], output_gradients=upstream)
+                clean = [
+                    tf.zeros_like(v) if g is None else tf.where(tf.math.is_finite(g), g, 0.0)
+                    for g, v in ((ga, a), (gb, b))
+                ]
+                return clean[0], clean[1]
+
+            return out, grad
+
+        return inner(a, b)
+
+    xi.__name__ = f"tf_{name}"
+    return xi
+
+
 # -- the built-in operators: each defined once, below -----------------------------------------
 def _tf_smooth_max(x, y, tau):
     # max(x, y) + tau log(1 + exp(-|x - y| / tau)): exact at tau = 0. The exact max sends the
@@ -376,3 +451,4 @@ register_operator(
     tf_function=_tf_maximum,
     tf_smoothed=_tf_smooth_max,
 )
+_GUARD_USER_OPERATORS = True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 
-from .validation import check_positive_int
+from .validation import check_positive_int, check_size
 
 __all__ = ["DimensionTree", "check_tree"]
 
@@ -69,27 +69,48 @@ class DimensionTree:
         self._leaf_of_mode = {self._modes[i][0]: i for i in range(self.n_nodes) if self.is_leaf(i)}
 
     @staticmethod
-    def _normalise(node):
-        if isinstance(node, bool) or not isinstance(node, (numbers.Integral, tuple, list)):
-            raise TypeError(f"tree nodes must be ints (modes) or pairs of nodes, got {node!r}")
-        if isinstance(node, numbers.Integral):
-            if node < 0:
-                raise ValueError(f"tree leaves must be modes >= 0, got {node}")
-            return int(node)
-        if len(node) != 2:
-            raise ValueError(f"every internal tree node must have exactly 2 children, got {node!r}")
-        return (DimensionTree._normalise(node[0]), DimensionTree._normalise(node[1]))
+    def _normalise(structure):
+        # iterative (explicit stack): a linear tree over d modes nests d deep, beyond Python's
+        # recursion limit for d > ~1000
+        stack, done = [(structure, False)], []
+        while stack:
+            node, built = stack.pop()
+            if built:
+                right = done.pop()
+                done.append((done.pop(), right))
+                continue
+            if isinstance(node, bool) or not isinstance(node, (numbers.Integral, tuple, list)):
+                raise TypeError(f"tree nodes must be ints (modes) or pairs of nodes, got {node!r}")
+            if isinstance(node, numbers.Integral):
+                if node < 0:
+                    raise ValueError(f"tree leaves must be modes >= 0, got {node}")
+                done.append(int(node))
+                continue
+            if len(node) != 2:
+                raise ValueError(
+                    f"every internal tree node must have exactly 2 children, got {node!r}"
+                )
+            stack += [(node, True), (node[1], False), (node[0], False)]
+        return done[0]
 
-    def _build(self, node) -> int:
-        if isinstance(node, int):
-            self._children.append(None)
-            self._modes.append((node,))
-            return len(self._children) - 1
-        left = self._build(node[0])
-        right = self._build(node[1])
-        self._children.append((left, right))
-        self._modes.append(self._modes[left] + self._modes[right])
-        return len(self._children) - 1
+    def _build(self, structure) -> int:
+        """Nodes in post-order (left subtree, right subtree, node), without recursion."""
+        stack, index = [(structure, False)], []
+        while stack:
+            node, built = stack.pop()
+            if isinstance(node, int):
+                self._children.append(None)
+                self._modes.append((node,))
+            elif built:
+                right = index.pop()
+                left = index.pop()
+                self._children.append((left, right))
+                self._modes.append(self._modes[left] + self._modes[right])
+            else:
+                stack += [(node, True), (node[1], False), (node[0], False)]
+                continue
+            index.append(len(self._children) - 1)
+        return index[0]
 
     @classmethod
     def balanced(cls, d: int) -> DimensionTree:
@@ -99,6 +120,8 @@ class DimensionTree:
         like size-2 pooling windows: d = 6 gives ``(((0, 1), (2, 3)), (4, 5))``.
         """
         d = check_positive_int(d, "d")
+        # 2d - 1 nodes, each listing its modes: d (depth + 1) entries in all
+        check_size(8 * d * (d.bit_length() + 2) + 256 * d, f"d={d}", "a balanced tree")
         level = list(range(d))
         while len(level) > 1:
             nxt = [(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
@@ -111,6 +134,8 @@ class DimensionTree:
     def linear(cls, d: int) -> DimensionTree:
         """The TT-like tree ``(((0, 1), 2), 3)`` for d = 4."""
         d = check_positive_int(d, "d")
+        # node k lists its k + 1 modes: d (d + 1) / 2 entries in all
+        check_size(8 * d * (d + 3) // 2, f"d={d}", "the mode lists of a linear tree")
         node = 0
         for k in range(1, d):
             node = (node, k)
@@ -150,20 +175,46 @@ class DimensionTree:
         return self._modes[self.root]
 
     def depth(self) -> int:
-        def _depth(node):
-            ch = self._children[node]
-            return 0 if ch is None else 1 + max(_depth(ch[0]), _depth(ch[1]))
-
-        return _depth(self.root)
+        # post-order: children come before their parent
+        depth = [0] * self.n_nodes
+        for node, ch in enumerate(self._children):
+            if ch is not None:
+                depth[node] = 1 + max(depth[ch[0]], depth[ch[1]])
+        return depth[self.root]
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, DimensionTree) and self.structure == other.structure
+        return isinstance(other, DimensionTree) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash(self.structure)
+        return hash(self._key())
+
+    def _key(self) -> tuple:
+        # flat (children in post-order, leaf modes): comparing the nested structure recurses
+        # once per level, beyond Python's limit for a deep (linear) tree
+        leaves = tuple(self._modes[i][0] for i in range(self.n_nodes) if self.is_leaf(i))
+        return tuple(self._children), leaves
 
     def __repr__(self) -> str:
+        if self.depth() > _REPR_DEPTH:  # repr of the nested tuples would recurse too deep
+            return f"DimensionTree(<d={self.d}, depth={self.depth()}>)"
         return f"DimensionTree({self.structure!r})"
+
+    def __reduce__(self):
+        # pickled in the flat form: pickling the nested structure recurses once per level
+        return (_tree_from_key, self._key())
+
+
+#: Deepest tree whose repr spells out the structure.
+_REPR_DEPTH = 100
+
+
+def _tree_from_key(children, leaves) -> DimensionTree:
+    """The tree of ``DimensionTree._key()``: nodes in post-order, built without recursion."""
+    nodes: list = []
+    modes = iter(leaves)
+    for ch in children:
+        nodes.append(next(modes) if ch is None else (nodes[ch[0]], nodes[ch[1]]))
+    return DimensionTree(nodes[-1])
 
 
 def check_tree(tree, d: int) -> DimensionTree:

@@ -7,12 +7,14 @@ what was expected and what was given: ``"rank must be an int >= 1, got 0"``.
 from __future__ import annotations
 
 import numbers
+import os
+import re
 from collections.abc import Iterable
 
 import numpy as np
 import tensorly as tl
 
-from ._backend import all_finite, real_float_array, to_backend
+from ._backend import all_finite, format_bytes, real_float_array, to_backend, to_numpy
 
 __all__ = [
     "check_positive_int",
@@ -24,6 +26,12 @@ __all__ = [
     "check_random_state",
     "check_sample_weight",
     "check_memory_limit",
+    "check_size",
+    "check_dense_order",
+    "MAX_DENSE_ORDER",
+    "machine_memory",
+    "check_callable_output",
+    "callable_name",
 ]
 
 
@@ -171,6 +179,115 @@ def check_memory_limit(memory_limit) -> int:
     """A positive number of bytes (``memory_limit`` arguments)."""
     if isinstance(memory_limit, bool) or not isinstance(memory_limit, numbers.Real):
         raise TypeError(f"memory_limit must be a positive number of bytes, got {memory_limit!r}")
-    if not memory_limit > 0:
+    if not memory_limit > 0 or memory_limit != memory_limit:
         raise ValueError(f"memory_limit must be a positive number of bytes, got {memory_limit!r}")
     return memory_limit
+
+
+def machine_memory() -> int:
+    """Bytes of physical memory of this machine (2^40 when the system does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 2**40
+
+
+def check_size(
+    n_bytes: int, argument: str, what: str, limit: int | None = None, limit_name: str | None = None
+) -> None:
+    """Refuse, before allocating, ``what`` of ``n_bytes`` that a user's number asks for.
+
+    Parameters
+    ----------
+    n_bytes : int
+        Bytes the allocation needs, computed with Python ints (no overflow).
+    argument : str
+        The argument that sets the size, with its value: ``"rank=100000000"``.
+    what : str
+        What would be allocated: ``"the cores of this TTNetwork"``.
+    limit : int, optional
+        Bytes allowed; default the physical memory of this machine (:func:`machine_memory`):
+        an allocation beyond it can only fail, after a long time swapping.
+    limit_name : str, optional
+        What ``limit`` is, for the message (default ``"memory_limit"``).
+
+    Raises
+    ------
+    ValueError
+        ``"rank=100000000: the cores of this TTNetwork need 213.2 PiB, more than the 125.7 GiB
+        of memory of this machine"``.
+    """
+    if limit is None:
+        limit, against = machine_memory(), "of memory of this machine"
+    else:
+        against = f"allowed ({limit_name or 'memory_limit'})"
+    if n_bytes > limit:
+        raise ValueError(
+            f"{argument}: {what} would need {format_bytes(n_bytes)}, more than the "
+            f"{format_bytes(limit)} {against}; use a smaller "
+            + " or ".join(re.findall(r"([-\w\[\]]+)=", argument) or [argument])
+        )
+
+
+def callable_name(fn) -> str:
+    """How a message names a user's callable: its qualified name, else its type."""
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    return str(name) if name else type(fn).__name__
+
+
+def check_callable_output(out, name: str, shape: tuple[int, ...] | None = None, finite=True):
+    """The output of a user's callable, checked once where it enters: an array or tensor of
+    real numbers, of ``shape`` when given, finite when ``finite``.
+
+    Returns the output as it came when it is a tensor of the current backend, else as a
+    float64 numpy array. ``name`` says which callable (``"fn 'my_score'"``) in the message.
+    """
+    if tl.is_tensor(out) and not isinstance(out, (str, bytes)):
+        dtype = str(tl.context(out)["dtype"])
+        got = tuple(tl.shape(out))
+        if "complex" in dtype:
+            raise TypeError(
+                f"{name} must return real values, got dtype {dtype}; pass the real part or the "
+                "modulus explicitly"
+            )
+        if "float" not in dtype and "int" not in dtype:
+            raise TypeError(f"{name} must return real numbers, got dtype {dtype}")
+    else:
+        try:
+            arr = to_numpy(out, "output")
+        except Exception as err:
+            raise TypeError(
+                f"{name} must return an array of real numbers, got {type(out).__name__} ({err})"
+            ) from None
+        if np.iscomplexobj(arr):
+            raise TypeError(
+                f"{name} must return real values, got dtype {arr.dtype}; pass the real part or "
+                "the modulus explicitly"
+            )
+        if arr.dtype == object or not (
+            np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+        ):
+            raise TypeError(
+                f"{name} must return an array of real numbers, got {type(out).__name__} of "
+                f"dtype {arr.dtype}"
+            )
+        out, got = arr.astype(np.float64), arr.shape
+    if shape is not None and got != tuple(shape):
+        raise ValueError(f"{name} must return shape {tuple(shape)}, got {got}")
+    if finite and not all_finite(out if tl.is_tensor(out) else tl.tensor(out)):
+        raise ValueError(f"{name} returned NaN or inf")
+    return out
+
+
+#: The most axes a dense array has on numpy (``numpy.ndarray``'s limit since numpy 2.0).
+MAX_DENSE_ORDER = 64
+
+
+def check_dense_order(n_axes: int, argument: str, what: str) -> None:
+    """Refuse a dense tensor with more axes than numpy supports, naming the argument."""
+    if n_axes > MAX_DENSE_ORDER:
+        raise ValueError(
+            f"{argument}: {what} would have {n_axes} axes, one per position; a dense tensor "
+            f"has at most {MAX_DENSE_ORDER} (numpy's limit); use a structured route "
+            "(structured=True, tensorexpr.tt_cross, method='submatrix') or a smaller d"
+        )

@@ -17,6 +17,7 @@ PACKAGES = ("tensorexpr", "estimators")
 LAYERS = {
     "tensorexpr._backend": 0,
     "tensorexpr.validation": 0,
+    "tensorexpr.files": 0,
     "tensorexpr._tensorflow": 0,
     "tensorexpr.trees": 1,
     "tensorexpr.operators": 1,

@@ -15,6 +15,7 @@ from tensorly.tt_tensor import TTTensor
 
 from ..decomposition import tt_round
 from ..grid import check_templates
+from ..validation import callable_name, check_callable_output, check_size
 from ._maxvol import rect_maxvol, to_numpy
 
 __all__ = ["tt_cross", "CrossResult", "tt_entries"]
@@ -96,10 +97,12 @@ def _call_checked(fn, indices: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"shape disagrees with fn: fn raised IndexError on indices within shape ({exc})"
         ) from exc
-    values = to_numpy(out) if tl.is_tensor(out) else np.asarray(out)
+    inner = fn.score_fn if isinstance(fn, _ScoreOnTemplates) else fn
+    name = f"fn {callable_name(inner)!r}"
+    values = check_callable_output(to_numpy(out) if tl.is_tensor(out) else out, name, finite=False)
     if values.shape != (len(indices),):
         raise ValueError(
-            f"fn must return one value per index tuple, shape ({len(indices)},), got "
+            f"{name} must return one value per index tuple, shape ({len(indices)},), got "
             f"{values.shape}; for a score function with several outputs pass one of them, "
             "e.g. lambda X: net(X)[:, 0]"
         )
@@ -107,7 +110,7 @@ def _call_checked(fn, indices: np.ndarray) -> np.ndarray:
     bad = ~np.isfinite(values)
     if bad.any():
         raise ValueError(
-            f"fn returned NaN or inf at {int(bad.sum())} of {len(values)} entries, e.g. at "
+            f"{name} returned NaN or inf at {int(bad.sum())} of {len(values)} entries, e.g. at "
             f"index {indices[int(np.argmax(bad))].tolist()}"
         )
     return values
@@ -412,6 +415,8 @@ def tt_cross(
     """
     fn, dims = _check_shape(fn, shape, templates)
     d = len(dims)
+    # a fibre holds the multi-indices of at least one whole mode
+    check_size(8 * d * max(dims), f"shape={dims}", "the index fibres of one mode")
     if tol is not None:
         if not isinstance(tol, numbers.Real) or isinstance(tol, bool):
             raise TypeError(f"tol must be a float in (0, 1) or None, got {type(tol).__name__}")
@@ -423,6 +428,7 @@ def tt_cross(
     n_iter_max = _check_int(n_iter_max, "n_iter_max")
     kick = _check_int(kick, "kick", minimum=0)
     n_test = _check_int(n_test, "n_test")
+    check_size(8 * d * n_test, f"n_test={n_test}", "the held-out test indices")
     batch_size = _check_int(batch_size, "batch_size")
     if n_jobs is not None:
         n_jobs = _check_int(n_jobs, "n_jobs", minimum=-1)

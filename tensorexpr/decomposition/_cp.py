@@ -13,7 +13,13 @@ from tensorly.cp_tensor import CPTensor, cp_to_tensor
 from tensorly.decomposition import parafac
 
 from .._backend import dot_t, to_numpy
-from ..validation import check_positive_int, check_random_state, check_tensor
+from ..validation import (
+    check_positive_int,
+    check_random_state,
+    check_real,
+    check_size,
+    check_tensor,
+)
 from ._common import check_tol, squared_norm
 
 __all__ = ["cp", "cp_rank", "CPRankResult", "CP", "cp_als", "default_max_rank"]
@@ -215,6 +221,11 @@ def _check_parafac_kwargs(parafac_kwargs: dict) -> dict:
     for key in _RESERVED:
         if key in parafac_kwargs:
             raise TypeError(f"parafac_kwargs must not contain {key!r}: it is set by tensorexpr")
+    # the keywords every ALS reads, checked here rather than deep inside tensorly
+    if "n_iter_max" in parafac_kwargs:
+        check_positive_int(parafac_kwargs["n_iter_max"], "n_iter_max")
+    if "tol" in parafac_kwargs:
+        check_real(parafac_kwargs["tol"], "tol", low=0.0)
     return parafac_kwargs
 
 
@@ -261,10 +272,22 @@ def cp(
     """
     tensor = check_tensor(tensor, "tensor", min_ndim=2, check_finite=False)
     rank = check_positive_int(rank, "rank")
+    _check_cp_size(tuple(tl.shape(tensor)), rank, "rank")
     n_restarts = check_positive_int(n_restarts, "n_restarts")
     rng = check_random_state(random_state)
     norm = float(np.sqrt(squared_norm(tensor)))
     return _cp(tensor, norm, rank, n_restarts, rng, _check_parafac_kwargs(parafac_kwargs))
+
+
+def _check_cp_size(shape: tuple[int, ...], rank: int, name: str) -> None:
+    """The ALS work arrays of a rank-``rank`` CP fit fit in memory: factors, Gram matrices and
+    the largest Khatri-Rao product (prod of the other modes x rank), refused before any."""
+    total = 1
+    for n in shape:
+        total *= int(n)
+    khatri_rao = max(total // int(n) for n in shape)
+    n_bytes = 8 * rank * (sum(shape) + len(shape) * rank + khatri_rao)
+    check_size(n_bytes, f"{name}={rank}", f"a CP fit of a tensor of shape {shape}")
 
 
 @dataclass
@@ -370,6 +393,9 @@ def cp_rank(
     shape = tuple(tl.shape(tensor))
     default = max_rank is None
     max_rank = default_max_rank(shape) if default else check_positive_int(max_rank, "max_rank")
+    _check_cp_size(shape, max_rank, "max_rank")
+    if not isinstance(verbose, (bool, int, np.integer)):
+        raise TypeError(f"verbose must be a bool, got {verbose!r}")
     n_restarts = check_positive_int(n_restarts, "n_restarts")
     rng = check_random_state(random_state)
     parafac_kwargs = _check_parafac_kwargs(parafac_kwargs)

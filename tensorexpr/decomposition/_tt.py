@@ -113,6 +113,8 @@ def check_tt(tt) -> TTTensor:
         tt = tt.factors
     elif tl.is_tensor(tt) or not isinstance(tt, (list, tuple)):
         raise TypeError(f"tt must be a TTTensor or a list of TT cores, got {type(tt).__name__}")
+    if len(tt) == 0:
+        raise ValueError("tt must hold at least one TT core (r_k, n_k, r_k+1), got none")
     cores = factors_to_backend(tt, "tt")
     try:
         return TTTensor(cores)

@@ -15,6 +15,7 @@ trained with subgradients.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +31,7 @@ from ..validation import (
     check_positive_int,
     check_random_state,
     check_real,
+    check_size,
 )
 from ._cache import cached
 from ._evaluate import grid
@@ -213,7 +215,15 @@ def _spec_of(arr, kind, rank, xi, tree, hidden_size) -> NetworkSpec:
     hidden = None
     if kind == "tt":
         hidden = M if hidden_size is None else check_positive_int(hidden_size, "hidden_size")
-    return NetworkSpec(kind, op.name, d, M, rank, 1, structure, hidden)
+    spec = NetworkSpec(kind, op.name, d, M, rank, 1, structure, hidden)
+    n_params = sum(math.prod(shape) for shape in _shapes(spec).values())
+    # the parameters, their gradients and Adam's two moments
+    check_size(
+        4 * 8 * n_params,
+        f"rank={rank}" if hidden_size is None else f"rank={rank}, hidden_size={hidden_size}",
+        f"the training of a {kind.upper()} network (d={d}, M={M})",
+    )
+    return spec
 
 
 def _shapes(spec: NetworkSpec) -> dict:

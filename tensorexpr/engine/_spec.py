@@ -24,6 +24,7 @@ from ..features import FeatureMap
 from ..networks import CPNetwork, HTNetwork, TensorNetwork, TTNetwork
 from ..operators import get_operator
 from ..trees import DimensionTree
+from ..validation import check_size
 
 __all__ = [
     "NetworkSpec",
@@ -106,6 +107,19 @@ def param_names(spec: NetworkSpec) -> list[str]:
     return ["leaves"] + [node_name(tree, node) for node in tree.internal_nodes]
 
 
+def _n_params(spec: NetworkSpec) -> int:
+    """Parameters of a spec, counted without allocating (Python ints: no overflow)."""
+    d, m, r, C = spec.d, spec.m, spec.rank, spec.n_outputs
+    if spec.kind == "tt":
+        L = spec.width
+        middle = (1 if spec.shared_cores else max(d - 2, 0)) * r * L * r
+        matrices = d * L * m if spec.hidden_size is not None else 0
+        return L * r + middle + r * L * C + matrices
+    if spec.kind == "cp":
+        return d * m * r + r * C
+    return d * m * r + max(d - 2, 0) * r**3 + r * r * C
+
+
 def init_params(
     spec: NetworkSpec, rng: np.random.Generator, constant_index: int | None
 ) -> dict[str, np.ndarray]:
@@ -118,6 +132,11 @@ def init_params(
     get 1 on the constant feature, HT internal nodes a diagonal ``B[a, a, a] = 1``.
     """
     d, m, r, C = spec.d, spec.m, spec.rank, spec.n_outputs
+    check_size(
+        4 * 8 * _n_params(spec),  # parameters, gradients, Adam's two moments
+        f"rank={r}, d={d}",
+        f"training a {spec.kind.upper()} network (m={m}, n_outputs={C})",
+    )
     params: dict[str, np.ndarray] = {}
 
     def on_constant(shape):

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..files import atomic_write
+
 __all__ = [
     "Experiment",
     "ExperimentResult",
@@ -94,7 +96,8 @@ def save_figure(fig, path, rect=None) -> None:
     A figure wider than :data:`PAGE_WIDTH_IN` is shrunk to it (aspect kept); every text
     smaller than :data:`MIN_FONT_PT` is raised to it; titles too long for their axes (the
     figure title, for the figure) are wrapped onto more lines; then a tight layout within
-    ``rect`` (room left for a shared legend).
+    ``rect`` (room left for a shared legend), written atomically
+    (:func:`tensorexpr.files.atomic_write`).
     """
     import textwrap
 
@@ -118,7 +121,8 @@ def save_figure(fig, path, rect=None) -> None:
         axis_inches = ax.get_position().width * fig.get_size_inches()[0]
         wrap(ax.title, axis_inches * 1.1)
     fig.tight_layout(rect=rect)
-    fig.savefig(path, dpi=FIGURE_DPI)
+    with atomic_write(path) as fh:
+        fig.savefig(fh, dpi=FIGURE_DPI, format="png")
 
 
 @dataclass
@@ -143,18 +147,22 @@ class ExperimentResult:
         return [row[key] for row in self.rows]
 
     def save(self, out_dir: str | Path) -> list[Path]:
-        """Write ``NAME.csv`` and ``NAME.json`` into ``out_dir``; returns the paths."""
+        """Write ``NAME.csv`` and ``NAME.json`` into ``out_dir``; returns the paths.
+
+        Each file is replaced atomically (:func:`tensorexpr.files.atomic_write`): a write
+        that fails leaves the previous file unchanged.
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         csv_path, json_path = out / f"{self.name}.csv", out / f"{self.name}.json"
         keys: list[str] = []
         for row in self.rows:
             keys += [k for k in row if k not in keys]
-        with csv_path.open("w", newline="") as fh:
+        with atomic_write(csv_path, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=keys)
             writer.writeheader()
             writer.writerows(self.rows)
-        with json_path.open("w") as fh:
+        with atomic_write(json_path, "w") as fh:
             json.dump(
                 {"name": self.name, "summary": self.summary, "rows": self.rows},
                 fh,
