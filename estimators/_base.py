@@ -55,7 +55,12 @@ SCHEDULES = ("plateau", "constant")
 XLA_FROM = 100_000
 #: an iteration (``max_iter``, ``n_iter_no_change``) is at least this many optimiser steps:
 #: several passes over a small training set (docs/estimators.md, "few samples")
-ITERATION_STEPS = 20
+ITERATION_STEPS = 10
+#: alpha="auto": the L2 penalty of sequences (windows, patches: one core shared by the
+#: positions) and of table columns (one value per position, 2-D X), which overfit small
+#: sets at the sequences' penalty (docs/estimators.md, "tables")
+ALPHA_SEQUENCE = 1e-3
+ALPHA_TABLE = 3e-2
 
 
 def resolve_tree(tree, d: int) -> te.DimensionTree:
@@ -91,7 +96,7 @@ class NetworkEstimator(BaseEstimator):
         xi="product",
         n_inputs=None,
         scale="auto",
-        alpha=1e-3,
+        alpha="auto",
         dropout="auto",
         max_iter=200,
         batch_size=32,
@@ -145,7 +150,11 @@ class NetworkEstimator(BaseEstimator):
             check_positive_int(self.n_inputs, "n_inputs")
         if self.scale is not None:
             check_choice(self.scale, "scale", SCALES + (None,))
-        check_real(self.alpha, "alpha", 0.0)
+        if isinstance(self.alpha, str):
+            if self.alpha != "auto":
+                raise ValueError(f"alpha must be 'auto' or a float >= 0, got {self.alpha!r}")
+        else:
+            check_real(self.alpha, "alpha", 0.0)
         if isinstance(self.dropout, str):
             if self.dropout != "auto":
                 raise ValueError(
@@ -195,6 +204,7 @@ class NetworkEstimator(BaseEstimator):
             )
         if reset:
             self.d_, self.n_inputs_ = seq.shape[1], seq.shape[2]
+            self._table = X.ndim == 2 and self.n_inputs_ == 1  # columns, not a sequence
             if X.ndim == 3 and self.d_ == 1 and self.n_inputs_ > 1:
                 warnings.warn(
                     f"X of shape {X.shape} is read as 1 position of {self.n_inputs_} values: "
@@ -470,6 +480,14 @@ class NetworkEstimator(BaseEstimator):
         return self.dtype == "float32" or n_samples * self.max_iter >= XLA_FROM
 
     @property
+    def _alpha(self) -> float:
+        """``alpha`` ("auto": ALPHA_TABLE for the columns of a table, ALPHA_SEQUENCE else)."""
+        if isinstance(self.alpha, str):  # "auto"
+            table = getattr(self, "_table", self.n_inputs_ == 1)
+            return ALPHA_TABLE if table else ALPHA_SEQUENCE
+        return float(self.alpha)
+
+    @property
     def _position_dropout(self) -> float:
         """``dropout`` ("auto": DROPOUT_AUTO where a position holds several values, 0 where
         it holds one); 0 for the "trig" map, which has no constant feature to keep."""
@@ -563,7 +581,7 @@ class NetworkEstimator(BaseEstimator):
             y_all,
             order.reshape(n_batches, batch),
             weights.reshape(n_batches, batch),
-            self.alpha,
+            self._alpha,
             self._position_dropout,
             seed,
         )

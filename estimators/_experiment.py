@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tensorexpr.experiments import Experiment, ExperimentResult, no_progress
+from tensorexpr.experiments import Experiment, ExperimentResult, no_progress, save_figure
 
 __all__ = ["TRAINING", "run", "plot"]
 
@@ -219,7 +219,7 @@ def plot(result: ExperimentResult, path) -> None:
             sub.set_title(f"{net} on {dataset}" + (f": {acc[0]:.2f}" if acc else ""), fontsize=9)
             sub.set_xticks([])
             sub.set_yticks([])
-    fig.savefig(Path(path), dpi=100)
+    save_figure(fig, Path(path))  # page width, readable fonts, written atomically
 
 
 TRAINING = Experiment(

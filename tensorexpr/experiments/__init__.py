@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from ._base import Experiment, ExperimentResult, no_progress
+from ._base import Experiment, ExperimentResult, no_progress, save_figure
 from .fig3 import FIG3
 from .table2 import TABLE2
 from .theorem1 import THEOREM1
@@ -18,7 +18,14 @@ from .theorem5_2 import THEOREM5_2
 from .theorem5_3 import THEOREM5_3
 from .universality import UNIVERSALITY
 
-__all__ = ["Experiment", "ExperimentResult", "no_progress", "get_experiment", "list_experiments"]
+__all__ = [
+    "Experiment",
+    "ExperimentResult",
+    "no_progress",
+    "save_figure",
+    "get_experiment",
+    "list_experiments",
+]
 
 _BUILTIN = [THEOREM1, TABLE2, UNIVERSALITY, THEOREM5_2, THEOREM5_3, FIG3]
 
