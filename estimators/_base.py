@@ -61,6 +61,7 @@ ITERATION_STEPS = 10
 #: sets at the sequences' penalty (docs/estimators.md, "tables")
 ALPHA_SEQUENCE = 1e-3
 ALPHA_TABLE = 3e-2
+KEEP_BEST_LOSS = True
 
 
 def resolve_tree(tree, d: int) -> te.DimensionTree:
@@ -530,7 +531,7 @@ class NetworkEstimator(BaseEstimator):
                     best_params = dict(self._params)
             else:
                 score = -epoch_loss
-                if epoch_loss < self.best_loss_ and not incremental:
+                if KEEP_BEST_LOSS and epoch_loss < self.best_loss_ and not incremental:
                     best_params = trainer.params()  # a late loss spike cannot undo a fit
                 self.best_loss_ = min(self.best_loss_, epoch_loss)
             action = plateau.update(score)
