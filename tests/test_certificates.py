@@ -12,6 +12,7 @@ import tensorexpr as te
 from tensorexpr.certificates import (
     WidthCertificate,
     certify_matricization_rank,
+    choose_method,
     submatrix_indices,
 )
 from tensorexpr.experiments.theorem1 import SCALE_TEMPLATES, certified_witness, witness_network
@@ -157,13 +158,24 @@ def test_verify_accepts_true_and_rejects_forged_certificates(tmp_path):
         assert te.verify_width_certificate(net, np.eye(3), loaded)
 
 
-def test_auto_picks_submatrix_beyond_memory_limit():
+def test_auto_picks_the_cheapest_route_that_reaches_the_rank():
     net = witness_network(8, 2, 2)
     small = te.shallow_width_lower_bound(net, templates=SCALE_TEMPLATES, memory_limit=2**16)
     large = te.shallow_width_lower_bound(net, templates=SCALE_TEMPLATES)
-    assert small.method == "submatrix" and large.method == "dense"
-    assert small.bound == large.bound == 16
+    dense = te.shallow_width_lower_bound(net, templates=SCALE_TEMPLATES, method="dense")
+    # exact on the 2 pivot templates (16 x 16) is cheaper than the dense 256 x 256 SVD
+    assert small.method == large.method == "exact"
+    assert small.bound == large.bound == dense.bound == 16
     assert te.verify_width_certificate(net, SCALE_TEMPLATES, small.certificate)
+    # given data keeps its numerical rank: dense when it fits, a float submatrix beyond
+    grid = net.grid_tensor(SCALE_TEMPLATES)
+    assert te.matricization_rank(grid).method == "dense"
+    assert te.matricization_rank(grid, memory_limit=2**16).method == "submatrix"
+    # no exact values (trig features), no float bound (softplus): the routes that remain
+    trig = te.TTNetwork.random(6, te.TrigFeatures(), 2, random_state=0)
+    assert choose_method(trig, np.linspace(0, 1, 4)) == "submatrix"
+    soft = te.TTNetwork.random(4, te.LinearFeatures.identity(2), 2, xi="softplus")
+    assert choose_method(soft, SCALE_TEMPLATES) == "dense"
 
 
 def test_theorem1_witness_beyond_dense_sizes():
