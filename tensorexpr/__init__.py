@@ -4,6 +4,8 @@ from . import decomposition
 from ._backend import backend_context, get_backend, set_backend
 from .certificates import (
     CertificateCheck,
+    CertificateWarning,
+    FeatureDiagnostic,
     WidthCertificate,
     certify_matricization_rank,
     verify_width_certificate,
@@ -93,6 +95,8 @@ __all__ = [
     "WidthConversion",
     "WidthCertificate",
     "CertificateCheck",
+    "CertificateWarning",
+    "FeatureDiagnostic",
     "certify_matricization_rank",
     "verify_width_certificate",
     "save_network",

@@ -22,6 +22,7 @@ on the templates, which the theorems' generic ranks need to be full and moderate
 from __future__ import annotations
 
 import json
+import math
 import numbers
 import os
 import tempfile
@@ -875,6 +876,13 @@ def _exact_size(entries, S, T, memory_limit) -> int:
     return max(1, min(whole, _EXACT_SIZE, fits))
 
 
+def _power(base: int, exponent: int) -> float:
+    """``base^exponent`` as a float, inf where it would overflow (d = 512 and beyond)."""
+    if base <= 1:
+        return float(max(base, 0) ** exponent)
+    return math.inf if exponent * math.log(base) > 700 else float(base) ** exponent
+
+
 def choose_method(source, templates=None, row_modes="odd", memory_limit=DEFAULT_MEMORY_LIMIT):
     """``"dense"``, ``"exact"`` or ``"submatrix"``: the route ``method="auto"`` takes.
 
@@ -933,16 +941,16 @@ def choose_method(source, templates=None, row_modes="odd", memory_limit=DEFAULT_
     if network and source.xi.is_product:
         q = FeatureDiagnostic.of(F).rank if templates is not None else source.n_features
     # every route's rank is at most that of the sub-grid on the q pivot templates
-    needed = min(float(q) ** nS, float(q) ** nT)
+    needed = min(_power(q, nS), _power(q, nT))
     costs, reach = {}, {}
-    if 3.0 * 8 * float(M) ** d <= memory_limit:
-        n1, n2 = float(M) ** nS, float(M) ** nT
-        costs["dense"] = svd_flops(n1, n2) + 10.0 * float(M) ** d
+    if 3.0 * 8 * _power(M, d) <= memory_limit:
+        n1, n2 = _power(M, nS), _power(M, nT)
+        costs["dense"] = svd_flops(n1, n2) + 10.0 * _power(M, d)
         reach["dense"] = needed
     fits = np.sqrt(max(memory_limit, 1) / (8 * _EXACT_COPIES))
     for name, cap in (("exact", _EXACT_SIZE), ("submatrix", _FLOAT_SIZE)):
-        k1 = min(float(q) ** nS, cap, fits)
-        k2 = min(float(q) ** nT, cap, fits)
+        k1 = min(_power(q, nS), cap, fits)
+        k2 = min(_power(q, nT), cap, fits)
         # a pointwise entry touches every parameter once; structured ones cost less
         entries = k1 * k2 * (2.0 * source.n_params if network else 1.0)
         if name == "submatrix":
@@ -967,7 +975,8 @@ def choose_method(source, templates=None, row_modes="odd", memory_limit=DEFAULT_
         return "submatrix"
     order = {"exact": 0, "submatrix": 1, "dense": 2}
     # the largest reachable rank first (a capped submatrix certifies less), then the cost
-    return min(costs, key=lambda name: (-reach[name], costs[name], order[name]))
+    # below ~10 ms every route is as fast as another: the preference order decides
+    return min(costs, key=lambda name: (-reach[name], max(costs[name], 1e7), order[name]))
 
 
 def _entry_bound(gamma: float, weights) -> float:
