@@ -223,12 +223,25 @@ def _cmd_analyze(args) -> int:
         )
     if found.certificate is not None:
         cert = found.certificate
-        print(
-            f"certified by a {cert.shape[0]} x {cert.shape[1]} submatrix ({cert.selection}): "
-            f"{cert.rank} singular values above the margin {cert.margin:.3g} (entries "
-            f"{cert.entry_error:.3g} + SVD {cert.svd_error:.3g}); smallest counted "
-            f"{cert.sigma:.4g}"
-        )
+        if cert.exact:
+            print(
+                f"certified by a {cert.shape[0]} x {cert.shape[1]} submatrix ({cert.selection}) "
+                f"computed exactly: rank {cert.rank} over GF({cert.prime}), no margin"
+            )
+        else:
+            print(
+                f"certified by a {cert.shape[0]} x {cert.shape[1]} submatrix ({cert.selection}): "
+                f"{cert.rank} singular values above the margin {cert.margin:.3g} (entries "
+                f"{cert.entry_error:.3g} + SVD {cert.svd_error:.3g}); smallest counted "
+                f"{cert.sigma:.4g}"
+            )
+        diag = cert.diagnostic
+        if diag is not None:
+            print(
+                f"feature matrix on the templates: rank {diag.rank} of m = {diag.n_features}, "
+                f"condition number {diag.condition:.3g}"
+                + (f"; warning: {diag.message}" if diag.message else "")
+            )
         if args.certificate is not None:
             print(f"certificate saved to {cert.save(args.certificate)}")
     print(f"an equivalent shallow ({found.xi}) network needs width >= {found.bound}")
@@ -367,12 +380,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ana.add_argument(
         "--method",
-        choices=("auto", "dense", "submatrix"),
+        choices=("auto", "dense", "submatrix", "exact"),
         default="auto",
-        help="dense matricization, or a certified submatrix (auto: submatrix when the dense "
-        "one exceeds --memory-limit)",
+        help="dense matricization, a certified float submatrix, or an exact one (rank over "
+        "GF(p), no margin); auto: the route of least estimated cost",
     )
-    ana.add_argument("--max-size", type=int, help="submatrix: most rows and columns (default 2048)")
+    ana.add_argument(
+        "--max-size",
+        type=int,
+        help="submatrix: most rows and columns (default 2048; exact: up to 4096)",
+    )
     ana.add_argument("--certificate", metavar="FILE", help="save the certificate (.json/.npz)")
     ana.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     ana.add_argument("--save", metavar="FILE", help="also save the network to FILE (.npz)")
@@ -381,8 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_memory_size,
         default="2GiB",
         metavar="SIZE",
-        help="memory allowed for the dense tensor analysed and its SVD (default 2GiB); "
-        "--method auto takes a certified submatrix beyond it",
+        help="memory allowed for the dense tensor analysed and its SVD, and for a "
+        "submatrix (default 2GiB)",
     )
     ana.set_defaults(func=_cmd_analyze)
     return parser

@@ -181,9 +181,11 @@ def test_auto_picks_the_cheapest_route_that_reaches_the_rank():
 def test_theorem1_witness_beyond_dense_sizes():
     """d = 16 on 4 templates: 4^16 entries (34 GB dense), rank 256 certified in well under a
     second (d = 24, rank 4096: benchmarks/bench_certificates.py)."""
-    row = certified_witness(16, max_size=256)
+    row = certified_witness(16, max_size=256, method="submatrix")
     assert row["rank_witness"] == row["bound"] == 256 and row["witness_exact"]
     assert row["sigma_min_counted"] > 1e6 * row["margin"]
+    row = certified_witness(16)
+    assert row["method"] == "exact" and row["rank_witness"] == 256 and row["margin"] == 0.0
 
 
 def test_submatrix_errors_name_the_argument():

@@ -146,3 +146,12 @@ def test_analyze_method_dense_refuses_memory_limit(capsys):
 def test_reproduce_n_jobs_needs_a_parallel_experiment(tmp_path, capsys):
     assert main(["reproduce", "table2", "--quick", "--n-jobs", "2", "--out", str(tmp_path)]) == 2
     assert "runs in one process" in capsys.readouterr().err
+
+
+def test_analyze_exact_at_large_d(capsys):
+    """d = 130 (past numpy's 64 axes): an exact certificate, and the feature diagnostic."""
+    args = ["analyze", "--kind", "tt", "--d", "130", "--m", "2", "--rank", "2"]
+    assert main([*args, "--max-size", "16", "--method", "exact", "--templates", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "computed exactly: rank 16 over GF(" in out and "needs width >= 16" in out
+    assert "feature matrix on the templates: rank 2 of m = 2" in out
