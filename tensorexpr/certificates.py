@@ -88,7 +88,19 @@ _FLOPS = 1e9
 
 
 class CertificateWarning(UserWarning):
-    """The templates do not meet a theorem's hypothesis (see :class:`FeatureDiagnostic`)."""
+    """The templates do not meet a theorem's hypothesis (see :class:`FeatureDiagnostic`).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import tensorexpr as te
+    >>> net = te.TTNetwork.random(4, te.LinearFeatures.identity(2), 2, random_state=0)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = te.shallow_width_lower_bound(net, templates=[[1, 0], [2, 0]])
+    >>> caught[0].category.__name__, "the theorem's bound needs" in str(caught[0].message)
+    ('CertificateWarning', True)
+    """
 
 
 @dataclass(frozen=True)
