@@ -748,7 +748,8 @@ def certify_matricization_rank(
     max_size : int, optional
         Largest number of rows and of columns. Default: 2048 for a float certificate; for an
         exact one, the whole sub-grid on the pivot templates (the size that reaches the
-        generic rank) up to 4096 and what ``memory_limit`` allows.
+        generic rank) when it is at most 4096, else 2048; at most what ``memory_limit``
+        allows.
     entry_error : float, optional
         Absolute bound on the error of each value of a score function (default 0: the
         values are taken as exact). Networks and tensors get theirs from docs/theory.md 4.4.
@@ -881,11 +882,13 @@ def certify_matricization_rank(
 
 def _exact_size(entries, S, T, memory_limit) -> int:
     """Default side of an exact submatrix: the whole sub-grid on the pivot templates (it
-    has the generic rank), at most 4096 and what memory_limit allows."""
+    has the generic rank) when that is at most 4096; 2048 when no size up to 4096 reaches it
+    (a partial bound either way, in seconds); at most what memory_limit allows."""
     q = len(entries.pivot_templates())
-    whole = q ** min(len(S), len(T)) if q > 1 else 1
+    whole = _power(q, min(len(S), len(T))) if q > 1 else 1
     fits = int(np.sqrt(max(memory_limit, 1) / (8 * _EXACT_COPIES)))
-    return max(1, min(whole, _EXACT_SIZE, fits))
+    size = int(whole) if whole <= _EXACT_SIZE else _FLOAT_SIZE
+    return max(1, min(size, fits))
 
 
 def _power(base: int, exponent: int) -> float:
@@ -960,7 +963,8 @@ def choose_method(source, templates=None, row_modes="odd", memory_limit=DEFAULT_
         costs["dense"] = svd_flops(n1, n2) + 10.0 * _power(M, d)
         reach["dense"] = needed
     fits = np.sqrt(max(memory_limit, 1) / (8 * _EXACT_COPIES))
-    for name, cap in (("exact", _EXACT_SIZE), ("submatrix", _FLOAT_SIZE)):
+    exact_cap = _EXACT_SIZE if needed <= _EXACT_SIZE else _FLOAT_SIZE  # as _exact_size
+    for name, cap in (("exact", exact_cap), ("submatrix", _FLOAT_SIZE)):
         k1 = min(_power(q, nS), cap, fits)
         k2 = min(_power(q, nT), cap, fits)
         # a pointwise entry touches every parameter once; structured ones cost less

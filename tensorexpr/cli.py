@@ -388,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     ana.add_argument(
         "--max-size",
         type=int,
-        help="submatrix: most rows and columns (default 2048; exact: up to 4096)",
+        help="submatrix: most rows and columns (default 2048; exact: the sub-grid if <= 4096)",
     )
     ana.add_argument("--certificate", metavar="FILE", help="save the certificate (.json/.npz)")
     ana.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
