@@ -13,6 +13,7 @@ with no margin (docs/theory.md 4.4).
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -282,7 +283,8 @@ class Dyadic:
     __slots__ = ("V", "s", "bound")
 
     def __init__(self, V, s: int, bound: float):
-        self.V, self.s, self.bound = V, int(s), float(bound)
+        bound = float(bound)
+        self.V, self.s, self.bound = V, int(s), math.inf if math.isnan(bound) else bound
 
     @property
     def exact_float(self) -> bool:
@@ -310,11 +312,26 @@ def dyadic(values) -> Dyadic:
             raise ValueError(f"value {f} is not a dyadic rational")
     s = max((f.denominator.bit_length() - 1 for f in fracs), default=0)
     ints = [f.numerator * (2**s // f.denominator) for f in fracs]
-    bound = float(max((abs(i) for i in ints), default=0))
+    bound = _safe_float(max((abs(i) for i in ints), default=0))
     V = np.array(ints, dtype=object).reshape(arr.shape)
     if bound < _EXACT:
         V = V.astype(np.float64)
     return Dyadic(V, s, bound)
+
+
+def _safe_float(value) -> float:
+    """A bound as a float, inf past the float range (the integers are exact regardless)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+def _scaled(bound: float, k: int) -> float:
+    try:
+        return math.ldexp(bound, k)
+    except OverflowError:
+        return math.inf
 
 
 def _grow(x: Dyadic, bound: float) -> np.ndarray:
@@ -327,9 +344,9 @@ def _shift(x: Dyadic, s: int) -> Dyadic:
     k = s - x.s
     if not k:
         return x
-    bound = x.bound * 2.0**k
+    bound = _scaled(x.bound, k)
     V = _grow(x, bound)
-    return Dyadic(V * (2**k if V.dtype == object else 2.0**k), s, bound)
+    return Dyadic(V * (2**k if V.dtype == object else math.ldexp(1.0, k)), s, bound)
 
 
 def _relu(x: Dyadic) -> Dyadic:
@@ -358,7 +375,7 @@ def dyadic_dot(x: Dyadic, W: Dyadic) -> Dyadic:
     """``x @ W`` exactly; the partial sums stay below the result's bound."""
     absW = np.abs(W.V)
     colsum = max((sum(int(v) for v in col) for col in absW.T), default=0)
-    bound = x.bound * float(colsum)
+    bound = x.bound * _safe_float(colsum)
     if bound * (1 + 1e-9) < _EXACT:
         return Dyadic(x.V @ W.V, x.s + W.s, bound)
     return Dyadic(np.dot(_as_object(x.V), _as_object(W.V)), x.s + W.s, bound)

@@ -311,6 +311,15 @@ def test_certificates_at_any_d(kind, d):
         assert float_.rank <= 16 and float_.tol > float_.singular_values[0]
 
 
+def test_generalized_networks_at_large_d():
+    """relu_max at d = 100: exact values would need ~5000-bit integers, so auto takes the
+    float certificate; it runs (and its margin, not an array size, limits it)."""
+    net = te.TTNetwork.random(100, te.LinearFeatures.identity(3), 2, xi="relu_max", random_state=0)
+    assert choose_method(net, np.eye(3)) == "submatrix"
+    found = te.shallow_width_lower_bound(net, templates=np.eye(3), max_size=8)
+    assert found.method == "submatrix" and found.certificate.shape[0] <= 8
+
+
 def test_float_certificates_of_trig_networks_at_large_d():
     net = te.TTNetwork.random(130, te.TrigFeatures(), 2, random_state=0)
     found = te.shallow_width_lower_bound(net, templates=np.linspace(0, 1, 3), max_size=8)
