@@ -175,8 +175,9 @@ def _pivots(A: np.ndarray, p: int) -> tuple[list[int], list[int]]:
 
 
 def _small_pivots(A: np.ndarray, p: int) -> tuple[list[int], list[int]]:
-    """Unblocked elimination with row swaps (int64: products of residues fit)."""
-    W = A.astype(np.int64)
+    """Unblocked elimination with row swaps, in float64 (products of residues < 2^40 are
+    exact; the floor-based reduction is faster than integer division)."""
+    W = np.array(A, dtype=np.float64)
     n, m = W.shape
     rows = np.arange(n)
     found_rows, found_cols = [], []
@@ -191,8 +192,9 @@ def _small_pivots(A: np.ndarray, p: int) -> tuple[list[int], list[int]]:
         if i != r:
             W[[r, i]] = W[[i, r]]
             rows[[r, i]] = rows[[i, r]]
-        W[r, j:] = W[r, j:] * pow(int(W[r, j]), -1, p) % p
-        W[r + 1 :, j:] = (W[r + 1 :, j:] - np.outer(W[r + 1 :, j], W[r, j:]) % p) % p
+        W[r, j:] = _mod(W[r, j:] * float(pow(int(W[r, j]), -1, p)), p)
+        if r + 1 < n:
+            W[r + 1 :, j:] = _mod(W[r + 1 :, j:] - np.outer(W[r + 1 :, j], W[r, j:]), p)
         found_rows.append(int(rows[r]))
         found_cols.append(j)
         r += 1
