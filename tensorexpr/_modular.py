@@ -1,19 +1,15 @@
-"""Exact arithmetic for rank certificates: GF(p) on BLAS, dyadic integers, exact networks.
+"""GF(p) arithmetic on BLAS for rank certificates: residues of floats, matrix products and
+ranks mod p, and an exact rational rank for small checks.
 
-A float64 number is a dyadic rational ``m 2^e``; a network's parameters, its templates and
-the values of Linear / ReLU / Polynomial features on them are therefore exact rationals, and
-so is every entry of its grid tensor. Entries of a product network are polynomials in those
-numbers: with each number mapped to GF(p) (``m 2^e -> m * (2^e mod p)``) every entry is known
-mod p exactly. Entries of max / ReLU networks are not polynomials, but are dyadic rationals
-computable with exact comparisons: integers with a common power-of-two scale, in float64
-while they stay below 2^53 (where float64 arithmetic on integers is exact) and in Python
-integers beyond. ``rank_mod_p(B mod p) <= rank_Q(B)``: a rank over GF(p) is a lower bound
-with no margin (docs/theory.md 4.4).
+A float64 number is a dyadic rational ``m 2^e``, whose residue mod an odd prime p is
+``m * (2^e mod p)``. For an integer matrix B, ``rank_GF(p)(B mod p) <= rank_Q(B)`` (a nonzero
+minor mod p is a nonzero integer minor): a rank over GF(p) is a lower bound with no margin
+(docs/theory.md 4.4). Primes below 2^20 keep products of residues below 2^40, so float64 BLAS
+sums of up to 2^13 of them are exact.
 """
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 
 import numpy as np
@@ -21,18 +17,11 @@ import numpy as np
 __all__ = [
     "PRIMES",
     "to_mod",
+    "reduce_mod",
     "matmul_mod",
+    "small_matmul",
     "rank_mod_p",
     "rank_rational",
-    "exact_feature_matrix",
-    "ExactNetwork",
-    "structured_matrix",
-    "mode_tuples",
-    "matricize_vector",
-    "FloatArithmetic",
-    "ModArithmetic",
-    "EXACT_XI",
-    "fractions_mod",
 ]
 
 #: Primes below 2^20: products of two residues are below 2^40, so float64 sums of up to
@@ -55,10 +44,10 @@ def to_mod(array, p: int) -> np.ndarray:
     shifts, inverse = np.unique(expo.astype(np.int64) - 53, return_inverse=True)
     powers = np.array([float(pow(2, int(e), p)) for e in shifts])
     out = np.mod(m53, p).astype(np.float64)
-    return _mod(out * powers[inverse.reshape(x.shape)], p)
+    return reduce_mod(out * powers[inverse.reshape(x.shape)], p)
 
 
-def _mod(x: np.ndarray, p: int) -> np.ndarray:
+def reduce_mod(x: np.ndarray, p: int) -> np.ndarray:
     """``x mod p`` in [0, p) for float64 integers below 2^53 in magnitude, in place when x
     is a temporary: ``x - p floor(x / p)``, corrected by one p where the rounded quotient
     was off (np.fmod is ~50x slower)."""
@@ -76,11 +65,11 @@ def matmul_mod(A: np.ndarray, B: np.ndarray, p: int) -> np.ndarray:
     inner = A.shape[-1]
     step = max(1, int((_EXACT - 1) // float(p - 1) ** 2))
     if inner <= step:
-        return _mod(small_matmul(A, B), p)
+        return reduce_mod(small_matmul(A, B), p)
     out = np.zeros(A.shape[:-1] + B.shape[1:])
     for start in range(0, inner, step):
-        out += _mod(A[..., start : start + step] @ B[start : start + step], p)
-        out = _mod(out, p)
+        out += reduce_mod(A[..., start : start + step] @ B[start : start + step], p)
+        out = reduce_mod(out, p)
     return out
 
 
@@ -118,10 +107,10 @@ def _inverse_mod(K: np.ndarray, p: int) -> np.ndarray:
     inv11 = _inverse_mod(K[:h, :h], p)
     T = matmul_mod(inv11, K[:h, h:], p)
     U = matmul_mod(K[h:, :h], inv11, p)
-    S_inv = _inverse_mod(_mod(K[h:, h:] - matmul_mod(K[h:, :h], T, p), p), p)
-    B12 = _mod(-matmul_mod(T, S_inv, p), p)
-    B21 = _mod(-matmul_mod(S_inv, U, p), p)
-    B11 = _mod(inv11 + matmul_mod(-B12 + p, U, p), p)
+    S_inv = _inverse_mod(reduce_mod(K[h:, h:] - matmul_mod(K[h:, :h], T, p), p), p)
+    B12 = reduce_mod(-matmul_mod(T, S_inv, p), p)
+    B21 = reduce_mod(-matmul_mod(S_inv, U, p), p)
+    B11 = reduce_mod(inv11 + matmul_mod(-B12 + p, U, p), p)
     return np.block([[B11, B12], [B21, S_inv]])
 
 
@@ -192,9 +181,9 @@ def _small_pivots(A: np.ndarray, p: int) -> tuple[list[int], list[int]]:
         if i != r:
             W[[r, i]] = W[[i, r]]
             rows[[r, i]] = rows[[i, r]]
-        W[r, j:] = _mod(W[r, j:] * float(pow(int(W[r, j]), -1, p)), p)
+        W[r, j:] = reduce_mod(W[r, j:] * float(pow(int(W[r, j]), -1, p)), p)
         if r + 1 < n:
-            W[r + 1 :, j:] = _mod(W[r + 1 :, j:] - np.outer(W[r + 1 :, j], W[r, j:]), p)
+            W[r + 1 :, j:] = reduce_mod(W[r + 1 :, j:] - np.outer(W[r + 1 :, j], W[r, j:]), p)
         found_rows.append(int(rows[r]))
         found_cols.append(j)
         r += 1
@@ -232,469 +221,3 @@ def rank_rational(A) -> int:
                 M[i] = [a - factor * b for a, b in zip(M[i], M[rank], strict=True)]
         rank += 1
     return rank
-
-
-# -- exact feature matrices -----------------------------------------------------------------
-def exact_feature_matrix(feature_map, templates: np.ndarray) -> np.ndarray:
-    """``F[i, j] = f_j(x^(i))`` as exact Fractions (object array), for the feature maps whose
-    values are rational functions of their parameters: LinearFeatures, ReLUFeatures (exact
-    comparisons), PolynomialFeatures."""
-    from .features import LinearFeatures, PolynomialFeatures, ReLUFeatures
-
-    X = [[Fraction(float(v)) for v in row] for row in np.asarray(templates, dtype=np.float64)]
-    if isinstance(feature_map, (LinearFeatures, ReLUFeatures)):
-        A = [[Fraction(float(v)) for v in row] for row in feature_map.A]
-        b = [Fraction(float(v)) for v in feature_map.b]
-        rows = []
-        for x in X:
-            z = [
-                sum((a * xi for a, xi in zip(row, x, strict=True)), bj)
-                for row, bj in zip(A, b, strict=True)
-            ]
-            if isinstance(feature_map, ReLUFeatures):
-                z = [max(v, Fraction(0)) for v in z]
-            rows.append(z + [Fraction(1)] * int(feature_map.append_constant))
-        return np.array(rows, dtype=object).reshape(len(X), feature_map.n_features)
-    if isinstance(feature_map, PolynomialFeatures):
-        rows = []
-        for x in X:
-            row, term = [Fraction(1)], list(x)
-            for _ in range(feature_map.degree):
-                row.extend(term)
-                term = [t * xi for t, xi in zip(term, x, strict=True)]
-            rows.append(row)
-        return np.array(rows, dtype=object)
-    raise ValueError(
-        "method='exact' needs a feature map with exact rational values (LinearFeatures, "
-        f"ReLUFeatures, PolynomialFeatures), got {type(feature_map).__name__}; use "
-        "method='submatrix'"
-    )
-
-
-def fractions_mod(F: np.ndarray, p: int) -> np.ndarray:
-    """Residues of an object array of Fractions (denominators prime to p)."""
-    flat = [(f.numerator % p) * pow(f.denominator, -1, p) % p for f in F.ravel()]
-    return np.array(flat, dtype=np.float64).reshape(F.shape)
-
-
-# -- dyadic integers ------------------------------------------------------------------------
-class Dyadic:
-    """Exact values ``V 2^-s``: V integers (float64 when ``bound < 2^53``, else Python ints
-    in an object array), ``bound`` an upper bound on ``max |V|`` (data-independent)."""
-
-    __slots__ = ("V", "s", "bound")
-
-    def __init__(self, V, s: int, bound: float):
-        bound = float(bound)
-        self.V, self.s, self.bound = V, int(s), math.inf if math.isnan(bound) else bound
-
-    @property
-    def exact_float(self) -> bool:
-        return self.V.dtype != object
-
-    def reshape(self, *shape) -> Dyadic:
-        return Dyadic(self.V.reshape(*shape), self.s, self.bound)
-
-    def take(self, idx) -> Dyadic:
-        return Dyadic(self.V[idx], self.s, self.bound)
-
-
-def _as_object(V: np.ndarray) -> np.ndarray:
-    if V.dtype == object:
-        return V
-    return np.array([int(v) for v in V.ravel()], dtype=object).reshape(V.shape)
-
-
-def dyadic(values) -> Dyadic:
-    """Exact integers ``V`` and scale s with ``values = V 2^-s`` (floats or Fractions)."""
-    arr = np.asarray(values)
-    fracs = [Fraction(v) if not isinstance(v, Fraction) else v for v in arr.ravel()]
-    for f in fracs:
-        if f.denominator & (f.denominator - 1):
-            raise ValueError(f"value {f} is not a dyadic rational")
-    s = max((f.denominator.bit_length() - 1 for f in fracs), default=0)
-    ints = [f.numerator * (2**s // f.denominator) for f in fracs]
-    bound = _safe_float(max((abs(i) for i in ints), default=0))
-    V = np.array(ints, dtype=object).reshape(arr.shape)
-    if bound < _EXACT:
-        V = V.astype(np.float64)
-    return Dyadic(V, s, bound)
-
-
-def _safe_float(value) -> float:
-    """A bound as a float, inf past the float range (the integers are exact regardless)."""
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf
-
-
-def _scaled(bound: float, k: int) -> float:
-    try:
-        return math.ldexp(bound, k)
-    except OverflowError:
-        return math.inf
-
-
-def _grow(x: Dyadic, bound: float) -> np.ndarray:
-    """x's integers in the representation a result of this bound needs."""
-    return _as_object(x.V) if bound * (1 + 1e-9) >= _EXACT else x.V
-
-
-def _shift(x: Dyadic, s: int) -> Dyadic:
-    """The same values at scale ``s >= x.s``."""
-    k = s - x.s
-    if not k:
-        return x
-    bound = _scaled(x.bound, k)
-    V = _grow(x, bound)
-    return Dyadic(V * (2**k if V.dtype == object else math.ldexp(1.0, k)), s, bound)
-
-
-def _relu(x: Dyadic) -> Dyadic:
-    return Dyadic(np.maximum(x.V, 0), x.s, x.bound)
-
-
-def dyadic_combine(xi_name: str, x: Dyadic, y: Dyadic) -> Dyadic:
-    """``xi(x, y)`` elementwise (broadcast) for the operators with exact rational values."""
-    if xi_name == "product":
-        bound = x.bound * y.bound
-        return Dyadic(_grow(x, bound) * _grow(y, bound), x.s + y.s, bound)
-    if xi_name in ("relu_max", "relu_sum"):
-        x, y = _relu(x), _relu(y)
-    s = max(x.s, y.s)
-    x, y = _shift(x, s), _shift(y, s)
-    if xi_name == "relu_sum":
-        bound = x.bound + y.bound
-        return Dyadic(_grow(x, bound) + _grow(y, bound), s, bound)
-    if xi_name in ("relu_max", "max"):
-        bound = max(x.bound, y.bound)
-        return Dyadic(np.maximum(_grow(x, bound), _grow(y, bound)), s, bound)
-    raise ValueError(f"no exact arithmetic for xi={xi_name!r}")
-
-
-def dyadic_dot(x: Dyadic, W: Dyadic) -> Dyadic:
-    """``x @ W`` exactly; the partial sums stay below the result's bound."""
-    absW = np.abs(W.V)
-    colsum = max((sum(int(v) for v in col) for col in absW.T), default=0)
-    bound = x.bound * _safe_float(colsum)
-    if bound * (1 + 1e-9) < _EXACT:
-        return Dyadic(x.V @ W.V, x.s + W.s, bound)
-    return Dyadic(np.dot(_as_object(x.V), _as_object(W.V)), x.s + W.s, bound)
-
-
-def dyadic_mod(x: Dyadic, p: int) -> np.ndarray:
-    """Residues of the integers V (the scale 2^-s is a common factor: ranks are those of V)."""
-    if x.exact_float:
-        return _mod(x.V.astype(np.float64), p)
-    return np.array([int(v) % p for v in x.V.ravel()], dtype=np.float64).reshape(x.V.shape)
-
-
-# -- exact values of networks ---------------------------------------------------------------
-class _ModRing:
-    """GF(p) arithmetic, product networks only."""
-
-    def __init__(self, p: int):
-        self.p = p
-
-    def param(self, a):
-        return to_mod(a, self.p)
-
-    def combine(self, xi_name, x, y):
-        return _mod(x * y, self.p)
-
-    def dot(self, x, W):
-        return matmul_mod(x, W, self.p)
-
-    def start(self, xi, x):
-        return x
-
-    def reshape(self, x, *shape):
-        return x.reshape(*shape)
-
-    def take(self, x, idx):
-        return x[idx]
-
-
-class _DyadicRing:
-    """Exact dyadic arithmetic, any operator of ``dyadic_combine``."""
-
-    def param(self, a):
-        return dyadic(np.asarray(a, dtype=np.float64))
-
-    def combine(self, xi_name, x, y):
-        return dyadic_combine(xi_name, x, y)
-
-    def dot(self, x, W):
-        return dyadic_dot(x, W)
-
-    def start(self, xi, x):
-        if xi.unit is None:
-            return x
-        unit = dyadic(np.array([xi.unit]))
-        return dyadic_combine(xi.name, x, unit.reshape(1, 1))
-
-    def reshape(self, x, *shape):
-        return x.reshape(*shape)
-
-    def take(self, x, idx):
-        return x.take(idx)
-
-
-#: Operators whose grid entries are exact rationals computed by ``dyadic_combine``.
-EXACT_XI = ("product", "relu_max", "relu_sum", "max")
-
-
-class ExactNetwork:
-    """A CP / TT / HT network's values at template-index tuples, exactly.
-
-    ``arithmetic="mod"``: residues mod ``p`` (product networks); ``"dyadic"``: exact
-    integers at a common scale (any operator of :data:`EXACT_XI`). ``F`` is the exact
-    feature matrix (Fractions, :func:`exact_feature_matrix`). The recursions are those of the
-    networks' ``_scores`` (docs/theory.md sections 1 and 3), on these number types.
-    """
-
-    def __init__(self, net, F: np.ndarray, arithmetic: str, p: int | None = None):
-        if net.xi.name not in EXACT_XI:
-            raise ValueError(
-                f"method='exact' supports xi in {list(EXACT_XI)}, got xi={net.xi.name!r}"
-            )
-        if arithmetic == "mod" and not net.xi.is_product:
-            raise ValueError("arithmetic mod p needs a product network")
-        self.net, self.arithmetic, self.p = net, arithmetic, p
-        if arithmetic == "mod":
-            self.ring = _ModRing(p)
-            self.F = fractions_mod(F, p)
-        else:
-            self.ring = _DyadicRing()
-            self.F = dyadic(F)
-        ring = self.ring
-        if net.kind == "tt":
-            self.mats = None if net.matrices is None else [ring.param(c.T) for c in net.matrices]
-            self.first = ring.param(net.cores[0][0])
-            self.cores = [
-                ring.param(np.transpose(c, (1, 0, 2)).reshape(-1, c.shape[2]))
-                for c in net.cores[1:]
-            ]
-        elif net.kind == "cp":
-            self.factors = [ring.param(f) for f in net.factors]
-            self.weights = ring.param(net.weights)
-        else:
-            self.factors = [
-                ring.param(f if net.tree.is_leaf(node) else f.reshape(-1, f.shape[2]))
-                for node, f in enumerate(net.factors)
-            ]
-
-    def float_only(self) -> bool:
-        """Dyadic arithmetic: whether every value stays a float64 integer (fast)."""
-        if self.arithmetic == "mod":
-            return True
-        out = self.values(np.zeros((1, self.net.d), dtype=np.int64))
-        return out.exact_float
-
-    def values(self, flat: np.ndarray):
-        """Values at index tuples ``flat`` (n, d): residues, or a :class:`Dyadic`."""
-        ring, net = self.ring, self.net
-        leaves = [ring.take(self.F, flat[:, k]) for k in range(net.d)]
-        n = len(flat)
-        if net.kind == "tt":
-            a = (
-                leaves
-                if self.mats is None
-                else [ring.dot(leaf, c) for leaf, c in zip(leaves, self.mats, strict=True)]
-            )
-            h = ring.dot(ring.start(net.xi, a[0]), self.first)
-            for t in range(1, net.d):
-                L, r = _width(a[t]), _width(h)
-                pair = ring.combine(
-                    net.xi.name, ring.reshape(a[t], n, L, 1), ring.reshape(h, n, 1, r)
-                )
-                h = ring.dot(ring.reshape(pair, n, L * r), self.cores[t - 1])
-            return ring.reshape(h, n)
-        if net.kind == "cp":
-            z = [ring.dot(leaf, f) for leaf, f in zip(leaves, self.factors, strict=True)]
-            out = z[0]
-            for term in z[1:]:
-                out = ring.combine(net.xi.name, out, term)
-            return ring.reshape(ring.dot(out, self.weights), n)
-        tree = net.tree
-        phi = [None] * tree.n_nodes
-        for k, leaf in enumerate(leaves):
-            node = tree.leaf(k)
-            phi[node] = ring.dot(leaf, self.factors[node])
-        for node in tree.internal_nodes:
-            left, right = tree.children(node)
-            ra, rb = _width(phi[left]), _width(phi[right])
-            pair = ring.combine(
-                net.xi.name, ring.reshape(phi[left], n, ra, 1), ring.reshape(phi[right], n, 1, rb)
-            )
-            phi[node] = ring.dot(ring.reshape(pair, n, ra * rb), self.factors[node])
-        return ring.reshape(phi[tree.root], n)
-
-    def tt_grid(self, U) -> object:
-        """A TT network's values on every tuple over the templates ``U`` (all modes), first
-        mode slowest: the grid recursion of docs/theory.md 3, the state of one more mode at
-        a time, in blocks of rows."""
-        ring, net = self.ring, self.net
-        leaf = ring.take(self.F, np.asarray(U))
-        a = [leaf] * net.d if self.mats is None else [ring.dot(leaf, c) for c in self.mats]
-        state = ring.dot(ring.start(net.xi, a[0]), self.first)
-        for t in range(1, net.d):
-            M, L = len(U), _width(a[t])
-            P, r = _length(state), _width(state)
-            per = max(1, _CHUNK_BYTES // (16 * M * L * r))
-            blocks = []
-            for start in range(0, P, per):
-                h = ring.take(state, slice(start, start + per))
-                n = _length(h)
-                pair = ring.combine(
-                    net.xi.name, ring.reshape(a[t], 1, M, L, 1), ring.reshape(h, n, 1, 1, r)
-                )
-                blocks.append(ring.dot(ring.reshape(pair, n * M, L * r), self.cores[t - 1]))
-            state = _concat(blocks)
-        return ring.reshape(state, -1)
-
-    def residues(self, flat: np.ndarray, p: int) -> np.ndarray:
-        """Values at ``flat`` as residues mod p (dyadic values: of their integers V)."""
-        out = self.values(flat)
-        return out if self.arithmetic == "mod" else dyadic_mod(out, p)
-
-
-def _width(x) -> int:
-    return (x.V if isinstance(x, Dyadic) else x).shape[-1]
-
-
-def _length(x) -> int:
-    return (x.V if isinstance(x, Dyadic) else x).shape[0]
-
-
-def _concat(blocks):
-    if not isinstance(blocks[0], Dyadic):
-        return np.concatenate(blocks, axis=0)
-    bound = max(b.bound for b in blocks)
-    if any(not b.exact_float for b in blocks):
-        V = np.concatenate([_as_object(b.V) for b in blocks], axis=0)
-    else:
-        V = np.concatenate([b.V for b in blocks], axis=0)
-    return Dyadic(V, blocks[0].s, bound)
-
-
-def matricize_vector(vector, modes, subsets, S, T) -> np.ndarray:
-    """The values of every tuple over ``subsets`` (the modes in the order ``modes``, first
-    slowest) as the matrix of rows over S and columns over T (:func:`mode_tuples` order),
-    with axes only for the modes of more than one template."""
-    sizes = {k: len(subsets[k]) for k in range(len(subsets))}
-    kept = [k for k in modes if sizes[k] > 1]
-    if not kept:
-        return np.asarray(vector).reshape(1, 1)
-    tensor = np.asarray(vector).reshape([sizes[k] for k in kept])
-    order = [kept.index(k) for k in S if sizes[k] > 1] + [kept.index(k) for k in T if sizes[k] > 1]
-    n_rows = int(np.prod([sizes[k] for k in S]))
-    return np.transpose(tensor, order).reshape(n_rows, -1)
-
-
-# -- product networks on sub-grids: the matrix without a d-way array -----------------------
-def mode_tuples(subsets, modes) -> np.ndarray:
-    """Every tuple over ``subsets[k]`` for k in ``modes`` (first mode slowest), without an
-    array with one axis per mode."""
-    out = np.zeros((1, 0), dtype=np.int64)
-    for k in modes:
-        u = np.asarray(subsets[k], dtype=np.int64)
-        out = np.concatenate(
-            [np.repeat(out, len(u), axis=0), np.tile(u, len(out))[:, None]], axis=1
-        )
-    return out
-
-
-class FloatArithmetic:
-    """float64 numbers for :func:`structured_matrix`."""
-
-    @staticmethod
-    def param(a):
-        return np.asarray(a, dtype=np.float64)
-
-    @staticmethod
-    def mm(a, b):
-        return small_matmul(a, b)
-
-    @staticmethod
-    def mul(a, b):
-        return a * b
-
-
-class ModArithmetic:
-    """Residues mod p for :func:`structured_matrix`."""
-
-    def __init__(self, p: int):
-        self.p = p
-
-    def param(self, a):
-        return to_mod(a, self.p)
-
-    def mm(self, a, b):
-        return matmul_mod(a, b, self.p)
-
-    def mul(self, a, b):
-        return _mod(a * b, self.p)
-
-
-def structured_matrix(net, F, subsets, S, T, arith) -> np.ndarray:
-    """Matricization (rows: tuples over S, columns: over T, as :func:`mode_tuples`) of a
-    product network's grid restricted to per-mode template subsets.
-
-    ``F`` is the feature matrix and the network's parameters are used through ``arith``
-    (:class:`FloatArithmetic` or :class:`ModArithmetic`: ``param``, ``mm``, ``mul``). The
-    contraction runs over the TT / CP / HT structure (docs/theory.md 2),
-    keeping one axis for all the modes visited so far, so any d works; frozen modes
-    (one template) add no axis.
-    """
-    param, mm, mul = arith.param, arith.mm, arith.mul
-    d = net.d
-    leaf = [F[np.asarray(subsets[k])] for k in range(d)]
-    if net.kind == "tt":
-        if net.matrices is not None:
-            leaf = [mm(x, param(c.T)) for x, c in zip(leaf, net.matrices, strict=True)]
-        state = carry = np.ones((1, 1))
-        for t, core in enumerate(net.cores):
-            r0, L, r1 = core.shape
-            # G'[a, u, b] = sum_i x[u, i] core[a, i, b]
-            g = mm(leaf[t], param(np.transpose(core, (1, 0, 2)).reshape(L, r0 * r1)))
-            g = np.transpose(g.reshape(-1, r0, r1), (1, 0, 2)).reshape(r0, -1)
-            # frozen modes (one template) are r x r matrices: multiplied together first, so
-            # that the state (one row per tuple) is touched once per mode that grows it
-            carry = mm(carry, g)
-            if len(subsets[t]) > 1:
-                state, carry = mm(state, carry).reshape(-1, r1), np.eye(r1)
-        state = mm(state, carry)
-        vector, modes = state[:, 0], list(range(d))
-    elif net.kind == "cp":
-        z = [mm(leaf[k], param(f)) for k, f in enumerate(net.factors)]
-        left = _khatri_rao([z[k] for k in S], mul)
-        right = _khatri_rao([z[k] for k in T], mul)
-        weighted = mul(left, param(net.weights[:, 0])[None, :])
-        return mm(weighted, np.ascontiguousarray(right.T))
-    else:
-        tree = net.tree
-        U, modes_of = [None] * tree.n_nodes, [None] * tree.n_nodes
-        for k in range(d):
-            node = tree.leaf(k)
-            U[node], modes_of[node] = mm(leaf[k], param(net.factors[node])), [k]
-        for node in tree.internal_nodes:
-            lft, rgt = tree.children(node)
-            B = net.factors[node]
-            ra, rb, rc = B.shape
-            t1 = mm(U[lft], param(B.reshape(ra, rb * rc))).reshape(-1, rb, rc)
-            nl = t1.shape[0]
-            t2 = mm(U[rgt], np.ascontiguousarray(np.transpose(t1, (1, 0, 2)).reshape(rb, -1)))
-            U[node] = np.transpose(t2.reshape(-1, nl, rc), (1, 0, 2)).reshape(-1, rc)
-            modes_of[node] = modes_of[lft] + modes_of[rgt]
-            U[lft] = U[rgt] = None
-        vector, modes = U[tree.root][:, 0], modes_of[tree.root]
-    return matricize_vector(vector, modes, subsets, S, T)
-
-
-def _khatri_rao(mats, mul) -> np.ndarray:
-    out = np.ones((1, mats[0].shape[1]))
-    for m in mats:
-        out = mul(out[:, None, :], m[None, :, :]).reshape(-1, m.shape[1])
-    return out

@@ -34,9 +34,8 @@ import numpy as np
 import tensorly as tl
 
 from ._backend import DEFAULT_MEMORY_LIMIT, check_memory, to_numpy
-from ._modular import (
+from ._exact import (
     EXACT_XI,
-    PRIMES,
     ExactNetwork,
     FloatArithmetic,
     ModArithmetic,
@@ -45,10 +44,9 @@ from ._modular import (
     fractions_mod,
     matricize_vector,
     mode_tuples,
-    rank_mod_p,
     structured_matrix,
-    to_mod,
 )
+from ._modular import PRIMES, rank_mod_p, to_mod
 from .grid import check_templates, feature_matrix
 from .validation import check_positive_int, check_random_state
 

@@ -1,4 +1,5 @@
-"""Exact arithmetic of tensorexpr/_modular.py, each piece against an independent slow path:
+"""Exact arithmetic of tensorexpr/_modular.py and tensorexpr/_exact.py, each piece against an
+independent slow path:
 ranks mod p against exact rational elimination and LAPACK, residues against Fractions, exact
 features against the float feature maps, exact network values against a Fraction evaluation
 of the recursions written out here, the structured sub-grid against pointwise values."""
@@ -11,19 +12,15 @@ import numpy as np
 import pytest
 
 import tensorexpr as te
-from tensorexpr._modular import (
-    PRIMES,
+from tensorexpr._exact import (
     ExactNetwork,
     ModArithmetic,
     exact_feature_matrix,
     fractions_mod,
-    matmul_mod,
     mode_tuples,
-    rank_mod_p,
-    rank_rational,
     structured_matrix,
-    to_mod,
 )
+from tensorexpr._modular import PRIMES, matmul_mod, rank_mod_p, rank_rational, to_mod
 
 P = PRIMES[0]
 
