@@ -936,6 +936,8 @@ def choose_method(source, templates=None, row_modes="odd", memory_limit=DEFAULT_
         # that of the rounded numbers, full for any noisy low-rank tensor
         fits = 3 * 8 * int(np.prod(tl.shape(source), dtype=object)) <= memory_limit
         return "dense" if fits else "submatrix"
+    if source.n_outputs > 1:
+        return "dense"  # whose checks say that a bound needs a single-output network
     network = True
     M = source.n_features if templates is None else len(check_templates(templates))
     d = source.d
