@@ -18,7 +18,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._modular import matmul_mod, reduce_mod, small_matmul, to_mod
+from ._modular import gauss_jordan_inverse, matmul_mod, rank_mod_p, reduce_mod, small_matmul, to_mod
 
 __all__ = [
     "exact_feature_matrix",
@@ -35,9 +35,12 @@ __all__ = [
     "FloatArithmetic",
     "ModArithmetic",
     "structured_matrix",
+    "kronecker_full_rank",
 ]
 
 _EXACT = 2.0**53
+#: Largest block side of the Kronecker argument (its characteristic polynomials cost n^4).
+_KRONECKER_BLOCK = 128
 #: Work bytes of one block of a grid recursion.
 _CHUNK_BYTES = 2**26
 
@@ -460,20 +463,7 @@ def structured_matrix(net, F, subsets, S, T, arith) -> np.ndarray:
     d = net.d
     leaf = [F[np.asarray(subsets[k])] for k in range(d)]
     if net.kind == "tt":
-        if net.matrices is not None:
-            leaf = [mm(x, param(c.T)) for x, c in zip(leaf, net.matrices, strict=True)]
-        state = carry = np.ones((1, 1))
-        for t, core in enumerate(net.cores):
-            r0, L, r1 = core.shape
-            # G'[a, u, b] = sum_i x[u, i] core[a, i, b]
-            g = mm(leaf[t], param(np.transpose(core, (1, 0, 2)).reshape(L, r0 * r1)))
-            g = np.transpose(g.reshape(-1, r0, r1), (1, 0, 2)).reshape(r0, -1)
-            # frozen modes (one template) are r x r matrices: multiplied together first, so
-            # that the state (one row per tuple) is touched once per mode that grows it
-            carry = mm(carry, g)
-            if len(subsets[t]) > 1:
-                state, carry = mm(state, carry).reshape(-1, r1), np.eye(r1)
-        state = mm(state, carry)
+        state = _tt_contract(net, leaf, subsets, range(d), np.ones((1, 1)), arith)
         vector, modes = state[:, 0], list(range(d))
     elif net.kind == "cp":
         z = [mm(leaf[k], param(f)) for k, f in enumerate(net.factors)]
@@ -499,6 +489,109 @@ def structured_matrix(net, F, subsets, S, T, arith) -> np.ndarray:
             U[lft] = U[rgt] = None
         vector, modes = U[tree.root][:, 0], modes_of[tree.root]
     return matricize_vector(vector, modes, subsets, S, T)
+
+
+def _tt_contract(net, leaf, subsets, modes, state, arith) -> np.ndarray:
+    """``state`` (rows, r) times the TT cores of ``modes`` with their leaves: (rows * tuples,
+    r'), each tuple's row after its prefix row (first mode slowest)."""
+    param, mm = arith.param, arith.mm
+    carry = np.eye(state.shape[1])
+    for t in modes:
+        core = net.cores[t]
+        x = leaf[t] if net.matrices is None else mm(leaf[t], param(net.matrices[t].T))
+        r0, L, r1 = core.shape
+        # G'[a, u, b] = sum_i x[u, i] core[a, i, b]
+        g = mm(x, param(np.transpose(core, (1, 0, 2)).reshape(L, r0 * r1)))
+        g = np.transpose(g.reshape(-1, r0, r1), (1, 0, 2)).reshape(r0, -1)
+        # frozen modes (one template) are r x r matrices: multiplied together first, so that
+        # the state (one row per tuple) is touched once per mode that grows it
+        carry = mm(carry, g)
+        if len(subsets[t]) > 1:
+            state, carry = mm(state, carry).reshape(-1, r1), np.eye(r1)
+    return mm(state, carry)
+
+
+def kronecker_full_rank(net, F, subsets, S, T, p: int) -> bool:
+    """Whether the product TT network's matricization on ``subsets`` (rows S, columns T) is
+    certified of full rank by the two-term Kronecker argument at the middle bond; False when
+    the argument does not apply or does not decide (then eliminate).
+
+    With the bond r_h = 2 between the two halves (h = d / 2, each half holding as many row
+    as column modes), ``B = A_1 (x) B_1 + A_2 (x) B_2`` with A_b, B_b the matricizations of the
+    halves at bond value b. With A_1, B_1 invertible, ``B ~ I + X (x) Y`` (X = A_1^-1 A_2,
+    Y = B_1^-1 B_2), singular exactly when some eigenvalues satisfy ``lambda mu = -1``, i.e.
+    when ``det(tI - X)`` and ``det(I + tY)`` share a root. Coprime mod p implies coprime over
+    Q (the first is monic): full rank, in O(n^3) on n = sqrt(size) instead of O(size^3)
+    (docs/theory.md 4.4).
+    """
+    d = net.d
+    h = d // 2
+    if net.kind != "tt" or d % 2 or net.cores[h - 1].shape[2] != 2 or net.matrices is not None:
+        return False
+    S1, T1 = [k for k in S if k < h], [k for k in T if k < h]
+    S2, T2 = [k for k in S if k >= h], [k for k in T if k >= h]
+    if not S1 or not T1 or not S2 or not T2:
+        return False
+    sizes = [int(np.prod([len(subsets[k]) for k in side])) for side in (S1, T1, S2, T2)]
+    if sizes[0] != sizes[1] or sizes[2] != sizes[3] or max(sizes) > _KRONECKER_BLOCK:
+        return False
+    arith = ModArithmetic(p)
+    leaf = [F[np.asarray(subsets[k])] for k in range(d)]
+    left = _tt_contract(net, leaf, subsets, range(h), np.ones((1, 1)), arith)  # (N1, 2)
+    right = _tt_contract(net, leaf, subsets, range(h, d), np.eye(2), arith)  # (2 N2, 1)
+    right = right.reshape(2, -1)
+    halves = [list(range(h)), list(range(h, d))]
+    A = [matricize_vector(left[:, b], halves[0], subsets, S1, T1) for b in range(2)]
+    B = [matricize_vector(right[b], halves[1], subsets, S2, T2) for b in range(2)]
+    if A[0].shape[0] != A[0].shape[1] or B[0].shape[0] != B[0].shape[1]:
+        return False
+    from threadpoolctl import threadpool_limits
+
+    # small products: BLAS threads cost more than they give (40x on a busy machine)
+    with threadpool_limits(1):
+        if rank_mod_p(A[0], p) < A[0].shape[0] or rank_mod_p(B[0], p) < B[0].shape[0]:
+            return False
+        X = matmul_mod(gauss_jordan_inverse(A[0], p), A[1], p)
+        Y = matmul_mod(gauss_jordan_inverse(B[0], p), B[1], p)
+        px = _charpoly(X, p)  # det(tI - X), coefficients from t^n down
+        py = _charpoly(Y, p)
+    n = len(py) - 1
+    # det(I + tY) = (-1)^n t^n p_Y(-1/t): coefficient of t^(n-k) is (-1)^(n-k) c_k
+    # (c_k of t^k in p_Y), listed from t^n down
+    q = [((-1) ** (n + j) * int(py[n - j])) % p for j in range(n + 1)]
+    return _poly_gcd_degree(px, q, p) == 0
+
+
+def _charpoly(A: np.ndarray, p: int) -> list[int]:
+    """``det(tI - A) mod p`` (Faddeev-LeVerrier: divisions by k < n < p only), coefficients
+    from t^n down to t^0."""
+    n = A.shape[0]
+    coeffs = [1]
+    M = np.zeros_like(A)
+    eye = np.eye(n)
+    for k in range(1, n + 1):
+        M = reduce_mod(matmul_mod(A, M, p) + coeffs[-1] * eye, p)
+        trace = int(np.trace(matmul_mod(A, M, p))) % p
+        coeffs.append((-trace * pow(k, -1, p)) % p)
+    return coeffs
+
+
+def _poly_gcd_degree(a: list[int], b: list[int], p: int) -> int:
+    """Degree of gcd(a, b) over GF(p) (coefficients from the highest power down)."""
+
+    def trim(c):
+        while c and c[0] % p == 0:
+            c = c[1:]
+        return [x % p for x in c]
+
+    a, b = trim(a), trim(b)
+    while b:
+        inv = pow(b[0], -1, p)
+        while len(a) >= len(b) and a:
+            f = a[0] * inv % p
+            a = trim([x - f * y for x, y in zip(a, b + [0] * (len(a) - len(b)), strict=True)])
+        a, b = b, a
+    return len(a) - 1
 
 
 def _khatri_rao(mats, mul) -> np.ndarray:

@@ -22,6 +22,8 @@ __all__ = [
     "small_matmul",
     "rank_mod_p",
     "rank_rational",
+    "inverse_mod",
+    "gauss_jordan_inverse",
 ]
 
 #: Primes below 2^20: products of two residues are below 2^40, so float64 sums of up to
@@ -86,28 +88,37 @@ def small_matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return out
 
 
-def _inverse_mod(K: np.ndarray, p: int) -> np.ndarray:
+def gauss_jordan_inverse(K: np.ndarray, p: int) -> np.ndarray:
+    """Inverse mod p of any invertible k x k matrix of residues (row pivoting; O(k^3) in
+    numpy row operations, for k up to a few hundred). ValueError when K is singular mod p."""
+    k = K.shape[0]
+    W = np.concatenate([np.array(K, dtype=np.float64), np.eye(k)], axis=1)
+    for j in range(k):
+        nz = np.flatnonzero(W[j:, j])
+        if not nz.size:
+            raise ValueError("the matrix is singular mod p")
+        i = j + int(nz[0])
+        if i != j:
+            W[[j, i]] = W[[i, j]]
+        W[j] = reduce_mod(W[j] * float(pow(int(W[j, j]), -1, p)), p)
+        col = W[:, j].copy()
+        col[j] = 0
+        W = reduce_mod(W - np.outer(col, W[j]), p)
+    return W[:, k:]
+
+
+def inverse_mod(K: np.ndarray, p: int) -> np.ndarray:
     """Inverse mod p of a k x k matrix whose leading principal minors are all nonzero (the
     pivot block of :func:`_pivots`, in the order its pivots were found): by 2 x 2 blocks
     and their Schur complement, the products on BLAS; Gauss-Jordan in int64 below 32."""
     k = K.shape[0]
     if k <= 32:
-        W = np.concatenate([K.astype(np.int64), np.eye(k, dtype=np.int64)], axis=1)
-        for j in range(k):
-            i = j + int(np.flatnonzero(W[j:, j])[0])
-            if i != j:
-                W[[j, i]] = W[[i, j]]
-            W[j] = W[j] * pow(int(W[j, j]), -1, p) % p
-            col = W[:, j].copy()
-            col[j] = 0
-            W -= np.outer(col, W[j]) % p
-            W %= p
-        return W[:, k:].astype(np.float64)
+        return gauss_jordan_inverse(K, p)
     h = k // 2
-    inv11 = _inverse_mod(K[:h, :h], p)
+    inv11 = inverse_mod(K[:h, :h], p)
     T = matmul_mod(inv11, K[:h, h:], p)
     U = matmul_mod(K[h:, :h], inv11, p)
-    S_inv = _inverse_mod(reduce_mod(K[h:, h:] - matmul_mod(K[h:, :h], T, p), p), p)
+    S_inv = inverse_mod(reduce_mod(K[h:, h:] - matmul_mod(K[h:, :h], T, p), p), p)
     B12 = reduce_mod(-matmul_mod(T, S_inv, p), p)
     B21 = reduce_mod(-matmul_mod(S_inv, U, p), p)
     B11 = reduce_mod(inv11 + matmul_mod(-B12 + p, U, p), p)
@@ -141,8 +152,8 @@ def _pivots(A: np.ndarray, p: int) -> tuple[list[int], list[int]]:
         pivots = [top + r for r in pr]
         cols = [c0 + c for c in pc]
         if c1 < m and top + k < n:
-            # X = A[R, C]^-1 A[R, C'], R and C in the order found (see _inverse_mod)
-            X = matmul_mod(_inverse_mod(A[np.ix_(pivots, cols)], p), A[pivots, c1:], p)
+            # X = A[R, C]^-1 A[R, C'], R and C in the order found (see inverse_mod)
+            X = matmul_mod(inverse_mod(A[np.ix_(pivots, cols)], p), A[pivots, c1:], p)
         found_rows.extend(int(rows[r]) for r in pivots)
         found_cols.extend(cols)
         # move the pivot rows to top..top+k (pairwise swaps, no copy of the whole block)

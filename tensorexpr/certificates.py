@@ -42,6 +42,7 @@ from ._exact import (
     dyadic_mod,
     exact_feature_matrix,
     fractions_mod,
+    kronecker_full_rank,
     matricize_vector,
     mode_tuples,
     structured_matrix,
@@ -75,6 +76,9 @@ _BLOCK_BYTES = 2**26
 #: Default largest side of a submatrix: float certificates (an SVD), exact ones (elimination
 #: mod p, ~17 s at 4096 on 2 cores: benchmarks/bench_certificates.py).
 _FLOAT_SIZE, _EXACT_SIZE = 2048, 4096
+#: Largest side certified by the Kronecker argument by default (it forms 2 n x n blocks, n the
+#: square root of the side, and no submatrix).
+_KRONECKER_SIZE = 2**14
 #: Float64 copies of an exact submatrix alive at once (the residues, the elimination's copy,
 #: an update chunk).
 _EXACT_COPIES = 2.5
@@ -596,6 +600,14 @@ class _Entries:
             return matricize_vector(values, list(range(self.d)), subsets, S, T)
         return self.pointwise_residues(rows, cols, S, p)
 
+    def kronecker_full_rank(self, subsets, S, T, p: int) -> bool:
+        """Whether the exact sub-grid matrix of a product TT network is certified of full
+        rank by :func:`tensorexpr._exact.kronecker_full_rank` (False: not decided)."""
+        if subsets is None or self.net is None or not self.xi.is_product:
+            return False
+        F = fractions_mod(self.exact_F(), p)
+        return kronecker_full_rank(self.net, F, subsets, S, T, p)
+
     def pointwise_residues(self, rows, cols, S, p: int) -> np.ndarray:
         """Exact residues mod p at the tuples, each entry by the network's recursion."""
         exact = self.exact_network(p)
@@ -821,9 +833,10 @@ def certify_matricization_rank(
         entries.check_exact()
     S = row_modes_of(row_modes, entries.d)
     T = tuple(k for k in range(entries.d) if k not in S)
+    kron = exact and _kronecker_applies(entries, S, T)
     if max_size is None:
-        max_size = _exact_size(entries, S, T, memory_limit) if exact else _FLOAT_SIZE
-    elif exact:
+        max_size = _exact_size(entries, S, T, memory_limit, kron) if exact else _FLOAT_SIZE
+    elif exact and not kron:
         need = _EXACT_COPIES * 8 * max_size**2
         check_memory(int(need), memory_limit, f"an exact submatrix of up to {max_size}^2 entries")
     chosen = selection
@@ -839,14 +852,24 @@ def certify_matricization_rank(
         warnings.warn(diag.message, CertificateWarning, stacklevel=2)
     if exact:
         p = PRIMES[0]
-        B = entries.residues(rows, cols, S, T, subsets, p)
+        if kron and entries.kronecker_full_rank(subsets, S, T, p):
+            # full rank by the two-term Kronecker argument (no elimination of B itself)
+            rank, chosen = min(len(rows), len(cols)), chosen + "+kronecker"
+        else:
+            if kron and selection == "auto" and max_size > _EXACT_SIZE:
+                # not decided: back to a size that elimination handles
+                size = _exact_size(entries, S, T, memory_limit, False)
+                rows, cols, subsets = _select(entries, S, T, chosen, size, rng, oversample)
+            need = _EXACT_COPIES * 8 * len(rows) * len(cols)
+            check_memory(int(need), memory_limit, f"an exact {len(rows)} x {len(cols)} submatrix")
+            rank = rank_mod_p(entries.residues(rows, cols, S, T, subsets, p), p)
         return WidthCertificate(
             d=entries.d,
             n_templates=entries.M,
             row_modes=tuple(S),
             row_tuples=np.asarray(rows, dtype=np.int64),
             col_tuples=np.asarray(cols, dtype=np.int64),
-            rank=rank_mod_p(B, p),
+            rank=rank,
             sigma=0.0,
             margin=0.0,
             entry_error=0.0,
@@ -878,15 +901,34 @@ def certify_matricization_rank(
     return _certificate(B, err, rows, cols, S, entries, chosen, diag)
 
 
-def _exact_size(entries, S, T, memory_limit) -> int:
+def _exact_size(entries, S, T, memory_limit, kronecker: bool = False) -> int:
     """Default side of an exact submatrix: the whole sub-grid on the pivot templates (it
-    has the generic rank) when that is at most 4096; 2048 when no size up to 4096 reaches it
-    (a partial bound either way, in seconds); at most what memory_limit allows."""
+    has the generic rank) when that is at most 4096 (2^14 for the Kronecker argument, which
+    forms no submatrix); 2048 when no such size reaches it (a partial bound either way, in
+    seconds); for elimination at most what memory_limit allows."""
     q = len(entries.pivot_templates())
     whole = _power(q, min(len(S), len(T))) if q > 1 else 1
+    if kronecker and whole <= _KRONECKER_SIZE:
+        return int(whole)
     fits = int(np.sqrt(max(memory_limit, 1) / (8 * _EXACT_COPIES)))
     size = int(whole) if whole <= _EXACT_SIZE else _FLOAT_SIZE
     return max(1, min(size, fits))
+
+
+def _kronecker_applies(entries, S, T) -> bool:
+    """Whether :func:`tensorexpr._exact.kronecker_full_rank` may decide: a product TT network
+    with a bond of 2 between its halves, each half with as many row as column modes."""
+    net = entries.net
+    if net is None or not entries.xi.is_product or net.kind != "tt" or net.d % 2:
+        return False
+    h = net.d // 2
+    halves = [sum(1 for k in side if k < h) for side in (S, T)]
+    return (
+        net.matrices is None
+        and net.cores[h - 1].shape[2] == 2
+        and halves[0] == halves[1] > 0
+        and len(S) - halves[0] == len(T) - halves[1] > 0
+    )
 
 
 def _power(base: int, exponent: int) -> float:
@@ -904,7 +946,10 @@ def choose_method(source, templates=None, row_modes="odd", memory_limit=DEFAULT_
     8 min^3``) when it fits ``memory_limit``; a certificate works on the sub-grid of the
     q pivot templates (q = rank F for product networks, M otherwise), ``q^|S| x q^|T|`` capped
     at its default size: an exact one costs its entries plus an elimination mod p (``~ 2 k1
-    k2 min``), a float one its entries plus an SVD. Exact arithmetic in Python integers (max
+    k2 min``; ``~ 2 n^4`` with ``n = sqrt(k)`` for a product TT network whose halves meet at a
+    bond of 2, where the Kronecker argument of :func:`tensorexpr._exact.kronecker_full_rank`
+    certifies full rank without the submatrix), a float one its entries plus an SVD. Exact
+    arithmetic in Python integers (max
     networks whose values outgrow float64 integers) costs ~1000x. The cheapest route wins;
     a certificate before the dense route, exact before float, at equal cost. Tensors (given
     data) keep their numerical rank: dense when it fits, else a float submatrix.
@@ -984,6 +1029,13 @@ def choose_method(source, templates=None, row_modes="odd", memory_limit=DEFAULT_
                 and not probe.exact_network(PRIMES[0]).float_only()
             )
         except ValueError:
+            continue
+        cols = tuple(k for k in range(d) if k not in S)
+        if _kronecker_applies(probe, S, cols) and needed <= _KRONECKER_SIZE:
+            # two n x n blocks (n = sqrt(needed)): inverses, products and characteristic
+            # polynomials (Faddeev-LeVerrier, n products), plus the two half contractions
+            n = np.sqrt(needed)
+            costs[name], reach[name] = 2.0 * n**4 + 10.0 * needed, needed
             continue
         costs[name] = entries * (1000.0 if slow else 1.0) + 2.0 * k1 * k2 * min(k1, k2)
         reach[name] = min(k1, k2)
