@@ -834,6 +834,7 @@ def certify_matricization_rank(
     S = row_modes_of(row_modes, entries.d)
     T = tuple(k for k in range(entries.d) if k not in S)
     kron = exact and _kronecker_applies(entries, S, T)
+    default_size = max_size is None
     if max_size is None:
         max_size = _exact_size(entries, S, T, memory_limit, kron) if exact else _FLOAT_SIZE
     elif exact and not kron:
@@ -856,7 +857,7 @@ def certify_matricization_rank(
             # full rank by the two-term Kronecker argument (no elimination of B itself)
             rank, chosen = min(len(rows), len(cols)), chosen + "+kronecker"
         else:
-            if kron and selection == "auto" and max_size > _EXACT_SIZE:
+            if kron and default_size and max_size > _EXACT_SIZE:
                 # not decided: back to a size that elimination handles
                 size = _exact_size(entries, S, T, memory_limit, False)
                 rows, cols, subsets = _select(entries, S, T, chosen, size, rng, oversample)

@@ -388,8 +388,9 @@ def test_exact_errors_name_the_argument(tmp_path):
     lin = te.TTNetwork.random(4, te.LinearFeatures.identity(2), rank=2, random_state=0)
     with pytest.raises(ValueError, match="entry_error is not used"):
         certify_matricization_rank(lin, exact=True, entry_error=0.1)
+    ht = te.HTNetwork.random(4, te.LinearFeatures.identity(2), rank=2, random_state=0)
     with pytest.raises(ValueError, match="an exact submatrix of up to"):
-        certify_matricization_rank(lin, exact=True, max_size=10**6)
+        certify_matricization_rank(ht, exact=True, max_size=10**6)
     with pytest.raises(TypeError, match="exact must be a bool"):
         certify_matricization_rank(lin, exact="yes")
 
