@@ -54,6 +54,8 @@ _EXPORTS_BY_MODULE = {
     "certificates": (
         "WidthCertificate",
         "CertificateCheck",
+        "CertificateWarning",
+        "FeatureDiagnostic",
         "certify_matricization_rank",
         "verify_width_certificate",
     ),
@@ -138,6 +140,8 @@ __all__ = [
     "WidthConversion",
     "WidthCertificate",
     "CertificateCheck",
+    "CertificateWarning",
+    "FeatureDiagnostic",
     "certify_matricization_rank",
     "verify_width_certificate",
     "save_network",

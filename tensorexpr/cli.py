@@ -308,15 +308,28 @@ def _cmd_analyze(args) -> int:
         )
     if found.certificate is not None:
         cert = found.certificate
-        print(
-            f"certified by a {cert.shape[0]} x {cert.shape[1]} submatrix ({cert.selection}): "
-            f"{cert.rank} singular values above the margin {cert.margin:.3g} (entries "
-            f"{cert.entry_error:.3g} + SVD {cert.svd_error:.3g}); smallest counted "
-            f"{cert.sigma:.4g}"
-        )
-        note = _margin_note(cert.sigma, cert.margin)
-        if note:
-            print(note)
+        if cert.exact:
+            print(
+                f"certified by a {cert.shape[0]} x {cert.shape[1]} submatrix ({cert.selection}) "
+                f"computed exactly: rank {cert.rank} over GF({cert.prime}), no margin"
+            )
+        else:
+            print(
+                f"certified by a {cert.shape[0]} x {cert.shape[1]} submatrix ({cert.selection}): "
+                f"{cert.rank} singular values above the margin {cert.margin:.3g} (entries "
+                f"{cert.entry_error:.3g} + SVD {cert.svd_error:.3g}); smallest counted "
+                f"{cert.sigma:.4g}"
+            )
+            note = _margin_note(cert.sigma, cert.margin)
+            if note:
+                print(note)
+        diag = cert.diagnostic
+        if diag is not None:
+            print(
+                f"feature matrix on the templates: rank {diag.rank} of m = {diag.n_features}, "
+                f"condition number {diag.condition:.3g}"
+                + (f"; warning: {diag.message}" if diag.message else "")
+            )
         if args.certificate is not None:
             print(f"certificate saved to {cert.save(args.certificate)}")
     print(f"an equivalent shallow ({found.xi}) network needs width >= {found.bound}")
@@ -545,13 +558,15 @@ def _analyze_arguments(ana: argparse.ArgumentParser) -> None:
     )
     ana.add_argument(
         "--method",
-        choices=("auto", "dense", "submatrix"),
+        choices=("auto", "dense", "submatrix", "exact"),
         default="auto",
-        help="dense matricization, or a certified submatrix (auto: submatrix when the dense "
-        "one exceeds --memory-limit)",
+        help="dense matricization, a certified float submatrix, or an exact one (rank over "
+        "GF(p), no margin); auto: the route of least estimated cost",
     )
     ana.add_argument(
-        "--max-size", type=positive, help="submatrix: most rows and columns (default 2048)"
+        "--max-size",
+        type=positive,
+        help="submatrix: most rows and columns (default 2048; exact: the sub-grid if <= 4096)",
     )
     ana.add_argument("--certificate", metavar="FILE", help="save the certificate (.json/.npz)")
     ana.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed (default 0)")
@@ -561,8 +576,8 @@ def _analyze_arguments(ana: argparse.ArgumentParser) -> None:
         type=_memory_size,
         default="2GiB",
         metavar="SIZE",
-        help="memory allowed for the dense tensor analysed and its SVD (default 2GiB); "
-        "--method auto takes a certified submatrix beyond it",
+        help="memory allowed for the dense tensor analysed and its SVD, and for a "
+        "submatrix (default 2GiB)",
     )
 
 

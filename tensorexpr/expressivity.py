@@ -23,16 +23,18 @@ from ._backend import (
     format_bytes,
     to_numpy,
 )
-from .certificates import WidthCertificate, certify_matricization_rank
+from .certificates import WidthCertificate, certify_matricization_rank, choose_method
 from .grid import check_templates
 from .operators import get_operator, operator_names
 from .validation import (
-    MAX_DENSE_ORDER,
     check_memory_limit,
     check_positive_int,
     check_size,
     check_tensor,
 )
+
+#: Routes of matricization_rank and shallow_width_lower_bound.
+METHODS = ("auto", "dense", "submatrix", "exact")
 
 __all__ = [
     "matricization",
@@ -132,11 +134,12 @@ class MatricizationRank:
     shape : tuple of int
         Shape of the matricization.
     method : str
-        ``"dense"`` (the whole matricization) or ``"submatrix"`` (a certified submatrix:
+        ``"dense"`` (the whole matricization), ``"submatrix"`` (a certified submatrix:
         ``rank`` is a lower bound, ``tol`` the rigorous margin of docs/theory.md 4.4,
-        ``singular_values`` those of the submatrix).
+        ``singular_values`` those of the submatrix) or ``"exact"`` (an exact submatrix:
+        ``rank`` is its rank over GF(p), a lower bound; ``tol`` is 0).
     certificate : WidthCertificate or None
-        The submatrix certificate (method ``"submatrix"`` only).
+        The certificate (methods ``"submatrix"`` and ``"exact"``).
 
     Examples
     --------
@@ -194,14 +197,15 @@ def matricization_rank(
         ``sigma_max * max(shape) * eps(float64)`` (as numpy.linalg.matrix_rank).
     templates : array of shape (M, n), optional
         Templates for a network's grid tensor.
-    method : {"auto", "dense", "submatrix"}, default "auto"
+    method : {"auto", "dense", "submatrix", "exact"}, default "auto"
         ``"dense"`` forms the whole matricization; ``"submatrix"`` certifies a lower bound
         on the rank from one submatrix with a rigorous floating-point margin
         (:func:`tensorexpr.certificates.certify_matricization_rank`, docs/theory.md 4.4);
-        ``"auto"`` is dense when the grid tensor, its matricization and the SVD fit in
-        ``memory_limit`` and submatrix otherwise.
+        ``"exact"`` computes that submatrix exactly and its rank over GF(p) (no margin);
+        ``"auto"`` takes the route of least estimated cost
+        (:func:`tensorexpr.certificates.choose_method`).
     memory_limit : int
-        Bytes allowed for the dense route (``method="auto"`` decides by it).
+        Bytes allowed for the dense route and the submatrices.
     random_state : None, int or numpy Generator
         For the submatrix's random choices.
     **submatrix_options
@@ -230,15 +234,17 @@ def matricization_rank(
 
     if submatrix_options and method == "dense":
         raise TypeError(f"options {sorted(submatrix_options)} need method='submatrix' or 'auto'")
-    if _resolve_method(method, tensor_or_network, templates, memory_limit) == "submatrix":
+    resolved = _resolve_method(method, tensor_or_network, templates, memory_limit, row_modes)
+    if resolved in ("submatrix", "exact"):
         if tol is not None:
-            raise ValueError("tol is not used by method='submatrix' (its margin is rigorous)")
+            raise ValueError(f"tol is not used by method={resolved!r} (its margin is rigorous)")
         cert = certify_matricization_rank(
             tensor_or_network,
             templates=templates,
             row_modes=row_modes,
             random_state=random_state,
             memory_limit=memory_limit,
+            exact=resolved == "exact",
             **submatrix_options,
         )
         return _from_certificate(cert)
@@ -303,24 +309,18 @@ def network_tensor(net, templates, memory_limit: int = DEFAULT_MEMORY_LIMIT):
     return net.grid_tensor(templates, memory_limit=memory_limit)
 
 
-def _resolve_method(method: str, source, templates, memory_limit) -> str:
-    """``"dense"`` or ``"submatrix"``; "auto" by the bytes the dense route needs."""
-    if method not in ("auto", "dense", "submatrix"):
-        raise ValueError(f"method must be 'auto', 'dense' or 'submatrix', got {method!r}")
+def _resolve_method(method: str, source, templates, memory_limit, row_modes="odd") -> str:
+    """``"dense"``, ``"submatrix"`` or ``"exact"``; "auto" by the estimated cost of each
+    (:func:`tensorexpr.certificates.choose_method`)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     memory_limit = check_memory_limit(memory_limit)
     if method != "auto":
         # a network's dense route is size-checked, with its own message, by network_tensor
         return method
-    if hasattr(source, "grid_tensor") and hasattr(source, "d"):
-        M = source.n_features if templates is None else len(check_templates(templates))
-        entries = M**source.d
-        if source.d > MAX_DENSE_ORDER:  # no dense tensor has one axis per position here
-            return "submatrix"
-    else:
-        entries = int(np.prod(tl.shape(check_tensor(source, "tensor"))))
-    # the grid tensor, its transposed matricization, and LAPACK's copy and work
-    needed = 3 * 8 * entries
-    return "dense" if needed <= memory_limit else "submatrix"
+    if not (hasattr(source, "grid_tensor") and hasattr(source, "d")):
+        source = check_tensor(source, "tensor")
+    return choose_method(source, templates, row_modes, memory_limit)
 
 
 def _from_certificate(cert: WidthCertificate) -> MatricizationRank:
@@ -331,7 +331,7 @@ def _from_certificate(cert: WidthCertificate) -> MatricizationRank:
         singular_values=cert.singular_values,
         row_modes=cert.row_modes,
         shape=(M ** len(cert.row_modes), M ** (cert.d - len(cert.row_modes))),
-        method="submatrix",
+        method="exact" if cert.exact else "submatrix",
         certificate=cert,
     )
 
@@ -367,9 +367,11 @@ class ShallowWidthBound:
     ranks : dict
         Rank found on every partition tried (row modes -> rank).
     method : str
-        ``"dense"`` or ``"submatrix"`` (then ``rank`` is a certified lower bound).
+        ``"dense"``, ``"submatrix"`` or ``"exact"`` (then ``rank`` is a certified lower
+        bound).
     certificate : WidthCertificate or None
-        For the submatrix method: the certificate of the partition giving the bound.
+        For the submatrix and exact methods: the certificate of the partition giving the
+        bound (``certificate.diagnostic``: the feature matrix's rank and condition).
 
     Examples
     --------
@@ -433,10 +435,11 @@ def shallow_width_lower_bound(
     tol : float, optional
         Absolute singular-value threshold (default: ``sigma_max * max(shape) * eps``);
         dense method only.
-    method : {"auto", "dense", "submatrix"}, default "auto"
+    method : {"auto", "dense", "submatrix", "exact"}, default "auto"
         As in :func:`matricization_rank`: the submatrix method certifies the rank from one
-        submatrix with a rigorous margin (docs/theory.md 4.4) and is chosen by "auto" when
-        the dense grid tensor and its matricization would not fit ``memory_limit``.
+        submatrix with a rigorous margin (docs/theory.md 4.4), the exact method from its
+        exact entries and their rank over GF(p); "auto" takes the route of least
+        estimated cost (:func:`tensorexpr.certificates.choose_method`).
     memory_limit : int
         Bytes allowed for the dense route.
     random_state : None, int or numpy Generator
@@ -503,8 +506,8 @@ def shallow_width_lower_bound(
         raise TypeError(f"partitions must be a non-empty sequence of row modes, got {partitions!r}")
     if submatrix_options and method == "dense":
         raise TypeError(f"options {sorted(submatrix_options)} need method='submatrix' or 'auto'")
-    method = _resolve_method(method, network_or_tensor, templates, memory_limit)
-    if method == "submatrix":
+    method = _resolve_method(method, network_or_tensor, templates, memory_limit, partitions[0])
+    if method in ("submatrix", "exact"):
         source, shape = network_or_tensor, None
         if isinstance(source, TensorNetwork):
             M = source.n_features if templates is None else len(check_templates(templates))

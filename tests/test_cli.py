@@ -274,3 +274,12 @@ def test_a_count_at_the_margin_says_so():
     assert "1.56e-14" in note and "1.01 x the margin (1.55e-14)" in note
     assert _margin_note(1.0, 1e-14) is None
     assert _margin_note(1.0, 0.0) is None
+
+
+def test_analyze_exact_at_large_d(capsys):
+    """d = 130 (past numpy's 64 axes): an exact certificate, and the feature diagnostic."""
+    args = ["analyze", "--kind", "tt", "--d", "130", "--m", "2", "--rank", "2"]
+    assert main([*args, "--max-size", "16", "--method", "exact", "--templates", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "computed exactly: rank 16 over GF(" in out and "needs width >= 16" in out
+    assert "feature matrix on the templates: rank 2 of m = 2" in out
