@@ -61,7 +61,6 @@ ITERATION_STEPS = 10
 #: sets at the sequences' penalty (docs/estimators.md, "tables")
 ALPHA_SEQUENCE = 1e-3
 ALPHA_TABLE = 3e-2
-KEEP_BEST_LOSS = True
 
 
 def resolve_tree(tree, d: int) -> te.DimensionTree:
@@ -502,14 +501,15 @@ class NetworkEstimator(BaseEstimator):
         """Epochs of mini-batch Adam, the plateau schedule and early stopping.
 
         The watched score is the validation score with early stopping (the best
-        validated parameters are kept), minus the training loss otherwise (the parameters
-        of the epoch of lowest training loss are kept, as Keras's ``restore_best_weights``).
+        validated parameters are kept), minus the training loss otherwise (the last
+        parameters are kept, unless the last iteration's loss diverged far above the
+        lowest one, when the parameters of the lowest loss are kept).
         """
         tf = engine.import_tensorflow()
         seq, y_enc, sw = train
         X_all = tf.constant(seq, trainer.dtype)
         y_all = tf.constant(y_enc, trainer.dtype)
-        best_params = None
+        best_params = lowest = None
         epochs = 1 if incremental else self.max_iter
         plateau = Plateau(
             self.n_iter_no_change,
@@ -531,8 +531,8 @@ class NetworkEstimator(BaseEstimator):
                     best_params = dict(self._params)
             else:
                 score = -epoch_loss
-                if KEEP_BEST_LOSS and epoch_loss < self.best_loss_ and not incremental:
-                    best_params = trainer.params()  # a late loss spike cannot undo a fit
+                if epoch_loss < self.best_loss_ and not incremental:
+                    lowest = trainer.params()  # what a late divergence falls back to
                 self.best_loss_ = min(self.best_loss_, epoch_loss)
             action = plateau.update(score)
             progress.epoch(self.n_iter_, epoch_loss, score if val is not None else None)
@@ -556,6 +556,11 @@ class NetworkEstimator(BaseEstimator):
                     stacklevel=4,
                 )
         progress.close()
+        if val is None and lowest is not None and _diverged(epoch_loss, self.best_loss_):
+            # the last iteration blew the loss up (a step too large for a long product):
+            # keep the parameters of the lowest loss instead of the diverged ones
+            best_params = lowest
+            progress.note(f"Loss diverged to {epoch_loss:.3g}: parameters of the lowest loss kept")
         self._params = best_params if best_params is not None else trainer.params()
         self._optimizer_state = trainer.optimizer_state()
 
@@ -648,6 +653,11 @@ class NetworkEstimator(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         return tags
+
+
+def _diverged(last: float, lowest: float) -> bool:
+    """A last training loss far above the lowest: more than twice it and 0.1 above it."""
+    return last > max(2.0 * lowest, lowest + 0.1)
 
 
 def _scale_scores(v, L):
