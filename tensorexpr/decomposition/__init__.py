@@ -7,6 +7,7 @@ float32 and float64, through tensorly's backend functions only.
 from ._completion import CompletionResult
 from ._cp import CP, CPRankResult, cp, cp_rank
 from ._ht import HTSVD, ht_round, ht_svd, ht_to_tt, tt_to_ht
+from ._ht_completion import cp_complete, ht_complete
 from ._tt import TTSVD, tt_round, tt_svd
 from ._tt_completion import tt_complete
 
@@ -24,5 +25,7 @@ __all__ = [
     "CPRankResult",
     "CP",
     "tt_complete",
+    "ht_complete",
+    "cp_complete",
     "CompletionResult",
 ]

@@ -101,7 +101,7 @@ class CompletionResult:
     >>> import numpy as np
     >>> import tensorexpr as te
     >>> rng = np.random.default_rng(0)
-    >>> full = np.einsum("i,j,k->ijk", *rng.standard_normal((3, 6)))
+    >>> full = np.einsum("i,j,k->ijk", *rng.random((3, 6)))
     >>> idx = np.argwhere(rng.random(full.shape) < 0.5)
     >>> res = te.tt_complete(idx, full[tuple(idx.T)], full.shape, tol=1e-8, random_state=0)
     >>> res.ranks, res.converged, res.n_samples == len(idx)

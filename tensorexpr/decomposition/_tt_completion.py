@@ -226,9 +226,9 @@ def tt_complete(
     >>> import tensorexpr as te
     >>> from tensorly.tt_tensor import TTTensor
     >>> rng = np.random.default_rng(0)
-    >>> true = TTTensor([rng.standard_normal(s) for s in [(1, 5, 2), (2, 5, 2), (2, 5, 2),
+    >>> true = TTTensor([rng.random(s) for s in [(1, 5, 2), (2, 5, 2), (2, 5, 2),
     ...                                                   (2, 5, 1)]]).to_tensor()
-    >>> mask = rng.random(true.shape) < 0.3
+    >>> mask = rng.random(true.shape) < 0.5
     >>> res = te.tt_complete(true, mask=mask, tol=1e-8, random_state=0)
     >>> res.ranks, res.converged
     ((1, 2, 2, 2, 1), True)
