@@ -54,6 +54,8 @@ __all__ = [
 
 #: A stage (one rank) ends when a sweep lowers the training error by less than this fraction.
 STALL = 0.01
+#: The same at a fixed rank and in the refit, where no larger rank follows.
+STALL_FINAL = 0.001
 #: A larger rank is kept only if it lowers the best validation error by at least this fraction.
 GAIN = 0.02
 #: The growth stops after this many ranks in a row without such a gain (a random tensor's
@@ -368,7 +370,7 @@ def fit_completion(
         tensor=None, ranks=model.ranks, n_samples=n, n_train=len(train), n_validation=n_val
     )
 
-    def run_stage(data, val_idx, val_y, label):
+    def run_stage(data, val_idx, val_y, label, stall):
         best = previous = math.inf
         for sweep in range(n_iter_max):
             model.sweep(data, regularization)
@@ -388,7 +390,7 @@ def fit_completion(
                 return watched, True
             best = min(best, watched)
             # ALS lowers the training error monotonically: a stage ends when it stalls
-            if not tr < (1.0 - STALL) * previous:
+            if not tr < (1.0 - stall) * previous:
                 return best, False
             previous = tr
         result.stop = "n_iter_max"
@@ -396,7 +398,7 @@ def fit_completion(
 
     best_err, best_model, misses = math.inf, None, 0
     while True:
-        err, reached = run_stage(train_data, val_idx, val_y, "rank")
+        err, reached = run_stage(train_data, val_idx, val_y, "rank", STALL if grow else STALL_FINAL)
         if reached:
             best_err, best_model, result.stop = err, None, "tol"
             break
@@ -418,13 +420,17 @@ def fit_completion(
             model = best_model
             result.stop = "samples"
             break
+    if result.stop in ("no_gain", "samples", "rank") and grow:
+        # the kept rank's stage ended at the growth threshold: converge it before the refit
+        polished, reached = run_stage(train_data, val_idx, val_y, "polish", STALL_FINAL)
+        best_err = min(best_err, polished) if reached or polished < best_err else best_err
     result.validation_error = best_err if n_val else math.nan
     result.converged = tol is not None and best_err <= tol
     if refit and n_val:
         all_data = _data(entries, perm)
         empty = np.zeros((0, len(entries.shape)), dtype=np.int64)
         result_stop = result.stop
-        run_stage(all_data, empty, np.zeros(0), "refit")
+        run_stage(all_data, empty, np.zeros(0), "refit", STALL_FINAL)
         result.stop = result_stop
     result.tensor = model.to_tensor(entries.context)
     result.ranks = model.ranks

@@ -263,7 +263,7 @@ def ht_complete(
     tol: float | None = None,
     max_rank: int | None = None,
     validation_fraction: float = 0.1,
-    regularization: float = 1e-10,
+    regularization: float = 1e-13,
     n_iter_max: int = 50,
     refit: bool = True,
     random_state=None,
@@ -291,7 +291,7 @@ def ht_complete(
     max_rank : int or None
         Cap on every rank during growth.
     validation_fraction : float in [0, 1), default 0.1
-    regularization : float >= 0, default 1e-10
+    regularization : float >= 0, default 1e-13
     n_iter_max : int, default 50
         Most sweeps per rank.
     refit : bool, default True
@@ -357,7 +357,7 @@ def cp_complete(
     tol: float | None = None,
     max_rank: int | None = None,
     validation_fraction: float = 0.1,
-    regularization: float = 1e-10,
+    regularization: float = 1e-13,
     n_iter_max: int = 100,
     refit: bool = True,
     random_state=None,
@@ -381,7 +381,7 @@ def cp_complete(
     tol : float in (0, 1) or None
     max_rank : int or None
     validation_fraction : float in [0, 1), default 0.1
-    regularization : float >= 0, default 1e-10
+    regularization : float >= 0, default 1e-13
     n_iter_max : int, default 100
         Most sweeps per rank.
     refit : bool, default True

@@ -150,7 +150,7 @@ def tt_complete(
     tol: float | None = None,
     max_rank: int | None = None,
     validation_fraction: float = 0.1,
-    regularization: float = 1e-10,
+    regularization: float = 1e-13,
     n_iter_max: int = 50,
     refit: bool = True,
     random_state=None,
@@ -190,7 +190,7 @@ def tt_complete(
     validation_fraction : float in [0, 1), default 0.1
         Share of the observed entries held out for the rank choice (0: none; the stopping
         rules then watch the training error).
-    regularization : float >= 0, default 1e-10
+    regularization : float >= 0, default 1e-13
         Ridge weight of each slice's solve, relative to the mean diagonal of its Gram matrix.
     n_iter_max : int, default 50
         Most sweeps (one left-to-right and one right-to-left pass) per rank.
