@@ -4,9 +4,12 @@ Every function works on the current TensorLy backend (numpy, pytorch, jax, tenso
 float32 and float64, through tensorly's backend functions only.
 """
 
+from ._completion import CompletionResult
 from ._cp import CP, CPRankResult, cp, cp_rank
 from ._ht import HTSVD, ht_round, ht_svd, ht_to_tt, tt_to_ht
+from ._ht_completion import cp_complete, ht_complete
 from ._tt import TTSVD, tt_round, tt_svd
+from ._tt_completion import tt_complete
 
 __all__ = [
     "tt_svd",
@@ -21,4 +24,8 @@ __all__ = [
     "cp_rank",
     "CPRankResult",
     "CP",
+    "tt_complete",
+    "ht_complete",
+    "cp_complete",
+    "CompletionResult",
 ]
