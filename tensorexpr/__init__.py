@@ -82,6 +82,10 @@ _EXPORTS_BY_MODULE = {
         "cp_rank",
         "CPRankResult",
         "CP",
+        "tt_complete",
+        "ht_complete",
+        "cp_complete",
+        "CompletionResult",
     ),
 }
 _EXPORTS = {name: module for module, names in _EXPORTS_BY_MODULE.items() for name in names}
@@ -167,4 +171,8 @@ __all__ = [
     "cp_rank",
     "CPRankResult",
     "CP",
+    "tt_complete",
+    "ht_complete",
+    "cp_complete",
+    "CompletionResult",
 ]
