@@ -61,7 +61,6 @@ ITERATION_STEPS = 10
 #: sets at the sequences' penalty (docs/estimators.md, "tables")
 ALPHA_SEQUENCE = 1e-3
 ALPHA_TABLE = 3e-2
-RANGE_QUANTILE = 0.0
 REPAIR_DEAD = True
 
 
@@ -256,13 +255,8 @@ class NetworkEstimator(BaseEstimator):
         seen = x[keep] if keep.any() else x
         low, high = seen.min(axis=0), seen.max(axis=0)  # (d, n)
         if mode == "shared":  # one range for every position: [0, 1]
-            if RANGE_QUANTILE > 0:
-                pooled = seen.reshape(-1, n)
-                low = np.broadcast_to(np.quantile(pooled, RANGE_QUANTILE, axis=0), (d, n))
-                high = np.broadcast_to(np.quantile(pooled, 1 - RANGE_QUANTILE, axis=0), (d, n))
-            else:
-                low = np.broadcast_to(low.min(axis=0), (d, n))
-                high = np.broadcast_to(high.max(axis=0), (d, n))
+            low = np.broadcast_to(low.min(axis=0), (d, n))
+            high = np.broadcast_to(high.max(axis=0), (d, n))
             offset, scale = low, high - low
         else:  # a range per column: [-1, 1]
             offset, scale = (low + high) / 2, (high - low) / 2
@@ -342,7 +336,7 @@ class NetworkEstimator(BaseEstimator):
             self._fit_scaling(seq, sw, X.ndim)
         seq = self._standardized(seq)
         if reset:
-            self._initialize(seq.shape[0], seq)
+            self._initialize(seq.shape[0], seq, sw)
         else:
             self._check_same_network()
         train, val = self._split_validation(seq, y_enc, sw, incremental)
@@ -351,7 +345,7 @@ class NetworkEstimator(BaseEstimator):
         self._fit_stochastic(trainer, train, val, incremental)
         return self
 
-    def _initialize(self, n_samples: int, seq=None):
+    def _initialize(self, n_samples: int, seq=None, sw=None):
         """Spec, feature map and initial parameters (engine), a fresh Adam, empty curves."""
         self._rng = np.random.default_rng(
             self.random_state
@@ -377,7 +371,7 @@ class NetworkEstimator(BaseEstimator):
             shared_cores=self._shared_cores(),
         )
         if seq is not None and self.feature_map == "relu" and REPAIR_DEAD:
-            self._feature_map = _revive_dead_units(self._feature_map, seq, self._rng)
+            self._feature_map = _revive_dead_units(self._feature_map, seq, sw)
         params = engine.init_params(self._spec, self._rng, self._feature_map.constant_index)
         for name, value in self._feature_map.trainable_params().items():
             params[f"feature_map.{name}"] = value
@@ -664,22 +658,28 @@ class NetworkEstimator(BaseEstimator):
         return tags
 
 
-def _revive_dead_units(feature_map, seq, rng, sample: int = 4096):
-    """A ReLU unit of the initial feature map that is 0 on every training value (its
-    hyperplane misses the data: all inputs offset to one side) never gets a gradient; its
-    bias is redrawn so that its hyperplane passes through a random training value."""
+def _revive_dead_units(feature_map, seq, sw):
+    """A ReLU unit of the initial feature map that is 0 on every training value (the data
+    sit on one side of its hyperplane, as when long windows share a large common mode)
+    never gets a gradient: its bias is set so that its hyperplane passes through the
+    weighted mean input instead. Deterministic and weight-exact (integer weights equal
+    repeated rows)."""
     params = feature_map.trainable_params()
     A, b = params["A"], params["b"]
-    flat = np.asarray(seq, dtype=np.float64).reshape(-1, seq.shape[-1])
-    if flat.shape[0] > sample:
-        flat = flat[rng.choice(flat.shape[0], sample, replace=False)]
-    pre = flat @ A.T + b  # (values, units)
-    dead = ~(pre > 0).any(axis=0)
+    x = np.asarray(seq, dtype=np.float64)
+    keep = np.asarray(sw) > 0
+    rows = x[keep]
+    pre_max = np.full(A.shape[0], -np.inf)  # (units,), in chunks: bounded memory
+    for start in range(0, rows.shape[0], 4096):
+        chunk = rows[start : start + 4096] @ A.T + b
+        pre_max = np.maximum(pre_max, chunk.max(axis=(0, 1)))
+    dead = ~(pre_max > 0)
     if not dead.any():
         return feature_map
-    ref = flat[rng.integers(0, flat.shape[0], size=int(dead.sum()))]
+    w = np.asarray(sw, dtype=np.float64)[keep]
+    mean = np.tensordot(w / w.sum(), rows, axes=1).mean(axis=0)  # (n,)
     b = b.copy()
-    b[dead] = -np.einsum("ij,ij->i", A[dead], ref)
+    b[dead] = -A[dead] @ mean
     return feature_map.with_params(A=A, b=b)
 
 
