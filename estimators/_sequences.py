@@ -70,8 +70,8 @@ def sequence_windows(signals: np.ndarray, window: int, stride: int) -> np.ndarra
     """Windows of ``window`` time steps every ``stride`` steps: (n, T, C) -> (n, d, window * C).
 
     ``d = n_windows(T, window, stride)``; each window is flattened as (time, channel).
-    Signals not covered exactly are zero-padded at the end (as :class:`ImagePatches`
-    pads images).
+    Signals not covered exactly are padded at the end with their last step (zeros would
+    depend on the units: ``a * X + b`` must give the same windows up to ``a`` and ``b``).
 
     Parameters
     ----------
@@ -86,8 +86,9 @@ def sequence_windows(signals: np.ndarray, window: int, stride: int) -> np.ndarra
     n, T, C = signals.shape
     d = n_windows(T, window, stride)
     covered = (d - 1) * stride + window
-    if covered > T:
-        signals = np.concatenate([signals, np.zeros((n, covered - T, C), signals.dtype)], axis=1)
+    if covered > T:  # repeat the last step: padding that follows any change of units
+        pad = np.repeat(signals[:, -1:], covered - T, axis=1)
+        signals = np.concatenate([signals, pad], axis=1)
     # index (d, window) into the time axis: one gather, no Python loop over windows
     steps = stride * np.arange(d)[:, None] + np.arange(window)[None, :]
     return signals[:, steps].reshape(n, d, window * C)
@@ -99,8 +100,8 @@ class SequenceWindows(TransformerMixin, BaseEstimator):
     A tensor network reads a sequence of d positions with n values each; a signal of T
     time steps (and C channels) becomes ``d = ceil(max(T - window, 0) / stride) + 1``
     windows of ``window`` steps, window k covering steps ``k * stride, ...,
-    k * stride + window - 1`` (zero-padded at the end where a signal is not covered
-    exactly: with T = 40, window 4 and stride 2, d = 19 and no padding). The output is
+    k * stride + window - 1`` (padded at the end with the last step where a signal is not
+    covered exactly: with T = 40, window 4 and stride 2, d = 19 and no padding). The output is
     3-D ``(n_samples, d, window * C)``, each window flattened as (time, channel), which the
     estimators read as d positions of ``window * C`` values with no ``n_inputs`` to set
     (``flatten=True`` gives the 2-D ``(n_samples, d * window * C)`` for steps that need

@@ -23,8 +23,8 @@ def _windows_by_loop(signals, window, stride):
     for sample in signals:
         parts = []
         start = 0
-        while True:  # windows until every step is covered, zeros past the end
-            part = np.zeros((window, C))
+        while True:  # windows until every step is covered, the last step past the end
+            part = np.repeat(sample[-1:], window, axis=0)
             chunk = sample[start : start + window]
             part[: len(chunk)] = chunk
             parts.append(part.ravel())
