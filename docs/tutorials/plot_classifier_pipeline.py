@@ -82,8 +82,8 @@ fig.tight_layout()
 # From the trained model to the theory
 # ------------------------------------
 # ``clf.network_`` is a tensorexpr network with the trained feature map: it computes the
-# classifier's scores on the standardized inputs (``clf.standardize``), so grid tensors, matricization ranks and width bounds
-# (:doc:`plot_shallow_width`) apply to it.
+# classifier's scores on the scaled inputs (``clf.standardize``), so grid tensors,
+# matricization ranks and width bounds (:doc:`plot_shallow_width`) apply to it.
 net = clf.network_
 print(net)
 X_seq = search.best_estimator_[:-1].transform(X_test[:5]).reshape(5, 16, 4)  # (batch, d, n)
