@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from sklearn.base import clone  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from estimators import (  # noqa: E402
@@ -48,7 +49,7 @@ def test_sklearn_compatible(estimator, check, monkeypatch):
         # gives 10 (an iteration is at least 10 optimiser steps). 2 iterations (20 steps):
         # the equal losses of the two fits differ in rounding (summation order), and HT
         # amplifies that past rtol 1e-7 over more steps (HT regressor: 2e-6 at 5 iterations)
-        estimator = estimator.set_params(
+        estimator = clone(estimator).set_params(  # a copy: the instance is shared by checks
             dropout=0.0, batch_size=100_000, learning_rate_schedule="constant", max_iter=2
         )
     check(estimator)
