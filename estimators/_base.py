@@ -277,7 +277,8 @@ class NetworkEstimator(BaseEstimator):
         out = (seq - self.input_offset_) / self.input_scale_
         if self.scale_ is not None:
             with np.errstate(over="ignore"):
-                out = out.astype(np.float32)
+                rounded = out.astype(np.float32).astype(np.float64)
+            out = np.where(np.isfinite(rounded), rounded, out)  # beyond float32: as computed
         return out.astype(seq.dtype, copy=False)
 
     def standardize(self, X):
