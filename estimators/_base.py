@@ -61,7 +61,6 @@ ITERATION_STEPS = 10
 #: sets at the sequences' penalty (docs/estimators.md, "tables")
 ALPHA_SEQUENCE = 1e-3
 ALPHA_TABLE = 3e-2
-REPAIR_DEAD = True
 
 
 def resolve_tree(tree, d: int) -> te.DimensionTree:
@@ -227,15 +226,15 @@ class NetworkEstimator(BaseEstimator):
         return self._standardized(self._sequences(X, reset))
 
     # --- input scaling ------------------------------------------------------------------------
-    def _scale_mode(self, X_ndim: int) -> str | None:
+    def _scale_mode(self) -> str | None:
         """``scale`` resolved (``scale_``): "shared", "positions" or None. "auto" is "shared"
         for sequences (3-D X, or positions of several values) and "positions" for the
         columns of a 2-D table (one value per position)."""
         if self.scale == "auto":
-            return "shared" if X_ndim == 3 or self.n_inputs_ > 1 else "positions"
+            return "positions" if self._table else "shared"
         return self.scale
 
-    def _fit_scaling(self, seq, sw, X_ndim: int) -> None:
+    def _fit_scaling(self, seq, sw) -> None:
         """The range of the inputs seen in fit: ``input_offset_`` and ``input_scale_``, (d, n).
 
         "shared" (sequences): one range for every position, pooled over the positions,
@@ -245,7 +244,7 @@ class NetworkEstimator(BaseEstimator):
         part of every column. Samples of weight 0 do not count; a constant input gets
         scale 1 (docs/estimators.md, "Preparing your data").
         """
-        mode = self.scale_ = self._scale_mode(X_ndim)
+        mode = self.scale_ = self._scale_mode()
         d, n = seq.shape[1:]
         if mode is None:
             self.input_offset_, self.input_scale_ = np.zeros((d, n)), np.ones((d, n))
@@ -343,7 +342,7 @@ class NetworkEstimator(BaseEstimator):
         sw = check_sample_weight(sample_weight, seq.shape[0])
         y_enc = self._encode_targets(y, reset, classes, sw)
         if reset:
-            self._fit_scaling(seq, sw, X.ndim)
+            self._fit_scaling(seq, sw)
         seq = self._standardized(seq)
         if reset:
             self._initialize(seq.shape[0], seq, sw)
@@ -355,7 +354,7 @@ class NetworkEstimator(BaseEstimator):
         self._fit_stochastic(trainer, train, val, incremental)
         return self
 
-    def _initialize(self, n_samples: int, seq=None, sw=None):
+    def _initialize(self, n_samples: int, seq, sw):
         """Spec, feature map and initial parameters (engine), a fresh Adam, empty curves."""
         self._rng = np.random.default_rng(
             self.random_state
@@ -380,7 +379,7 @@ class NetworkEstimator(BaseEstimator):
             tree=self._tree_structure(),
             shared_cores=self._shared_cores(),
         )
-        if seq is not None and self.feature_map == "relu" and REPAIR_DEAD:
+        if self.feature_map == "relu":
             self._feature_map = _revive_dead_units(self._feature_map, seq, sw)
         params = engine.init_params(self._spec, self._rng, self._feature_map.constant_index)
         for name, value in self._feature_map.trainable_params().items():
