@@ -20,13 +20,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 import tensorexpr as te
 from tensorexpr import engine
-from tensorexpr.validation import (
-    check_choice,
-    check_positive_int,
-    check_real,
-    check_sample_weight,
-)
+from tensorexpr.validation import check_choice, check_positive_int, check_sample_weight
 
+from ._constraints import Boolean, Int, NoneValue, Options, Real, validate_params
 from ._training import (
     LR_DECAY_FACTOR,
     LR_DECAYS,
@@ -139,47 +135,34 @@ class NetworkEstimator(BaseEstimator):
         return "binary" if self._n_outputs == 1 else "multiclass"
 
     # --- validation -------------------------------------------------------------------------
+    #: what every parameter accepts (checked at fit by :func:`validate_params`)
+    _parameter_constraints = {
+        "rank": [Int(1)],
+        "n_features": [Int(1)],
+        "feature_map": [Options(te.feature_map_names)],
+        "xi": [Options(te.operator_names)],
+        "n_inputs": [NoneValue(), Int(1)],
+        "scale": [Options(SCALES), NoneValue()],
+        "alpha": [Options(["auto"]), Real(0.0)],
+        "dropout": [Options(["auto"]), Real(0.0, 1.0, high_open=True)],
+        "max_iter": [Int(1)],
+        "batch_size": [Int(1)],
+        "learning_rate": [Real(0.0, low_open=True)],
+        "learning_rate_schedule": [Options(SCHEDULES)],
+        "early_stopping": [Boolean(), Options(["auto"])],
+        "validation_fraction": [Real(0.0, 1.0, low_open=True, high_open=True)],
+        "n_iter_no_change": [Int(1)],
+        "tol": [Real(0.0)],
+        "warm_start": [Boolean()],
+        "dtype": [Options(DTYPES)],
+        "verbose": [Int(0), Boolean()],
+    }
+
     def _validate_params(self):
-        check_positive_int(self.rank, "rank")
-        check_choice(self.feature_map, "feature_map", te.feature_map_names())
-        check_positive_int(self.n_features, "n_features", 2 if self.feature_map != "poly" else 1)
-        if not isinstance(self.xi, str):
-            raise TypeError(f"xi must be an operator name (str), got {self.xi!r}")
-        te.get_operator(self.xi)  # ValueError naming the operators
-        if self.n_inputs is not None:
-            check_positive_int(self.n_inputs, "n_inputs")
-        if self.scale is not None:
-            check_choice(self.scale, "scale", SCALES + (None,))
-        if isinstance(self.alpha, str):
-            if self.alpha != "auto":
-                raise ValueError(f"alpha must be 'auto' or a float >= 0, got {self.alpha!r}")
-        else:
-            check_real(self.alpha, "alpha", 0.0)
-        if isinstance(self.dropout, str):
-            if self.dropout != "auto":
-                raise ValueError(
-                    f"dropout must be 'auto' or a float in [0, 1), got {self.dropout!r}"
-                )
-        else:
-            check_real(self.dropout, "dropout", 0.0, 1.0, high_open=True)
-        check_positive_int(self.max_iter, "max_iter")
-        check_positive_int(self.batch_size, "batch_size")
-        check_real(self.learning_rate, "learning_rate", 0.0, low_open=True)
-        check_choice(self.learning_rate_schedule, "learning_rate_schedule", SCHEDULES)
-        if not isinstance(self.early_stopping, (bool, np.bool_, str)):
-            raise TypeError(
-                f"early_stopping must be True, False or 'auto', got {self.early_stopping!r}"
-            )
-        if isinstance(self.early_stopping, str) and self.early_stopping != "auto":
-            raise ValueError(
-                f"early_stopping must be True, False or 'auto', got {self.early_stopping!r}"
-            )
-        check_real(
-            self.validation_fraction, "validation_fraction", 0.0, 1.0, low_open=True, high_open=True
-        )
-        check_positive_int(self.n_iter_no_change, "n_iter_no_change")
-        check_real(self.tol, "tol", 0.0)
-        check_choice(self.dtype, "dtype", DTYPES)
+        validate_params(self, self._parameter_constraints)
+        # the one rule across parameters: a map with a constant feature needs two or more
+        if self.feature_map != "poly":
+            check_positive_int(self.n_features, "n_features", 2)
 
     def _sequences(self, X, reset: bool) -> np.ndarray:
         """(n_samples, d * n) or (n_samples, d, n) -> (n_samples, d, n)."""

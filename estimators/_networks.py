@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from ._base import NetworkClassifierMixin, NetworkEstimator, NetworkRegressorMixin, resolve_tree
+from ._constraints import Boolean
 
 __all__ = [
     "TTNetworkClassifier",
@@ -306,10 +306,10 @@ class TTNetworkEstimator(NetworkEstimator):
         )
         self.share_cores = share_cores
 
-    def _validate_params(self):
-        super()._validate_params()
-        if not isinstance(self.share_cores, (bool, np.bool_)):
-            raise TypeError(f"share_cores must be True or False, got {self.share_cores!r}")
+    _parameter_constraints = {
+        **NetworkEstimator._parameter_constraints,
+        "share_cores": [Boolean()],
+    }
 
     def _shared_cores(self) -> bool:
         return bool(self.share_cores)

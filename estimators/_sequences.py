@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._constraints import Boolean, Int, NoneValue, Options, validate_params
 
 __all__ = ["SequenceWindows"]
 
@@ -31,16 +31,6 @@ def auto_window(T: int, window, stride) -> tuple[int, int]:
     return window, stride
 
 
-def _window_param(value, name: str):
-    if isinstance(value, str) and value == "auto":
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be 'auto' or a positive int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be 'auto' or a positive int, got {value!r}")
-    return int(value)
-
-
 def resample(series: np.ndarray, length: int) -> np.ndarray:
     """One series (T, C) linearly interpolated to ``length`` steps (same start and end)."""
     T = series.shape[0]
@@ -51,14 +41,6 @@ def resample(series: np.ndarray, length: int) -> np.ndarray:
     old = np.linspace(0.0, 1.0, T)
     new = np.linspace(0.0, 1.0, length)
     return np.stack([np.interp(new, old, series[:, c]) for c in range(series.shape[1])], axis=1)
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def n_windows(T: int, window: int, stride: int) -> int:
@@ -185,15 +167,17 @@ class SequenceWindows(TransformerMixin, BaseEstimator):
         self.layout = layout
         self.flatten = flatten
 
+    #: what every parameter accepts (checked at fit and transform by :func:`validate_params`)
+    _parameter_constraints = {
+        "window": [Options(["auto"]), Int(1)],
+        "stride": [Options(["auto"]), Int(1)],
+        "n_channels": [NoneValue(), Int(1)],
+        "layout": [Options(LAYOUTS)],
+        "flatten": [Boolean()],
+    }
+
     def _check_params(self):
-        _window_param(self.window, "window")
-        _window_param(self.stride, "stride")
-        if self.n_channels is not None:
-            _positive_int(self.n_channels, "n_channels")
-        if not isinstance(self.layout, str) or self.layout not in LAYOUTS:
-            raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
-        if not isinstance(self.flatten, (bool, np.bool_)):
-            raise TypeError(f"flatten must be True or False, got {self.flatten!r}")
+        validate_params(self, self._parameter_constraints)
 
     def _orient(self, array: np.ndarray, what: str) -> np.ndarray:
         """A (a, b) block of one series (or a (n, a, b) batch) as time x channels."""

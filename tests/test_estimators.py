@@ -24,6 +24,7 @@ from estimators import (  # noqa: E402
     HTNetworkClassifier,
     HTNetworkRegressor,
     ImagePatches,
+    SequenceWindows,
     TTNetworkClassifier,
     TTNetworkRegressor,
 )
@@ -383,6 +384,32 @@ def test_digits_accuracy():
 def test_bad_parameters(params, match):
     X, y = make_moons(20, random_state=0)
     with pytest.raises(ValueError, match=match):
+        TTNetworkClassifier(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS + REGRESSORS + [SequenceWindows])
+def test_every_parameter_has_its_constraints(cls):
+    # one table says what each parameter accepts; only random_state (any seed or
+    # Generator, checked by check_random_state) and tree (checked against d at fit) are
+    # left to their own checks
+    table = cls._parameter_constraints
+    assert set(cls().get_params()) - set(table) <= {"random_state", "tree"}
+    assert set(table) <= set(cls().get_params())
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        (dict(verbose="loud"), TypeError, "verbose must be an int >= 0, True or False"),
+        (dict(warm_start=1), TypeError, "warm_start must be True or False, got 1"),
+        (dict(alpha=-1.0), ValueError, r"alpha must be 'auto' or a float in \[0, inf\]"),
+        (dict(scale="minmax"), ValueError, "scale must be one of"),
+        (dict(n_inputs=2.0), TypeError, "n_inputs must be None or an int >= 1, got 2.0"),
+    ],
+)
+def test_parameter_table_messages(params, error, match):
+    X, y = make_moons(20, random_state=0)
+    with pytest.raises(error, match=match):
         TTNetworkClassifier(**params).fit(X, y)
 
 

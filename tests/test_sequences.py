@@ -85,9 +85,9 @@ def test_windows_in_a_pipeline():
 @pytest.mark.parametrize(
     "params, X, error, match",
     [
-        (dict(window=0), np.ones((2, 8)), ValueError, "window must be 'auto' or a positive"),
-        (dict(window=2.0), np.ones((2, 8)), TypeError, "window must be 'auto' or a positive"),
-        (dict(stride=0), np.ones((2, 8)), ValueError, "stride must be 'auto' or a positive"),
+        (dict(window=0), np.ones((2, 8)), ValueError, "window must be 'auto' or an int >= 1"),
+        (dict(window=2.0), np.ones((2, 8)), TypeError, "window must be 'auto' or an int >= 1"),
+        (dict(stride=0), np.ones((2, 8)), ValueError, "stride must be 'auto' or an int >= 1"),
         (dict(n_channels=3), np.ones((2, 8)), ValueError, "n_channels=3 must divide"),
         (dict(n_channels=2), np.ones((2, 8, 3)), ValueError, "3 channels"),
         (dict(n_channels=2), np.ones((2, 3, 8)), ValueError, "3 channels"),
