@@ -26,7 +26,7 @@ LAYERS = {
     "tensorexpr.grid": 2,
     "tensorexpr.decomposition": 3,
     "tensorexpr.networks": 3,
-    "tensorexpr.expressivity": 4,
+    "tensorexpr.analysis": 4,
     "tensorexpr.network_io": 4,
     "tensorexpr.engine": 5,
     "tensorexpr.experiments": 6,

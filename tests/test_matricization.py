@@ -1,4 +1,4 @@
-"""Matricizations and their ranks (tensorexpr/expressivity.py, first part)."""
+"""Matricizations and their ranks (tensorexpr/analysis/expressivity.py, first part)."""
 
 from __future__ import annotations
 

@@ -33,7 +33,9 @@ from pathlib import Path
 import numpy as np
 import tensorly as tl
 
-from ._backend import DEFAULT_MEMORY_LIMIT, check_memory, to_numpy
+from .._backend import DEFAULT_MEMORY_LIMIT, check_memory, to_numpy
+from ..grid import check_templates, feature_matrix
+from ..validation import check_positive_int, check_random_state
 from ._exact import (
     EXACT_XI,
     ExactNetwork,
@@ -48,8 +50,6 @@ from ._exact import (
     structured_matrix,
 )
 from ._modular import PRIMES, rank_mod_p, to_mod
-from .grid import check_templates, feature_matrix
-from .validation import check_positive_int, check_random_state
 
 __all__ = [
     "WidthCertificate",
@@ -131,7 +131,7 @@ class FeatureDiagnostic:
     Examples
     --------
     >>> import numpy as np
-    >>> from tensorexpr.certificates import FeatureDiagnostic
+    >>> from tensorexpr.analysis.certificates import FeatureDiagnostic
     >>> diag = FeatureDiagnostic.of(np.array([[1.0, 0.0], [2.0, 0.0]]))
     >>> diag.rank, diag.ok
     (1, False)
@@ -407,7 +407,7 @@ def submatrix_indices(row_tuples, col_tuples, row_modes, d: int) -> np.ndarray:
 
     Examples
     --------
-    >>> from tensorexpr.certificates import submatrix_indices
+    >>> from tensorexpr.analysis.certificates import submatrix_indices
     >>> submatrix_indices([[0, 1]], [[2, 3], [4, 5]], (0, 2), 4).tolist()
     [[[0, 2, 1, 3], [0, 4, 1, 5]]]
     """
@@ -431,7 +431,7 @@ class _Entries:
     """
 
     def __init__(self, source, templates, d, memory_limit, structured_ok=True):
-        from .networks import CPNetwork, HTNetwork, TTNetwork
+        from ..networks import CPNetwork, HTNetwork, TTNetwork
 
         self.memory_limit = memory_limit
         self.net = self.abs_net = self.own = None
@@ -615,14 +615,14 @@ class _Entries:
 
 
 def _is_network(obj) -> bool:
-    from .networks import CPNetwork, HTNetwork, TTNetwork
+    from ..networks import CPNetwork, HTNetwork, TTNetwork
 
     return isinstance(obj, (CPNetwork, TTNetwork, HTNetwork))
 
 
 def _on_features(net, classes, absolute: bool):
     """The network with the identity feature map (inputs: feature rows), |parameters| if asked."""
-    from .features import LinearFeatures
+    from ..features import LinearFeatures
 
     a = np.abs if absolute else np.asarray
     f = LinearFeatures.identity(net.n_features)
@@ -788,7 +788,7 @@ def certify_matricization_rank(
     --------
     >>> import numpy as np
     >>> import tensorexpr as te
-    >>> from tensorexpr.certificates import certify_matricization_rank
+    >>> from tensorexpr.analysis.certificates import certify_matricization_rank
     >>> net = te.TTNetwork.random(8, te.LinearFeatures.identity(2), rank=2, random_state=0)
     >>> cert = certify_matricization_rank(net, max_size=8)
     >>> cert.rank, cert.shape, cert.selection
@@ -970,7 +970,7 @@ def choose_method(source, templates=None, row_modes="odd", memory_limit=DEFAULT_
     Examples
     --------
     >>> import tensorexpr as te
-    >>> from tensorexpr.certificates import choose_method
+    >>> from tensorexpr.analysis.certificates import choose_method
     >>> net = te.TTNetwork.random(12, te.LinearFeatures.identity(2), 2, random_state=4)
     >>> choose_method(net, [[1, 0], [0, 1], [1, 1], [1, -1]])
     'exact'
@@ -1123,7 +1123,7 @@ def verify_width_certificate(
     Examples
     --------
     >>> import tensorexpr as te
-    >>> from tensorexpr.certificates import certify_matricization_rank
+    >>> from tensorexpr.analysis.certificates import certify_matricization_rank
     >>> net = te.TTNetwork.random(6, te.LinearFeatures.identity(2), rank=2, random_state=0)
     >>> cert = certify_matricization_rank(net)
     >>> check = te.verify_width_certificate(net, None, cert)

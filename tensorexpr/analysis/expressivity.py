@@ -16,22 +16,22 @@ from dataclasses import dataclass
 import numpy as np
 import tensorly as tl
 
-from ._backend import (
+from .._backend import (
     DEFAULT_MEMORY_LIMIT,
     check_memory,
     dense_bytes,
     format_bytes,
     to_numpy,
 )
-from .certificates import WidthCertificate, certify_matricization_rank, choose_method
-from .grid import check_templates
-from .operators import get_operator, operator_names
-from .validation import (
+from ..grid import check_templates
+from ..operators import get_operator, operator_names
+from ..validation import (
     check_memory_limit,
     check_positive_int,
     check_size,
     check_tensor,
 )
+from .certificates import WidthCertificate, certify_matricization_rank, choose_method
 
 #: Routes of matricization_rank and shallow_width_lower_bound.
 METHODS = ("auto", "dense", "submatrix", "exact")
@@ -230,7 +230,7 @@ def matricization_rank(
     >>> matricization_rank(T, "odd").rank
     2
     """
-    from .networks import TensorNetwork
+    from ..networks import TensorNetwork
 
     if submatrix_options and method == "dense":
         raise TypeError(f"options {sorted(submatrix_options)} need method='submatrix' or 'auto'")
@@ -471,7 +471,7 @@ def shallow_width_lower_bound(
     >>> te.shallow_width_lower_bound(witness).bound  # product: the rank itself
     9
     """
-    from .networks import TensorNetwork
+    from ..networks import TensorNetwork
 
     if isinstance(network_or_tensor, TensorNetwork):
         net = network_or_tensor
