@@ -1,5 +1,5 @@
-"""Exact arithmetic of tensorexpr/analysis/_modular.py and tensorexpr/analysis/_exact.py, each piece against an
-independent slow path:
+"""Exact arithmetic of tensorexpr/analysis/_modular.py and tensorexpr/analysis/_exact.py, each
+piece against an independent slow path:
 ranks mod p against exact rational elimination and LAPACK, residues against Fractions, exact
 features against the float feature maps, exact network values against a Fraction evaluation
 of the recursions written out here, the structured sub-grid against pointwise values."""

@@ -49,6 +49,7 @@ from ._exact import (
     mode_tuples,
     structured_matrix,
 )
+from ._inputs import AnalysisInput, resolve_input, row_modes_of
 from ._modular import PRIMES, rank_mod_p, to_mod
 
 __all__ = [
@@ -430,32 +431,24 @@ class _Entries:
     (``|entry error| <= gamma_K s``); None for given data (exact) or a black box.
     """
 
-    def __init__(self, source, templates, d, memory_limit, structured_ok=True):
+    def __init__(self, source: AnalysisInput, memory_limit, structured_ok=True):
         from ..networks import CPNetwork, HTNetwork, TTNetwork
 
         self.memory_limit = memory_limit
         self.net = self.abs_net = self.own = None
         self.fn = None
-        self.source, self.templates_in = source, templates
+        self.source = source
         self.diagnostic = None
         self._exact_F = None
-        if _is_network(source):
-            if source.n_outputs > 1:
-                raise ValueError(
-                    f"network must have a single output, this one has n_outputs={source.n_outputs}"
-                )
-            net = source
-            if templates is None:
-                if not net.xi.is_product:
-                    raise ValueError(
-                        f"templates are required for a xi={net.xi.name!r} network: the bound "
-                        "is on its grid tensor"
-                    )
+        self.d = source.d
+        if source.kind == "network":
+            net = source.value
+            if source.templates is None:
                 F = np.eye(net.n_features)  # the coefficient tensor W is the grid on F = I
             else:
-                F = to_numpy(feature_matrix(net.feature_map, templates)).astype(np.float64)
+                F = to_numpy(feature_matrix(net.feature_map, source.templates)).astype(np.float64)
                 self.diagnostic = FeatureDiagnostic.of(F)
-            self.F, self.d, self.M = F, net.d, F.shape[0]
+            self.F, self.M = F, F.shape[0]
             self.xi = net.xi
             copies = {"tt": TTNetwork, "cp": CPNetwork, "ht": HTNetwork}
             self.net = _on_features(net, copies, absolute=False)
@@ -463,17 +456,13 @@ class _Entries:
                 self.abs_net = _on_features(net, copies, absolute=True)
                 self.gamma = _gamma(net.n_params + net.d * (net.n_features + 3))
             self.product = net.xi.is_product and structured_ok
-        elif callable(source):
-            if templates is None or d is None:
-                raise ValueError("a score function needs templates and d")
-            self.fn = source
-            self.templates = check_templates(templates)
-            self.d = check_positive_int(d, "d")
+        elif source.kind == "function":
+            self.fn, self.templates = source.value, source.templates
             self.M = self.templates.shape[0]
             self.xi, self.product = None, False
         else:
-            tensor = to_numpy(source).astype(np.float64)
-            self.tensor, self.d = tensor, tensor.ndim
+            tensor = to_numpy(source.value).astype(np.float64)
+            self.tensor = tensor
             if len(set(tensor.shape)) != 1:
                 raise ValueError(
                     f"the submatrix method needs equal mode sizes (a grid tensor), got "
@@ -570,13 +559,13 @@ class _Entries:
         from fractions import Fraction
 
         if self._exact_F is None:
-            if self.templates_in is None:
-                m = self.source.n_features
+            net, pts = self.source.value, self.source.templates
+            if pts is None:
+                m = net.n_features
                 eye = [[Fraction(int(i == j)) for j in range(m)] for i in range(m)]
                 self._exact_F = np.array(eye, dtype=object)
             else:
-                net = self.source
-                pts = check_templates(self.templates_in, net.n_inputs)
+                pts = check_templates(pts, net.n_inputs)
                 self._exact_F = exact_feature_matrix(net.feature_map, pts)
         return self._exact_F
 
@@ -602,7 +591,7 @@ class _Entries:
 
     def kronecker_full_rank(self, subsets, S, T, p: int) -> bool:
         """Whether the exact sub-grid matrix of a product TT network is certified of full
-        rank by :func:`tensorexpr._exact.kronecker_full_rank` (False: not decided)."""
+        rank by ``_exact.kronecker_full_rank`` (False: not decided)."""
         if subsets is None or self.net is None or not self.xi.is_product:
             return False
         F = fractions_mod(self.exact_F(), p)
@@ -612,12 +601,6 @@ class _Entries:
         """Exact residues mod p at the tuples, each entry by the network's recursion."""
         exact = self.exact_network(p)
         return self._blocks(rows, cols, S, lambda flat: exact.residues(flat, p))
-
-
-def _is_network(obj) -> bool:
-    from ..networks import CPNetwork, HTNetwork, TTNetwork
-
-    return isinstance(obj, (CPNetwork, TTNetwork, HTNetwork))
 
 
 def _on_features(net, classes, absolute: bool):
@@ -798,8 +781,6 @@ def certify_matricization_rank(
     >>> exact.rank, exact.shape, exact.margin
     (16, (16, 16), 0.0)
     """
-    from .expressivity import row_modes_of
-
     if selection not in SELECTIONS:
         raise ValueError(f"selection must be one of {SELECTIONS}, got {selection!r}")
     if max_size is not None:
@@ -813,22 +794,17 @@ def certify_matricization_rank(
         raise ValueError(f"entry_error must be a number >= 0, got {entry_error!r}")
     if exact and entry_error is not None:
         raise ValueError("entry_error is not used by an exact certificate (its entries are exact)")
-    if (
-        not exact
-        and _is_network(source)
-        and source.xi.name not in _BOUNDED_XI
-        and entry_error is None
-    ):
+    source = resolve_input(source, templates, d, allow_function=True, memory_limit=memory_limit)
+    net = source.network
+    if not exact and net is not None and net.xi.name not in _BOUNDED_XI and entry_error is None:
         raise ValueError(
-            f"no entry error bound is known for xi={source.xi.name!r}; supported: "
+            f"no entry error bound is known for xi={net.xi.name!r}; supported: "
             f"{list(_BOUNDED_XI)} (or pass entry_error)"
         )
-    if _is_network(source) and d is not None and d != source.d:
-        raise ValueError(f"d={d} differs from the network's d={source.d}")
-    if not _is_network(source) and not callable(source) and templates is not None:
-        raise ValueError("templates are only used with a network or a score function")
+    if net is not None and d is not None and d != net.d:
+        raise ValueError(f"d={d} differs from the network's d={net.d}")
     rng = check_random_state(random_state)
-    entries = _Entries(source, templates, d, memory_limit)
+    entries = _Entries(source, memory_limit)
     if exact:
         entries.check_exact()
     S = row_modes_of(row_modes, entries.d)
@@ -917,7 +893,7 @@ def _exact_size(entries, S, T, memory_limit, kronecker: bool = False) -> int:
 
 
 def _kronecker_applies(entries, S, T) -> bool:
-    """Whether :func:`tensorexpr._exact.kronecker_full_rank` may decide: a product TT network
+    """Whether ``_exact.kronecker_full_rank`` may decide: a product TT network
     with a bond of 2 between its halves, each half with as many row as column modes."""
     net = entries.net
     if net is None or not entries.xi.is_product or net.kind != "tt" or net.d % 2:
@@ -948,7 +924,7 @@ def choose_method(source, templates=None, row_modes="odd", memory_limit=DEFAULT_
     q pivot templates (q = rank F for product networks, M otherwise), ``q^|S| x q^|T|`` capped
     at its default size: an exact one costs its entries plus an elimination mod p (``~ 2 k1
     k2 min``; ``~ 2 n^4`` with ``n = sqrt(k)`` for a product TT network whose halves meet at a
-    bond of 2, where the Kronecker argument of :func:`tensorexpr._exact.kronecker_full_rank`
+    bond of 2, where the Kronecker argument of ``_exact.kronecker_full_rank``
     certifies full rank without the submatrix), a float one its entries plus an SVD. Exact
     arithmetic in Python integers (max
     networks whose values outgrow float64 integers) costs ~1000x. The cheapest route wins;
@@ -975,18 +951,14 @@ def choose_method(source, templates=None, row_modes="odd", memory_limit=DEFAULT_
     >>> choose_method(net, [[1, 0], [0, 1], [1, 1], [1, -1]])
     'exact'
     """
-    from .expressivity import row_modes_of
-
-    if not _is_network(source):
+    source = resolve_input(source, templates, memory_limit=memory_limit)
+    if source.kind == "tensor":
         # given data: its numerical rank (the dense route) when it fits; its exact rank is
         # that of the rounded numbers, full for any noisy low-rank tensor
-        fits = 3 * 8 * int(np.prod(tl.shape(source), dtype=object)) <= memory_limit
+        fits = 3 * 8 * int(np.prod(source.shape, dtype=object)) <= memory_limit
         return "dense" if fits else "submatrix"
-    if source.n_outputs > 1:
-        return "dense"  # whose checks say that a bound needs a single-output network
-    network = True
-    M = source.n_features if templates is None else len(check_templates(templates))
-    d = source.d
+    net, templates = source.value, source.templates
+    M, d = source.mode_size, source.d
     S = row_modes_of(row_modes, d)
     nS, nT = len(S), d - len(S)
 
@@ -994,13 +966,10 @@ def choose_method(source, templates=None, row_modes="odd", memory_limit=DEFAULT_
         small, big = min(k1, k2), max(k1, k2)
         return 4.0 * small * small * big + 8.0 * small**3
 
-    if network and templates is not None:
-        F = to_numpy(feature_matrix(source.feature_map, templates)).astype(np.float64)
-    elif network:
-        F = np.eye(source.n_features)
     q = M
-    if network and source.xi.is_product:
-        q = FeatureDiagnostic.of(F).rank if templates is not None else source.n_features
+    if net.xi.is_product and templates is not None:
+        F = to_numpy(feature_matrix(net.feature_map, templates)).astype(np.float64)
+        q = FeatureDiagnostic.of(F).rank
     # every route's rank is at most that of the sub-grid on the q pivot templates
     needed = min(_power(q, nS), _power(q, nT))
     costs, reach = {}, {}
@@ -1014,15 +983,15 @@ def choose_method(source, templates=None, row_modes="odd", memory_limit=DEFAULT_
         k1 = min(_power(q, nS), cap, fits)
         k2 = min(_power(q, nT), cap, fits)
         # a pointwise entry touches every parameter once; structured ones cost less
-        entries = k1 * k2 * (2.0 * source.n_params if network else 1.0)
+        entries = k1 * k2 * 2.0 * net.n_params
         if name == "submatrix":
-            if network and source.xi.name not in _BOUNDED_XI:
+            if net.xi.name not in _BOUNDED_XI:
                 continue
             costs[name] = entries * 2 + svd_flops(k1, k2)
             reach[name] = min(k1, k2)
             continue
         try:
-            probe = _Entries(source, templates, None, memory_limit)
+            probe = _Entries(source, memory_limit)
             probe.check_exact()
             slow = (
                 probe.net is not None
@@ -1139,14 +1108,11 @@ def verify_width_certificate(
         raise TypeError(
             f"network_or_fn must be a network or a callable, got {type(network_or_fn).__name__}"
         )
-    is_net = _is_network(network_or_fn)
-    entries = _Entries(
-        network_or_fn,
-        templates,
-        certificate.d if not is_net else None,
-        DEFAULT_MEMORY_LIMIT,
-        structured_ok=False,
+    source = resolve_input(
+        network_or_fn, templates, certificate.d, name="network_or_fn", allow_function=True
     )
+    is_net = source.kind == "network"
+    entries = _Entries(source, DEFAULT_MEMORY_LIMIT, structured_ok=False)
     if entries.d != certificate.d or entries.M != certificate.n_templates:
         raise ValueError(
             f"the certificate is for d={certificate.d}, M={certificate.n_templates} templates; "
@@ -1167,7 +1133,7 @@ def verify_width_certificate(
         return CertificateCheck(valid=rank >= r, rank=rank, sigma=0.0, margin=0.0)
     if is_net and templates is not None:
         # the network's own outputs on the tuples, features computed by the network itself
-        entries.own = (network_or_fn, check_templates(templates, network_or_fn.n_inputs))
+        entries.own = (network_or_fn, check_templates(source.templates, network_or_fn.n_inputs))
     B = entries.submatrix(*tuples)
     if entry_error is not None:
         err = float(entry_error) * np.sqrt(B.size)
