@@ -13,10 +13,11 @@ import numpy as np
 import tensorly as tl
 from tensorly.tt_tensor import TTTensor
 
-from ..decomposition import tt_round
+from .._backend import to_numpy
+from ..decomposition import check_tt_rank, rank_from_singular_values, tt_round
 from ..grid import check_templates
-from ..validation import callable_name, check_callable_output, check_size
-from ._maxvol import rect_maxvol, to_numpy
+from ..validation import callable_name, check_callable_output, check_positive_int, check_size
+from ._maxvol import rect_maxvol
 
 __all__ = ["tt_cross", "CrossResult", "tt_entries"]
 
@@ -209,14 +210,6 @@ def tt_entries(tt, indices):
 
 
 # -- input checks -----------------------------------------------------------------------------
-def _check_int(value, name: str, minimum: int = 1) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def _check_shape(fn, shape, templates) -> tuple[Callable, tuple[int, ...]]:
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
@@ -225,7 +218,7 @@ def _check_shape(fn, shape, templates) -> tuple[Callable, tuple[int, ...]]:
             raise ValueError("shape is required for an index function (or pass templates)")
         if isinstance(shape, numbers.Integral) or not isinstance(shape, (Sequence, np.ndarray)):
             raise TypeError(f"shape must be a sequence of d >= 2 ints, got {shape!r}")
-        dims = tuple(_check_int(s, "shape[k]") for s in shape)
+        dims = tuple(check_positive_int(s, "shape[k]") for s in shape)
         if len(dims) < 2:
             raise ValueError(f"shape must have d >= 2 modes, got {dims}")
         return fn, dims
@@ -237,9 +230,9 @@ def _check_shape(fn, shape, templates) -> tuple[Callable, tuple[int, ...]]:
             raise ValueError("shape (or d as an int) is required when fn has no attribute d")
         d = int(fn_d)
     elif isinstance(shape, numbers.Integral):
-        d = _check_int(shape, "shape")
+        d = check_positive_int(shape, "shape")
     else:
-        dims = tuple(_check_int(s, "shape[k]") for s in shape)
+        dims = tuple(check_positive_int(s, "shape[k]") for s in shape)
         if any(s != M for s in dims):
             raise ValueError(f"shape must be (M,) * d with M={M} templates, got {dims}")
         d = len(dims)
@@ -260,31 +253,7 @@ def _check_shape(fn, shape, templates) -> tuple[Callable, tuple[int, ...]]:
     return _ScoreOnTemplates(fn, pts), (M,) * d
 
 
-def _check_rank(rank, d: int) -> list[float]:
-    if rank is None:
-        return [math.inf] * (d + 1)
-    if isinstance(rank, numbers.Integral):
-        r = _check_int(rank, "rank")
-        return [1] + [r] * (d - 1) + [1]
-    ranks = [_check_int(r, "rank[k]") for r in rank]
-    if len(ranks) != d + 1 or ranks[0] != 1 or ranks[-1] != 1:
-        raise ValueError(f"rank must be an int or a list [1, r_1, ..., r_{d - 1}, 1], got {rank}")
-    return ranks
-
-
 # -- the cross --------------------------------------------------------------------------------
-def _revealed_rank(s: np.ndarray, tol_local: float) -> int:
-    """Smallest rank whose discarded singular values weigh <= tol_local * ||s|| (at least 1)."""
-    s2 = s.astype(np.float64) ** 2
-    total = s2.sum()
-    if total == 0.0:
-        return 1
-    tails = np.concatenate([np.cumsum(s2[::-1])[::-1], [0.0]])  # tails[j] = sum_{i >= j} s_i^2
-    eps_floor = (s[0] * max(len(s), 1) * np.finfo(np.float64).eps) ** 2
-    ok = np.nonzero((tails <= tol_local**2 * total) | (tails <= eps_floor))[0]
-    return max(1, int(ok[0]))
-
-
 def _step(Z, cap, tol_local, kick, floor=0):
     """Rank-revealing maxvol of a fibre matrix Z (rows, cols): (rows kept, B, revealed rank).
 
@@ -296,8 +265,13 @@ def _step(Z, cap, tol_local, kick, floor=0):
     """
     n_rows_all, n_cols = tl.shape(Z)
     u, s, _ = tl.svd(Z, full_matrices=False)
-    rho = int(min(_revealed_rank(to_numpy(s), tol_local), cap))
-    target = int(min(max(rho + kick, floor), n_rows_all, cap))
+    s = to_numpy(s).astype(np.float64)
+    # the smallest rank whose discarded singular values weigh <= tol_local * ||s||, or only
+    # rounding errors (eps * s_max * len(s))
+    eps_floor = (s[0] * len(s) * np.finfo(np.float64).eps) ** 2 if s.size else 0.0
+    rho = rank_from_singular_values(s**2, cap, max(tol_local**2 * float(np.sum(s**2)), eps_floor))
+    limit = n_rows_all if cap is None else min(cap, n_rows_all)
+    target = int(min(max(rho + kick, floor), limit))
     basis = u[:, : min(target, n_cols)]
     rows, _ = rect_maxvol(basis, target)
     kept = u[:, :rho]
@@ -422,16 +396,16 @@ def tt_cross(
             raise TypeError(f"tol must be a float in (0, 1) or None, got {type(tol).__name__}")
         if not 0.0 < tol < 1.0:
             raise ValueError(f"tol must be in (0, 1), got {tol}")
-    caps = _check_rank(rank, d)
+    caps = check_tt_rank(rank, d)
     if max_evals is not None:
-        max_evals = _check_int(max_evals, "max_evals")
-    n_iter_max = _check_int(n_iter_max, "n_iter_max")
-    kick = _check_int(kick, "kick", minimum=0)
-    n_test = _check_int(n_test, "n_test")
+        max_evals = check_positive_int(max_evals, "max_evals")
+    n_iter_max = check_positive_int(n_iter_max, "n_iter_max")
+    kick = check_positive_int(kick, "kick", minimum=0)
+    n_test = check_positive_int(n_test, "n_test")
     check_size(8 * d * n_test, f"n_test={n_test}", "the held-out test indices")
-    batch_size = _check_int(batch_size, "batch_size")
+    batch_size = check_positive_int(batch_size, "batch_size")
     if n_jobs is not None:
-        n_jobs = _check_int(n_jobs, "n_jobs", minimum=-1)
+        n_jobs = check_positive_int(n_jobs, "n_jobs", minimum=-1)
         if n_jobs == 0:
             raise ValueError("n_jobs must be a positive int, -1 or None, got 0")
     if max_evals is not None and max_evals <= n_test:
