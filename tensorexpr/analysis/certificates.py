@@ -34,7 +34,7 @@ import numpy as np
 import tensorly as tl
 
 from .._backend import DEFAULT_MEMORY_LIMIT, check_memory, to_numpy
-from ..grid import check_templates, feature_matrix
+from ..grid import OnTemplates, check_scores, check_templates, evaluate_in_blocks, feature_matrix
 from ..validation import check_positive_int, check_random_state
 from ._exact import (
     EXACT_XI,
@@ -621,18 +621,14 @@ def _evaluate(fn, templates: np.ndarray, flat: np.ndarray) -> np.ndarray:
     """``fn(templates[flat])`` in blocks, as float64 numpy of shape (len(flat),)."""
     n, d = templates.shape[1], flat.shape[1]
     per_block = max(1, _BLOCK_BYTES // (8 * 4 * d * max(n, 2)))
-    out = np.empty(len(flat))
+    on_templates, name = OnTemplates(fn, templates), "the score function"
+
+    def evaluate(idx):
+        return to_numpy(check_scores(on_templates(idx), len(idx), name)).astype(np.float64)
+
     with tl.backend_context("numpy"):
-        for start in range(0, len(flat), per_block):
-            block = flat[start : start + per_block]
-            values = to_numpy(fn(templates[block]))
-            if values.shape != (len(block),):
-                raise ValueError(
-                    f"the score function must return shape (batch,), got {values.shape} for a "
-                    f"batch of {len(block)}"
-                )
-            out[start : start + len(block)] = values
-    return out
+        blocks = evaluate_in_blocks(evaluate, len(flat), lambda b: flat[b], per_block)
+    return np.concatenate(blocks) if blocks else np.empty(0)
 
 
 # -- choosing rows and columns --------------------------------------------------------------

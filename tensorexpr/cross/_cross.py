@@ -8,22 +8,19 @@ import numbers
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import tensorly as tl
 from tensorly.tt_tensor import TTTensor
 
-from .._backend import to_numpy
+from .._backend import float64, to_numpy
 from ..decomposition import check_tt_rank, rank_from_singular_values, tt_round
-from ..grid import check_templates
+from ..grid import OnTemplates, check_templates, evaluate_in_blocks
 from ..validation import callable_name, check_callable_output, check_positive_int, check_size
 from ._maxvol import rect_maxvol
 
 __all__ = ["tt_cross", "CrossResult", "tt_entries"]
-
-
-def _float64():
-    return tl.backend.float64 if hasattr(tl.backend, "float64") else tl.float64
 
 
 # -- the result -------------------------------------------------------------------------------
@@ -81,16 +78,6 @@ class _BudgetReached(Exception):
     pass
 
 
-class _ScoreOnTemplates:
-    """An index function from a score function on templates (picklable for joblib)."""
-
-    def __init__(self, score_fn, templates: np.ndarray):
-        self.score_fn, self.templates = score_fn, templates
-
-    def __call__(self, indices: np.ndarray):
-        return self.score_fn(tl.tensor(self.templates[indices], dtype=_float64()))
-
-
 def _call_checked(fn, indices: np.ndarray) -> np.ndarray:
     try:
         out = fn(indices)
@@ -98,7 +85,7 @@ def _call_checked(fn, indices: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"shape disagrees with fn: fn raised IndexError on indices within shape ({exc})"
         ) from exc
-    inner = fn.score_fn if isinstance(fn, _ScoreOnTemplates) else fn
+    inner = fn.score_fn if isinstance(fn, OnTemplates) else fn
     name = f"fn {callable_name(inner)!r}"
     values = check_callable_output(to_numpy(out) if tl.is_tensor(out) else out, name, finite=False)
     if values.shape != (len(indices),):
@@ -155,8 +142,10 @@ class _Entries:
     def _evaluate(self, indices: np.ndarray) -> np.ndarray:
         n = len(indices)
         if self.n_jobs in (None, 1):
-            chunks = [indices[s : s + self.batch_size] for s in range(0, n, self.batch_size)]
-            return np.concatenate([_call_checked(self.fn, c) for c in chunks])
+            evaluate = partial(_call_checked, self.fn)
+            return np.concatenate(
+                evaluate_in_blocks(evaluate, n, lambda block: indices[block], self.batch_size)
+            )
         from joblib import Parallel, delayed, effective_n_jobs
 
         # the active joblib backend (loky, threads, a Dask cluster) says how many workers run
@@ -250,7 +239,7 @@ def _check_shape(fn, shape, templates) -> tuple[Callable, tuple[int, ...]]:
         raise ValueError(
             f"fn has n_outputs={n_outputs}; pass one score, e.g. lambda X: net(X)[:, 0]"
         )
-    return _ScoreOnTemplates(fn, pts), (M,) * d
+    return OnTemplates(fn, pts), (M,) * d
 
 
 # -- the cross --------------------------------------------------------------------------------
@@ -415,7 +404,7 @@ def tt_cross(
     # the local SVDs keep a tenth of the target (spread over the d - 1 bonds), so that the
     # truncation alone does not eat the error budget; tightened when the error stalls
     tol_local = (0.1 * tol if tol is not None else 0.0) / math.sqrt(d - 1)
-    f64 = _float64()
+    f64 = float64()
 
     test_idx = np.stack([rng.integers(0, n, size=n_test) for n in dims], axis=1)
     test_val = entries(test_idx)
