@@ -17,12 +17,14 @@ by elimination on BLAS (docs/theory.md 4.4). :func:`choose_method` estimates the
 dense route and of both certificates for ``method="auto"``. Every certificate of a network
 carries a :class:`FeatureDiagnostic`: the rank and condition number of the feature matrix
 on the templates, which the theorems' generic ranks need to be full and moderate.
+
+The entries of the submatrix come from ``_entries`` (one reader per resolved input), its rows
+and columns from ``_selection``, and the cost model of ``method="auto"`` is ``_routes``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import numbers
 import os
 import tempfile
@@ -31,26 +33,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import tensorly as tl
 
-from .._backend import DEFAULT_MEMORY_LIMIT, check_memory, to_numpy
-from ..grid import OnTemplates, check_scores, check_templates, evaluate_in_blocks, feature_matrix
+from .._backend import DEFAULT_MEMORY_LIMIT, check_memory
+from ..grid import check_templates
 from ..validation import check_positive_int, check_random_state
-from ._exact import (
-    EXACT_XI,
-    ExactNetwork,
-    FloatArithmetic,
-    ModArithmetic,
-    dyadic_mod,
-    exact_feature_matrix,
-    fractions_mod,
-    kronecker_full_rank,
-    matricize_vector,
-    mode_tuples,
-    structured_matrix,
+from ._entries import BOUNDED_XI, FeatureDiagnostic, GridEntries, higham_gamma, submatrix_indices
+from ._inputs import resolve_input, row_modes_of
+from ._modular import PRIMES, rank_mod_p
+from ._routes import (
+    EXACT_COPIES,
+    EXACT_SIZE,
+    FLOAT_SIZE,
+    choose_method,
+    exact_size,
+    kronecker_applies,
 )
-from ._inputs import AnalysisInput, resolve_input, row_modes_of
-from ._modular import PRIMES, rank_mod_p, to_mod
+from ._selection import fits_whole, select_tuples
 
 __all__ = [
     "WidthCertificate",
@@ -66,28 +64,6 @@ __all__ = [
 
 #: Ways to choose the rows and columns (see :func:`certify_matricization_rank`).
 SELECTIONS = ("auto", "structured", "pivoted", "random")
-#: Unit roundoff of float64.
-_UNIT = 2.0**-53
-#: Operators whose networks have the entry error bound of docs/theory.md 4.4 (sums, products,
-#: ReLU and max only: each is monotone on non-negative inputs and 1-Lipschitz in the maximum
-#: norm, or a product).
-_BOUNDED_XI = ("product", "relu_max", "relu_sum", "max")
-#: Work array budget of one block of network evaluations (bytes).
-_BLOCK_BYTES = 2**26
-#: Default largest side of a submatrix: float certificates (an SVD), exact ones (elimination
-#: mod p, ~17 s at 4096 on 2 cores: benchmarks/bench_certificates.py).
-_FLOAT_SIZE, _EXACT_SIZE = 2048, 4096
-#: Largest side certified by the Kronecker argument by default (it forms 2 n x n blocks, n the
-#: square root of the side, and no submatrix).
-_KRONECKER_SIZE = 2**14
-#: Float64 copies of an exact submatrix alive at once (the residues, the elimination's copy,
-#: an update chunk).
-_EXACT_COPIES = 2.5
-#: A feature matrix with a larger condition number is reported as ill-conditioned.
-_CONDITION_LIMIT = 1e8
-#: Floating-point operations per second assumed by the cost model of :func:`choose_method`
-#: (only ratios between routes matter).
-_FLOPS = 1e9
 
 
 class CertificateWarning(UserWarning):
@@ -106,90 +82,6 @@ class CertificateWarning(UserWarning):
     """
 
 
-@dataclass(frozen=True)
-class FeatureDiagnostic:
-    """Rank and condition number of the feature matrix F (M x m) on the templates.
-
-    The generic ranks of the theorems (``min(m, r)^(d/2)`` for [K18] Theorem 1) need F of
-    full column rank m: the grid tensor is the coefficient tensor with F multiplied into
-    every mode (docs/theory.md 2), so its ranks are those of a network with ``rank``
-    features. A large condition number makes float certificates lose rank to their margin.
-
-    Parameters
-    ----------
-    n_templates : int
-        M.
-    n_features : int
-        m.
-    rank : int
-        Numerical rank of F (float64 SVD, tolerance ``sigma_max max(M, m) eps``).
-    condition : float
-        ``sigma_1 / sigma_m`` (inf when F has rank < m).
-    message : str
-        Empty when F has full column rank and ``condition <= 1e8``; else what the theorem's
-        bound needs.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from tensorexpr.analysis.certificates import FeatureDiagnostic
-    >>> diag = FeatureDiagnostic.of(np.array([[1.0, 0.0], [2.0, 0.0]]))
-    >>> diag.rank, diag.ok
-    (1, False)
-    """
-
-    n_templates: int
-    n_features: int
-    rank: int
-    condition: float
-    message: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """Whether F meets the hypothesis (full column rank, condition <= 1e8)."""
-        return not self.message
-
-    @classmethod
-    def of(cls, F) -> FeatureDiagnostic:
-        """The diagnostic of a feature matrix F (M x m)."""
-        F = np.asarray(F, dtype=np.float64)
-        M, m = F.shape
-        s = np.linalg.svd(F, compute_uv=False)
-        tol = s[0] * max(M, m) * np.finfo(np.float64).eps if s.size else 0.0
-        rank = int(np.sum(s > tol))
-        cond = float(s[0] / s[m - 1]) if rank == m else float("inf")
-        message = ""
-        if rank < m:
-            message = (
-                f"the feature matrix F of the {M} templates has rank {rank} < m = {m}: the "
-                f"theorem's bound needs F of full column rank m (its ranks are those of a "
-                f"network with {rank} features); choose templates whose feature rows span R^{m}"
-            )
-        elif cond > _CONDITION_LIMIT:
-            message = (
-                f"the feature matrix F of the {M} templates has condition number {cond:.3g}: "
-                f"the theorem's bound needs F well conditioned (float certificates lose rank "
-                f"to their margin; method='exact' does not)"
-            )
-        return cls(M, m, rank, cond, message)
-
-    def to_dict(self) -> dict:
-        return {
-            "n_templates": self.n_templates,
-            "n_features": self.n_features,
-            "rank": self.rank,
-            "condition": self.condition,
-            "message": self.message,
-        }
-
-
-def _gamma(n: int) -> float:
-    """Higham's ``gamma_n = n u / (1 - n u)``."""
-    if n * _UNIT >= 0.5:
-        raise ValueError(f"gamma_n is only bounded for n u < 1/2, got n = {n}")
-    return n * _UNIT / (1.0 - n * _UNIT)
-
-
 def svd_error_bound(B: np.ndarray) -> float:
     """Bound on ``|sigma_i(computed) - sigma_i(B)|`` of LAPACK's SVD (docs/theory.md 4.4).
 
@@ -199,7 +91,7 @@ def svd_error_bound(B: np.ndarray) -> float:
     ``gamma~_(c k1 k2)``.
     """
     k1, k2 = B.shape
-    return _gamma(10 * k1 * k2) * float(np.linalg.norm(B))
+    return higham_gamma(10 * k1 * k2) * float(np.linalg.norm(B))
 
 
 @dataclass(frozen=True)
@@ -403,300 +295,6 @@ class CertificateCheck:
         return self.valid
 
 
-def submatrix_indices(row_tuples, col_tuples, row_modes, d: int) -> np.ndarray:
-    """Grid indices of the submatrix: shape (k1, k2, d), ``[a, b]`` the tuple of entry (a, b).
-
-    Examples
-    --------
-    >>> from tensorexpr.analysis.certificates import submatrix_indices
-    >>> submatrix_indices([[0, 1]], [[2, 3], [4, 5]], (0, 2), 4).tolist()
-    [[[0, 2, 1, 3], [0, 4, 1, 5]]]
-    """
-    rows = np.asarray(row_tuples, dtype=np.int64)
-    cols = np.asarray(col_tuples, dtype=np.int64)
-    S = list(row_modes)
-    T = [k for k in range(d) if k not in S]
-    out = np.empty((rows.shape[0], cols.shape[0], d), dtype=np.int64)
-    out[:, :, S] = rows[:, None, :]
-    out[:, :, T] = cols[None, :, :]
-    return out
-
-
-# -- where the entries come from ----------------------------------------------------------
-class _Entries:
-    """Values and entry-error weights of a grid tensor at index tuples, in float64 numpy,
-    and exact residues of them mod a prime.
-
-    ``weights`` are the values ``s`` of the absolute network of docs/theory.md 4.4
-    (``|entry error| <= gamma_K s``); None for given data (exact) or a black box.
-    """
-
-    def __init__(self, source: AnalysisInput, memory_limit, structured_ok=True):
-        from ..networks import CPNetwork, HTNetwork, TTNetwork
-
-        self.memory_limit = memory_limit
-        self.net = self.abs_net = self.own = None
-        self.fn = None
-        self.source = source
-        self.diagnostic = None
-        self._exact_F = None
-        self.d = source.d
-        if source.kind == "network":
-            net = source.value
-            if source.templates is None:
-                F = np.eye(net.n_features)  # the coefficient tensor W is the grid on F = I
-            else:
-                F = to_numpy(feature_matrix(net.feature_map, source.templates)).astype(np.float64)
-                self.diagnostic = FeatureDiagnostic.of(F)
-            self.F, self.M = F, F.shape[0]
-            self.xi = net.xi
-            copies = {"tt": TTNetwork, "cp": CPNetwork, "ht": HTNetwork}
-            self.net = _on_features(net, copies, absolute=False)
-            if net.xi.name in _BOUNDED_XI:
-                self.abs_net = _on_features(net, copies, absolute=True)
-                self.gamma = _gamma(net.n_params + net.d * (net.n_features + 3))
-            self.product = net.xi.is_product and structured_ok
-        elif source.kind == "function":
-            self.fn, self.templates = source.value, source.templates
-            self.M = self.templates.shape[0]
-            self.xi, self.product = None, False
-        else:
-            tensor = to_numpy(source.value).astype(np.float64)
-            self.tensor = tensor
-            if len(set(tensor.shape)) != 1:
-                raise ValueError(
-                    f"the submatrix method needs equal mode sizes (a grid tensor), got "
-                    f"{tensor.shape}"
-                )
-            self.M = tensor.shape[0]
-            self.xi, self.product = None, False
-
-    # a row of templates per mode that keeps the ranks: see _structured_subsets
-    def pivot_templates(self) -> np.ndarray:
-        if self.net is not None and self.xi.is_product:
-            # F = F[P] (its pivot rows) times a matrix: the grid on templates P has the
-            # matricization ranks of the grid on all of them (docs/theory.md 2)
-            import scipy.linalg
-
-            _, R, perm = scipy.linalg.qr(self.F.T, mode="economic", pivoting=True)
-            diag = np.abs(np.diag(R))
-            keep = int(np.sum(diag > diag[0] * max(self.F.shape) * np.finfo(float).eps))
-            return np.sort(perm[: max(keep, 1)])
-        return np.arange(self.M)
-
-    def submatrix(self, rows, cols, S, absolute: bool = False) -> np.ndarray:
-        """``B[a, b]`` at the tuples (rows[a] on S, cols[b] elsewhere), in blocks of rows so
-        that the index tuples never exist all at once."""
-        return self._blocks(rows, cols, S, lambda flat: self.values(flat, absolute))
-
-    def _blocks(self, rows, cols, S, values) -> np.ndarray:
-        k1, k2 = len(rows), len(cols)
-        per_block = max(1, _BLOCK_BYTES // (8 * self.d * max(k2, 1)))
-        out = np.empty((k1, k2))
-        for start in range(0, k1, per_block):
-            block = rows[start : start + per_block]
-            idx = submatrix_indices(block, cols, S, self.d)
-            out[start : start + len(block)] = values(idx.reshape(-1, self.d)).reshape(
-                len(block), k2
-            )
-        return out
-
-    def values(self, idx: np.ndarray, absolute: bool = False) -> np.ndarray:
-        """Entries at index tuples ``idx`` of shape (..., d), computed pointwise."""
-        shape = idx.shape[:-1]
-        flat = idx.reshape(-1, self.d)
-        if self.net is None and self.fn is None:
-            out = self.tensor[tuple(flat.T)]
-            return out.reshape(shape)
-        if self.fn is not None:
-            return _evaluate(self.fn, self.templates, flat).reshape(shape)
-        if self.own is not None and not absolute:
-            return _evaluate(*self.own, flat).reshape(shape)
-        net = self.abs_net if absolute else self.net
-        F = np.abs(self.F) if absolute else self.F
-        return _evaluate(net, F, flat).reshape(shape)
-
-    def subgrid_matrix(self, subsets, S, T, absolute: bool = False) -> np.ndarray | None:
-        """The matricized grid on per-mode template subsets, or None when only pointwise
-        evaluation works. Product networks: through their structure, at any d."""
-        if self.net is None and self.fn is None:
-            return _matricized(self.tensor[np.ix_(*subsets)], subsets, S, T)
-        if self.net is None:
-            return None
-        size = int(np.prod([len(u) for u in subsets], dtype=object))
-        check_memory(3 * size * 8, self.memory_limit, f"a sub-grid of {size} entries")
-        net = self.abs_net if absolute else self.net
-        F = np.abs(self.F) if absolute else self.F
-        if self.product:
-            return structured_matrix(net, F, subsets, S, T, FloatArithmetic)
-        if not all(np.array_equal(u, subsets[0]) for u in subsets):
-            return None
-        with tl.backend_context("numpy"):
-            sub = np.asarray(net.grid_tensor(F[subsets[0]], memory_limit=self.memory_limit))
-        return _matricized(sub, subsets, S, T)
-
-    def weights_available(self) -> bool:
-        return self.abs_net is not None
-
-    # -- exact entries ---------------------------------------------------------------------
-    def check_exact(self) -> None:
-        """Raise ValueError unless the entries can be computed exactly."""
-        if self.fn is not None:
-            raise ValueError(
-                "method='exact' needs a network or a tensor: a black-box score function's "
-                "values are not known exactly"
-            )
-        if self.net is None:
-            return
-        if self.xi.name not in EXACT_XI:
-            raise ValueError(
-                f"method='exact' supports xi in {list(EXACT_XI)}, got xi={self.xi.name!r}"
-            )
-        self.exact_F()
-
-    def exact_F(self) -> np.ndarray:
-        """The feature matrix as exact Fractions (the identity without templates)."""
-        from fractions import Fraction
-
-        if self._exact_F is None:
-            net, pts = self.source.value, self.source.templates
-            if pts is None:
-                m = net.n_features
-                eye = [[Fraction(int(i == j)) for j in range(m)] for i in range(m)]
-                self._exact_F = np.array(eye, dtype=object)
-            else:
-                pts = check_templates(pts, net.n_inputs)
-                self._exact_F = exact_feature_matrix(net.feature_map, pts)
-        return self._exact_F
-
-    def exact_network(self, p: int) -> ExactNetwork:
-        arithmetic = "mod" if self.xi.is_product else "dyadic"
-        return ExactNetwork(self.net, self.exact_F(), arithmetic, p)
-
-    def residues(self, rows, cols, S, T, subsets, p: int) -> np.ndarray:
-        """The submatrix's exact entries mod p (max / ReLU networks: of their integers at
-        one common power-of-two scale, which does not change ranks)."""
-        if self.net is None:  # given data: each float is its own exact value
-            sub = self.subgrid_matrix(subsets, S, T) if subsets is not None else None
-            return to_mod(sub if sub is not None else self.submatrix(rows, cols, S), p)
-        if subsets is not None and self.xi.is_product:
-            F = fractions_mod(self.exact_F(), p)
-            return structured_matrix(self.net, F, subsets, S, T, ModArithmetic(p))
-        whole = subsets is not None and all(np.array_equal(u, subsets[0]) for u in subsets)
-        if whole and self.net.kind == "tt":
-            exact = self.exact_network(p)
-            values = dyadic_mod(exact.tt_grid(subsets[0]), p)
-            return matricize_vector(values, list(range(self.d)), subsets, S, T)
-        return self.pointwise_residues(rows, cols, S, p)
-
-    def kronecker_full_rank(self, subsets, S, T, p: int) -> bool:
-        """Whether the exact sub-grid matrix of a product TT network is certified of full
-        rank by ``_exact.kronecker_full_rank`` (False: not decided)."""
-        if subsets is None or self.net is None or not self.xi.is_product:
-            return False
-        F = fractions_mod(self.exact_F(), p)
-        return kronecker_full_rank(self.net, F, subsets, S, T, p)
-
-    def pointwise_residues(self, rows, cols, S, p: int) -> np.ndarray:
-        """Exact residues mod p at the tuples, each entry by the network's recursion."""
-        exact = self.exact_network(p)
-        return self._blocks(rows, cols, S, lambda flat: exact.residues(flat, p))
-
-
-def _on_features(net, classes, absolute: bool):
-    """The network with the identity feature map (inputs: feature rows), |parameters| if asked."""
-    from ..features import LinearFeatures
-
-    a = np.abs if absolute else np.asarray
-    f = LinearFeatures.identity(net.n_features)
-    if net.kind == "tt":
-        mats = None if net.matrices is None else [a(c) for c in net.matrices]
-        return classes["tt"]([a(c) for c in net.cores], f, xi=net.xi, matrices=mats)
-    if net.kind == "cp":
-        return classes["cp"]([a(c) for c in net.factors], f, weights=a(net.weights), xi=net.xi)
-    return classes["ht"]([a(c) for c in net.factors], f, tree=net.tree, xi=net.xi)
-
-
-def _evaluate(fn, templates: np.ndarray, flat: np.ndarray) -> np.ndarray:
-    """``fn(templates[flat])`` in blocks, as float64 numpy of shape (len(flat),)."""
-    n, d = templates.shape[1], flat.shape[1]
-    per_block = max(1, _BLOCK_BYTES // (8 * 4 * d * max(n, 2)))
-    on_templates, name = OnTemplates(fn, templates), "the score function"
-
-    def evaluate(idx):
-        return to_numpy(check_scores(on_templates(idx), len(idx), name)).astype(np.float64)
-
-    with tl.backend_context("numpy"):
-        blocks = evaluate_in_blocks(evaluate, len(flat), lambda b: flat[b], per_block)
-    return np.concatenate(blocks) if blocks else np.empty(0)
-
-
-# -- choosing rows and columns --------------------------------------------------------------
-def _structured_subsets(entries, S, T, max_size):
-    """Per-mode template subsets: the pivot templates on ``p`` modes of each side, one
-    template on the others (those modes are frozen), with ``|U|^p <= max_size``."""
-    U = entries.pivot_templates()[:max_size]
-    q = len(U)
-    p = max(1, int(np.floor(np.log(max_size) / np.log(q) + 1e-9))) if q > 1 else len(S)
-    # one more mode takes part of U, so that the rows fill max_size
-    partial = U[: max_size // q**p] if q > 1 else U
-    subsets = [None] * entries.d
-    for side in (S, T):
-        for j, k in enumerate(side):
-            subsets[k] = U if j < p else partial if j == p else U[:1]
-    return subsets
-
-
-def _fits_whole(entries, S, T, max_size) -> bool:
-    """Whether every tuple over the pivot templates fits in max_size rows and columns."""
-    q = len(entries.pivot_templates())
-    return max(len(S), len(T)) * np.log(max(q, 1)) <= np.log(max_size) + 1e-9
-
-
-def _random_tuples(rng, M, n_modes, k):
-    total = M**n_modes if n_modes * np.log(M) < 40 else None
-    if total is not None and total <= 10**7:
-        flat = rng.choice(total, size=min(k, total), replace=False)
-        return np.stack(np.unravel_index(np.sort(flat), (M,) * n_modes), axis=1)
-    tuples = np.unique(rng.integers(0, M, size=(k, n_modes)), axis=0)
-    return tuples
-
-
-def _pivots(A: np.ndarray, k: int) -> np.ndarray:
-    """Columns of A chosen by QR with column pivoting (greedy volume), at most k."""
-    import scipy.linalg
-
-    _, _, perm = scipy.linalg.qr(A, mode="economic", pivoting=True)
-    return perm[: min(k, A.shape[1], A.shape[0])]
-
-
-def _select(entries, S, T, selection, max_size, rng, oversample):
-    """Row tuples, column tuples, and the submatrix when it came for free (else None)."""
-    _d, M = entries.d, entries.M
-    if selection == "structured":
-        subsets = _structured_subsets(entries, S, T, max_size)
-        rows, cols = mode_tuples(subsets, S), mode_tuples(subsets, T)
-        return rows, cols, subsets
-    if selection == "random":
-        k = max_size
-        return _random_tuples(rng, M, len(S), k), _random_tuples(rng, M, len(T), k), None
-    # pivoted: candidates from the structured templates, greedy pivoted QR on a pool,
-    # rows first (on random columns), then columns (on the chosen rows)
-    U = entries.pivot_templates()
-    q = len(U)
-    k = max_size
-    cols = U[_random_tuples(rng, q, len(T), k)]
-    pool = U[_random_tuples(rng, q, len(S), oversample * k)]
-    A = entries.submatrix(pool, cols, S)
-    rows = pool[np.sort(_pivots(A.T, k))]
-    pool = np.unique(
-        np.concatenate([cols, U[_random_tuples(rng, q, len(T), oversample * k)]]), axis=0
-    )
-    A = entries.submatrix(rows, pool, S)
-    cols = pool[np.sort(_pivots(A, k))]
-    return rows, cols, None
-
-
 def certify_matricization_rank(
     source,
     templates=None,
@@ -792,34 +390,34 @@ def certify_matricization_rank(
         raise ValueError("entry_error is not used by an exact certificate (its entries are exact)")
     source = resolve_input(source, templates, d, allow_function=True, memory_limit=memory_limit)
     net = source.network
-    if not exact and net is not None and net.xi.name not in _BOUNDED_XI and entry_error is None:
+    if not exact and net is not None and net.xi.name not in BOUNDED_XI and entry_error is None:
         raise ValueError(
             f"no entry error bound is known for xi={net.xi.name!r}; supported: "
-            f"{list(_BOUNDED_XI)} (or pass entry_error)"
+            f"{list(BOUNDED_XI)} (or pass entry_error)"
         )
     if net is not None and d is not None and d != net.d:
         raise ValueError(f"d={d} differs from the network's d={net.d}")
     rng = check_random_state(random_state)
-    entries = _Entries(source, memory_limit)
+    entries = GridEntries(source, memory_limit)
     if exact:
         entries.check_exact()
     S = row_modes_of(row_modes, entries.d)
     T = tuple(k for k in range(entries.d) if k not in S)
-    kron = exact and _kronecker_applies(entries, S, T)
+    kron = exact and kronecker_applies(entries, S, T)
     default_size = max_size is None
     if max_size is None:
-        max_size = _exact_size(entries, S, T, memory_limit, kron) if exact else _FLOAT_SIZE
+        max_size = exact_size(entries, S, T, memory_limit, kron) if exact else FLOAT_SIZE
     elif exact and not kron:
-        need = _EXACT_COPIES * 8 * max_size**2
+        need = EXACT_COPIES * 8 * max_size**2
         check_memory(int(need), memory_limit, f"an exact submatrix of up to {max_size}^2 entries")
     chosen = selection
     if selection == "auto":
         # the structured sub-grid is exact when it is whole, and keeps the ranks of product
         # networks with frozen modes; generalized networks lose rank to frozen modes, where the
         # pivoted choice is the best (benchmarks/bench_certificates.py)
-        whole = _fits_whole(entries, S, T, max_size)
+        whole = fits_whole(entries, S, T, max_size)
         chosen = "structured" if whole or entries.product else "pivoted"
-    rows, cols, subsets = _select(entries, S, T, chosen, max_size, rng, oversample)
+    rows, cols, subsets = select_tuples(entries, S, T, chosen, max_size, rng, oversample)
     diag = entries.diagnostic
     if diag is not None and not diag.ok:
         warnings.warn(diag.message, CertificateWarning, stacklevel=2)
@@ -829,11 +427,11 @@ def certify_matricization_rank(
             # full rank by the two-term Kronecker argument (no elimination of B itself)
             rank, chosen = min(len(rows), len(cols)), chosen + "+kronecker"
         else:
-            if kron and default_size and max_size > _EXACT_SIZE:
+            if kron and default_size and max_size > EXACT_SIZE:
                 # not decided: back to a size that elimination handles
-                size = _exact_size(entries, S, T, memory_limit, False)
-                rows, cols, subsets = _select(entries, S, T, chosen, size, rng, oversample)
-            need = _EXACT_COPIES * 8 * len(rows) * len(cols)
+                size = exact_size(entries, S, T, memory_limit, False)
+                rows, cols, subsets = select_tuples(entries, S, T, chosen, size, rng, oversample)
+            need = EXACT_COPIES * 8 * len(rows) * len(cols)
             check_memory(int(need), memory_limit, f"an exact {len(rows)} x {len(cols)} submatrix")
             rank = rank_mod_p(entries.residues(rows, cols, S, T, subsets, p), p)
         return WidthCertificate(
@@ -874,158 +472,11 @@ def certify_matricization_rank(
     return _certificate(B, err, rows, cols, S, entries, chosen, diag)
 
 
-def _exact_size(entries, S, T, memory_limit, kronecker: bool = False) -> int:
-    """Default side of an exact submatrix: the whole sub-grid on the pivot templates (it
-    has the generic rank) when that is at most 4096 (2^14 for the Kronecker argument, which
-    forms no submatrix); 2048 when no such size reaches it (a partial bound either way, in
-    seconds); for elimination at most what memory_limit allows."""
-    q = len(entries.pivot_templates())
-    whole = _power(q, min(len(S), len(T))) if q > 1 else 1
-    if kronecker and whole <= _KRONECKER_SIZE:
-        return int(whole)
-    fits = int(np.sqrt(max(memory_limit, 1) / (8 * _EXACT_COPIES)))
-    size = int(whole) if whole <= _EXACT_SIZE else _FLOAT_SIZE
-    return max(1, min(size, fits))
-
-
-def _kronecker_applies(entries, S, T) -> bool:
-    """Whether ``_exact.kronecker_full_rank`` may decide: a product TT network
-    with a bond of 2 between its halves, each half with as many row as column modes."""
-    net = entries.net
-    if net is None or not entries.xi.is_product or net.kind != "tt" or net.d % 2:
-        return False
-    h = net.d // 2
-    halves = [sum(1 for k in side if k < h) for side in (S, T)]
-    return (
-        net.matrices is None
-        and net.cores[h - 1].shape[2] == 2
-        and halves[0] == halves[1] > 0
-        and len(S) - halves[0] == len(T) - halves[1] > 0
-    )
-
-
-def _power(base: int, exponent: int) -> float:
-    """``base^exponent`` as a float, inf where it would overflow (d = 512 and beyond)."""
-    if base <= 1:
-        return float(max(base, 0) ** exponent)
-    return math.inf if exponent * math.log(base) > 700 else float(base) ** exponent
-
-
-def choose_method(source, templates=None, row_modes="odd", memory_limit=DEFAULT_MEMORY_LIMIT):
-    """``"dense"``, ``"exact"`` or ``"submatrix"``: the route ``method="auto"`` takes.
-
-    Cost model (floating-point operations, docs/expressivity.md): the dense route forms the
-    M^d grid and takes the SVD of its ``M^|S| x M^|T|`` matricization (``~ 4 k1 k2 min +
-    8 min^3``) when it fits ``memory_limit``; a certificate works on the sub-grid of the
-    q pivot templates (q = rank F for product networks, M otherwise), ``q^|S| x q^|T|`` capped
-    at its default size: an exact one costs its entries plus an elimination mod p (``~ 2 k1
-    k2 min``; ``~ 2 n^4`` with ``n = sqrt(k)`` for a product TT network whose halves meet at a
-    bond of 2, where the Kronecker argument of ``_exact.kronecker_full_rank``
-    certifies full rank without the submatrix), a float one its entries plus an SVD. Exact
-    arithmetic in Python integers (max
-    networks whose values outgrow float64 integers) costs ~1000x. The cheapest route wins;
-    a certificate before the dense route, exact before float, at equal cost. Tensors (given
-    data) keep their numerical rank: dense when it fits, else a float submatrix.
-
-    Parameters
-    ----------
-    source : network or tensor
-    templates : array of shape (M, n), optional
-    row_modes : "odd", "even" or sequence of ints
-    memory_limit : int
-
-    Returns
-    -------
-    str
-        ``"dense"``, ``"exact"`` or ``"submatrix"``.
-
-    Examples
-    --------
-    >>> import tensorexpr as te
-    >>> from tensorexpr.analysis.certificates import choose_method
-    >>> net = te.TTNetwork.random(12, te.LinearFeatures.identity(2), 2, random_state=4)
-    >>> choose_method(net, [[1, 0], [0, 1], [1, 1], [1, -1]])
-    'exact'
-    """
-    source = resolve_input(source, templates, memory_limit=memory_limit)
-    if source.kind == "tensor":
-        # given data: its numerical rank (the dense route) when it fits; its exact rank is
-        # that of the rounded numbers, full for any noisy low-rank tensor
-        fits = 3 * 8 * int(np.prod(source.shape, dtype=object)) <= memory_limit
-        return "dense" if fits else "submatrix"
-    net, templates = source.value, source.templates
-    M, d = source.mode_size, source.d
-    S = row_modes_of(row_modes, d)
-    nS, nT = len(S), d - len(S)
-
-    def svd_flops(k1, k2):
-        small, big = min(k1, k2), max(k1, k2)
-        return 4.0 * small * small * big + 8.0 * small**3
-
-    q = M
-    if net.xi.is_product and templates is not None:
-        F = to_numpy(feature_matrix(net.feature_map, templates)).astype(np.float64)
-        q = FeatureDiagnostic.of(F).rank
-    # every route's rank is at most that of the sub-grid on the q pivot templates
-    needed = min(_power(q, nS), _power(q, nT))
-    costs, reach = {}, {}
-    if 3.0 * 8 * _power(M, d) <= memory_limit:
-        n1, n2 = _power(M, nS), _power(M, nT)
-        costs["dense"] = svd_flops(n1, n2) + 10.0 * _power(M, d)
-        reach["dense"] = needed
-    fits = np.sqrt(max(memory_limit, 1) / (8 * _EXACT_COPIES))
-    exact_cap = _EXACT_SIZE if needed <= _EXACT_SIZE else _FLOAT_SIZE  # as _exact_size
-    for name, cap in (("exact", exact_cap), ("submatrix", _FLOAT_SIZE)):
-        k1 = min(_power(q, nS), cap, fits)
-        k2 = min(_power(q, nT), cap, fits)
-        # a pointwise entry touches every parameter once; structured ones cost less
-        entries = k1 * k2 * 2.0 * net.n_params
-        if name == "submatrix":
-            if net.xi.name not in _BOUNDED_XI:
-                continue
-            costs[name] = entries * 2 + svd_flops(k1, k2)
-            reach[name] = min(k1, k2)
-            continue
-        try:
-            probe = _Entries(source, memory_limit)
-            probe.check_exact()
-            slow = (
-                probe.net is not None
-                and not probe.xi.is_product
-                and not probe.exact_network(PRIMES[0]).float_only()
-            )
-        except ValueError:
-            continue
-        cols = tuple(k for k in range(d) if k not in S)
-        if _kronecker_applies(probe, S, cols) and needed <= _KRONECKER_SIZE:
-            # two n x n blocks (n = sqrt(needed)): inverses, products and characteristic
-            # polynomials (Faddeev-LeVerrier, n products), plus the two half contractions
-            n = np.sqrt(needed)
-            costs[name], reach[name] = 2.0 * n**4 + 10.0 * needed, needed
-            continue
-        costs[name] = entries * (1000.0 if slow else 1.0) + 2.0 * k1 * k2 * min(k1, k2)
-        reach[name] = min(k1, k2)
-    if not costs:
-        return "submatrix"
-    order = {"exact": 0, "submatrix": 1, "dense": 2}
-    # the largest reachable rank first (a capped submatrix certifies less), then the cost
-    # below ~10 ms every route is as fast as another: the preference order decides
-    return min(costs, key=lambda name: (-reach[name], max(costs[name], 1e7), order[name]))
-
-
 def _entry_bound(gamma: float, weights) -> float:
     """``gamma / (1 - gamma) ||S||_F``: the computed absolute values S may themselves be
     low by a factor (1 - gamma) (docs/theory.md 4.4)."""
     norm = float(np.linalg.norm(np.asarray(weights, dtype=np.float64).ravel()))
     return gamma / (1.0 - gamma) * norm
-
-
-def _matricized(sub, subsets, S, T):
-    if sub is None:
-        return None
-    sub = np.asarray(sub, dtype=np.float64)
-    n_rows = int(np.prod([len(subsets[k]) for k in S]))
-    return np.transpose(sub, S + T).reshape(n_rows, -1)
 
 
 def _certificate(B, entry_err, rows, cols, S, entries, selection, diag) -> WidthCertificate:
@@ -1108,7 +559,7 @@ def verify_width_certificate(
         network_or_fn, templates, certificate.d, name="network_or_fn", allow_function=True
     )
     is_net = source.kind == "network"
-    entries = _Entries(source, DEFAULT_MEMORY_LIMIT, structured_ok=False)
+    entries = GridEntries(source, DEFAULT_MEMORY_LIMIT, structured_ok=False)
     if entries.d != certificate.d or entries.M != certificate.n_templates:
         raise ValueError(
             f"the certificate is for d={certificate.d}, M={certificate.n_templates} templates; "
