@@ -20,8 +20,8 @@ from .._backend import DEFAULT_MEMORY_LIMIT, check_memory, dense_bytes
 from ..grid import check_templates
 from ..validation import check_memory_limit, check_positive_int, check_tensor
 
-#: The kinds of analysis input.
-INPUT_KINDS = ("network", "tensor", "function")
+#: The kinds of analysis input, as error messages name them.
+_KIND_NAMES = {"network": "a network", "tensor": "a tensor", "function": "a score function"}
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def resolve_input(
     templates=None,
     d=None,
     name: str = "source",
-    allow_function: bool = False,
+    kinds: tuple[str, ...] = ("network", "tensor"),
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
 ) -> AnalysisInput:
     """Resolve ``source`` once: its kind, checked templates and order.
@@ -114,8 +114,8 @@ def resolve_input(
         their own).
     name : str
         The argument's name in error messages.
-    allow_function : bool, default False
-        Whether a score function (a callable that is not a network) is accepted.
+    kinds : tuple of {"network", "tensor", "function"}, default ("network", "tensor")
+        The kinds the caller analyses; another raises TypeError saying which are accepted.
     memory_limit : int
         Bytes allowed for the dense tensor of a TT or HT tensor.
 
@@ -125,27 +125,32 @@ def resolve_input(
 
     Raises
     ------
+    TypeError
+        An input of a kind not in ``kinds``.
     ValueError
         A multi-output network, a generalized network without templates, a score function
         without templates or ``d``, templates given with a tensor.
     """
     if isinstance(source, AnalysisInput):
         return source
-    if _is_network(source):
+    kind = "network" if _is_network(source) else "function" if callable(source) else "tensor"
+    if kind not in kinds:
+        accepted = " or ".join(_KIND_NAMES[k] for k in kinds)
+        got = type(source).__name__
+        hint = ""
+        if kind == "function":
+            hint = "; a score function is analysed by certify_matricization_rank(fn, templates, d)"
+        raise TypeError(f"{name} must be {accepted}, got {_KIND_NAMES[kind]} ({got}){hint}")
+    if kind == "network":
         return _resolve_network(source, templates)
-    if allow_function and callable(source):
+    if kind == "function":
         if templates is None or d is None:
             raise ValueError("a score function needs templates and d")
         return AnalysisInput(
             "function", source, check_templates(templates), check_positive_int(d, "d")
         )
-    if callable(source):
-        raise TypeError(
-            f"{name} must be a network or a tensor, got the callable {type(source).__name__}; "
-            "a score function is analysed by certify_matricization_rank(fn, templates, d)"
-        )
     if templates is not None:
-        users = "a network or a score function" if allow_function else "a network"
+        users = " or ".join(_KIND_NAMES[k] for k in kinds if k != "tensor")
         raise ValueError(f"templates are only used with {users}, not with a tensor")
     if _is_factorized(source):
         source = _factorized_to_dense(source, name, memory_limit)

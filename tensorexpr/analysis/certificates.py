@@ -388,7 +388,8 @@ def certify_matricization_rank(
         raise ValueError(f"entry_error must be a number >= 0, got {entry_error!r}")
     if exact and entry_error is not None:
         raise ValueError("entry_error is not used by an exact certificate (its entries are exact)")
-    source = resolve_input(source, templates, d, allow_function=True, memory_limit=memory_limit)
+    kinds = ("network", "tensor", "function")
+    source = resolve_input(source, templates, d, kinds=kinds, memory_limit=memory_limit)
     net = source.network
     if not exact and net is not None and net.xi.name not in BOUNDED_XI and entry_error is None:
         raise ValueError(
@@ -551,12 +552,8 @@ def verify_width_certificate(
     """
     if not isinstance(certificate, WidthCertificate):
         raise TypeError(f"certificate must be a WidthCertificate, got {type(certificate).__name__}")
-    if not callable(network_or_fn):
-        raise TypeError(
-            f"network_or_fn must be a network or a callable, got {type(network_or_fn).__name__}"
-        )
     source = resolve_input(
-        network_or_fn, templates, certificate.d, name="network_or_fn", allow_function=True
+        network_or_fn, templates, certificate.d, "network_or_fn", kinds=("network", "function")
     )
     is_net = source.kind == "network"
     entries = GridEntries(source, DEFAULT_MEMORY_LIMIT, structured_ok=False)

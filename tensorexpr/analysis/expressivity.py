@@ -234,20 +234,20 @@ def matricization_rank(
 _DENSE_COPIES = 3
 
 
-def network_tensor(net, templates, memory_limit: int = DEFAULT_MEMORY_LIMIT):
+def network_tensor(net, templates=None, memory_limit: int = DEFAULT_MEMORY_LIMIT):
     """The dense tensor a bound on ``net`` is computed from: the coefficient tensor W (product
     network, no templates) or the grid tensor on ``templates``, after checking that it and the
-    SVD's copies of it fit in ``memory_limit`` bytes (ValueError saying how much they need)."""
+    SVD's copies of it fit in ``memory_limit`` bytes (ValueError saying how much they need).
+    ``net`` may be an already resolved input (then ``templates`` is its own)."""
     memory_limit = check_memory_limit(memory_limit)
+    source = resolve_input(net, templates, name="net")
+    if source.kind != "network":
+        raise TypeError(f"net must be a CP / TT / HT network, got {type(source.value).__name__}")
+    net, templates = source.value, source.templates
     if templates is None:
-        if not net.xi.is_product:
-            raise ValueError(
-                f"templates are required for a xi={net.xi.name!r} network: the bound is on "
-                "its grid tensor"
-            )
         size, what = net.n_features, "coefficient tensor W"
     else:
-        size, what = len(np.atleast_1d(to_numpy(templates, "templates"))), "grid tensor"
+        size, what = len(templates), "grid tensor"
     shape = (size,) * net.d + ((net.n_outputs,) if net.n_outputs > 1 else ())
     need = _DENSE_COPIES * dense_bytes(shape)
     one = format_bytes(need // _DENSE_COPIES)
@@ -278,7 +278,7 @@ def _dense(source: AnalysisInput, memory_limit):
     """The dense tensor of a resolved network or tensor input."""
     if source.kind == "tensor":
         return source.value
-    return network_tensor(source.value, source.templates, memory_limit)
+    return network_tensor(source, memory_limit=memory_limit)
 
 
 def _from_certificate(cert: WidthCertificate) -> MatricizationRank:
@@ -462,7 +462,7 @@ def shallow_width_lower_bound(
     if method == "dense":
         submatrix_options = {}  # "auto" went dense: the submatrix options do not apply
         if source.kind == "network":
-            source = resolve_input(network_tensor(source.value, source.templates, memory_limit))
+            source = resolve_input(network_tensor(source, memory_limit=memory_limit))
     shape = source.shape
     if len(shape) < 2:
         raise ValueError(f"the tensor must have order >= 2, got shape {shape}")
