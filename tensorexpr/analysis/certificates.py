@@ -423,35 +423,54 @@ def certify_matricization_rank(
     if diag is not None and not diag.ok:
         warnings.warn(diag.message, CertificateWarning, stacklevel=2)
     if exact:
-        p = PRIMES[0]
-        if kron and entries.kronecker_full_rank(subsets, S, T, p):
-            # full rank by the two-term Kronecker argument (no elimination of B itself)
-            rank, chosen = min(len(rows), len(cols)), chosen + "+kronecker"
-        else:
-            if kron and default_size and max_size > EXACT_SIZE:
-                # not decided: back to a size that elimination handles
-                size = exact_size(entries, S, T, memory_limit, False)
-                rows, cols, subsets = select_tuples(entries, S, T, chosen, size, rng, oversample)
-            need = EXACT_COPIES * 8 * len(rows) * len(cols)
-            check_memory(int(need), memory_limit, f"an exact {len(rows)} x {len(cols)} submatrix")
-            rank = rank_mod_p(entries.residues(rows, cols, S, T, subsets, p), p)
-        return WidthCertificate(
-            d=entries.d,
-            n_templates=entries.M,
-            row_modes=tuple(S),
-            row_tuples=np.asarray(rows, dtype=np.int64),
-            col_tuples=np.asarray(cols, dtype=np.int64),
-            rank=rank,
-            sigma=0.0,
-            margin=0.0,
-            entry_error=0.0,
-            svd_error=0.0,
-            selection=chosen,
-            singular_values=np.zeros(0),
-            exact=True,
-            prime=p,
-            diagnostic=diag,
-        )
+
+        def reselect():  # the Kronecker argument did not decide: a size elimination handles
+            if not (kron and default_size and max_size > EXACT_SIZE):
+                return rows, cols, subsets
+            size = exact_size(entries, S, T, memory_limit, False)
+            return select_tuples(entries, S, T, chosen, size, rng, oversample)
+
+        tuples = (rows, cols, subsets, S, T)
+        return _exact_certificate(entries, tuples, chosen, kron, reselect, memory_limit)
+    return _float_certificate(entries, (rows, cols, subsets, S, T), chosen, entry_error)
+
+
+def _exact_certificate(entries, tuples, chosen, kron, reselect, memory_limit):
+    """The exact certificate: full rank by the Kronecker argument, else the rank over GF(p)
+    of the exact residues of the submatrix (``reselect`` gives the tuples to eliminate)."""
+    rows, cols, subsets, S, T = tuples
+    p = PRIMES[0]
+    if kron and entries.kronecker_full_rank(subsets, S, T, p):
+        # full rank by the two-term Kronecker argument (no elimination of B itself)
+        rank, chosen = min(len(rows), len(cols)), chosen + "+kronecker"
+    else:
+        rows, cols, subsets = reselect()
+        need = EXACT_COPIES * 8 * len(rows) * len(cols)
+        check_memory(int(need), memory_limit, f"an exact {len(rows)} x {len(cols)} submatrix")
+        rank = rank_mod_p(entries.residues(rows, cols, S, T, subsets, p), p)
+    return WidthCertificate(
+        d=entries.d,
+        n_templates=entries.M,
+        row_modes=tuple(S),
+        row_tuples=np.asarray(rows, dtype=np.int64),
+        col_tuples=np.asarray(cols, dtype=np.int64),
+        rank=rank,
+        sigma=0.0,
+        margin=0.0,
+        entry_error=0.0,
+        svd_error=0.0,
+        selection=chosen,
+        singular_values=np.zeros(0),
+        exact=True,
+        prime=p,
+        diagnostic=entries.diagnostic,
+    )
+
+
+def _float_certificate(entries, tuples, chosen, entry_error) -> WidthCertificate:
+    """The float certificate: the submatrix (a structured sub-grid when it came whole), its
+    entry error bound (given, from the absolute network, or 0 for exact data) and its SVD."""
+    rows, cols, subsets, S, T = tuples
     B = W = None
     if subsets is not None:
         B = entries.subgrid_matrix(subsets, S, T)
@@ -470,7 +489,7 @@ def certify_matricization_rank(
     else:
         err = 0.0  # given data (a tensor), or a black box taken as exact
     del W
-    return _certificate(B, err, rows, cols, S, entries, chosen, diag)
+    return _certificate(B, err, rows, cols, S, entries, chosen, entries.diagnostic)
 
 
 def _entry_bound(gamma: float, weights) -> float:
