@@ -218,12 +218,12 @@ class GridEntries:
         k1, k2 = len(rows), len(cols)
         per_block = max(1, BLOCK_BYTES // (8 * self.d * max(k2, 1)))
         out = np.empty((k1, k2))
-        for start in range(0, k1, per_block):
-            block = rows[start : start + per_block]
-            idx = submatrix_indices(block, cols, S, self.d)
-            out[start : start + len(block)] = values(idx.reshape(-1, self.d)).reshape(
-                len(block), k2
-            )
+
+        def fill(block: slice) -> None:  # in place: no second copy of the submatrix
+            idx = submatrix_indices(rows[block], cols, S, self.d).reshape(-1, self.d)
+            out[block] = values(idx).reshape(-1, k2)
+
+        evaluate_in_blocks(fill, k1, lambda block: block, per_block)
         return out
 
     def values(self, idx: np.ndarray, absolute: bool = False) -> np.ndarray:
