@@ -90,7 +90,7 @@ _EXPORTS_BY_MODULE = {
 }
 _EXPORTS = {name: module for module, names in _EXPORTS_BY_MODULE.items() for name in names}
 #: subpackages and modules reachable as attributes (``te.cross.maxvol``) without an import
-_SUBMODULES = ("decomposition", "cross", "engine", "experiments", "cli")
+_SUBMODULES = ("analysis", "decomposition", "cross", "engine", "experiments", "cli")
 
 
 def __getattr__(name: str):
