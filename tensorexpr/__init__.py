@@ -42,7 +42,7 @@ _EXPORTS_BY_MODULE = {
         "random_templates",
         "kmeans_templates",
     ),
-    "expressivity": (
+    "analysis.expressivity": (
         "matricization",
         "matricization_rank",
         "MatricizationRank",
@@ -51,7 +51,7 @@ _EXPORTS_BY_MODULE = {
         "width_conversion_bounds",
         "WidthConversion",
     ),
-    "certificates": (
+    "analysis.certificates": (
         "WidthCertificate",
         "CertificateCheck",
         "CertificateWarning",
@@ -62,7 +62,7 @@ _EXPORTS_BY_MODULE = {
     "network_io": ("save_network", "load_network"),
     "engine": ("fit_generalized", "GeneralizedFit"),
     "cross": ("tt_cross", "CrossResult"),
-    "construction": (
+    "analysis.construction": (
         "construct_generalized",
         "construction_ranks",
         "ConstructionRanks",
@@ -90,7 +90,7 @@ _EXPORTS_BY_MODULE = {
 }
 _EXPORTS = {name: module for module, names in _EXPORTS_BY_MODULE.items() for name in names}
 #: subpackages and modules reachable as attributes (``te.cross.maxvol``) without an import
-_SUBMODULES = ("decomposition", "cross", "engine", "experiments", "cli")
+_SUBMODULES = ("analysis", "decomposition", "cross", "engine", "experiments", "cli")
 
 
 def __getattr__(name: str):

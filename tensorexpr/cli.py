@@ -248,7 +248,7 @@ def _partition(text: str, d: int):
 def _cmd_analyze(args) -> int:
     import numpy as np
 
-    from .expressivity import shallow_width_lower_bound, width_conversion_bounds
+    from .analysis.expressivity import shallow_width_lower_bound, width_conversion_bounds
     from .network_io import save_network
     from .validation import check_size
 

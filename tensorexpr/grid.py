@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import tensorly as tl
 
-from ._backend import DEFAULT_MEMORY_LIMIT, check_memory, to_numpy
+from ._backend import DEFAULT_MEMORY_LIMIT, check_memory, float64, to_numpy
 from .validation import (
     as_float_array,
     callable_name,
@@ -30,6 +30,9 @@ __all__ = [
     "random_templates",
     "kmeans_templates",
     "grid_tensor",
+    "OnTemplates",
+    "check_scores",
+    "evaluate_in_blocks",
 ]
 
 
@@ -175,6 +178,41 @@ def row_blocks(n_rows: int, bytes_per_row: int, budget: int) -> Iterator[slice]:
         yield slice(start, min(n_rows, start + per_block))
 
 
+# -- the one block-wise evaluator of a score function ------------------------------------------
+class OnTemplates:
+    """A score function read as a function of template indices: ``tuples`` (batch, d) ints
+    to ``score_fn(templates[tuples])``, the points a float64 tensor of the current backend of
+    shape (batch, d, n). Picklable (joblib workers call it); its output is unchecked."""
+
+    def __init__(self, score_fn: Callable, templates: np.ndarray):
+        self.score_fn, self.templates = score_fn, templates
+
+    def __call__(self, tuples: np.ndarray):
+        return self.score_fn(tl.tensor(self.templates[tuples], dtype=float64()))
+
+
+def check_scores(out, batch: int, name: str, multi_output: bool = False):
+    """A score function's output on a batch: real (:func:`~tensorexpr.validation.
+    check_callable_output`), of shape (batch,) (or (batch, C) when ``multi_output``), as the
+    tensor it returned or a float64 numpy array."""
+    out = check_callable_output(out, name)
+    shape = tuple(tl.shape(out))
+    if shape[:1] != (batch,) or len(shape) > (2 if multi_output else 1):
+        expected = "(batch,) or (batch, C)" if multi_output else "(batch,)"
+        raise ValueError(f"{name} must return shape {expected}; got {shape} for a batch of {batch}")
+    return out
+
+
+def evaluate_in_blocks(evaluate: Callable, n_tuples: int, tuples_of: Callable, batch_size: int):
+    """``evaluate(tuples_of(block))`` for consecutive blocks of at most ``batch_size`` of the
+    ``n_tuples`` index tuples, as a list: the index tuples of one block only exist at a time.
+
+    The one loop by which a score function is evaluated in blocks (:func:`grid_tensor`, the
+    certificates' entries, :func:`tensorexpr.tt_cross`'s entries); ``evaluate`` calls it (an
+    :class:`OnTemplates`) and checks its output."""
+    return [evaluate(tuples_of(block)) for block in row_blocks(n_tuples, 1, batch_size)]
+
+
 def grid_tensor(
     score_fn: Callable,
     templates,
@@ -224,18 +262,15 @@ def grid_tensor(
     check_dense_order(d, f"d={d}", "the grid tensor")
     check_memory(total * 8, memory_limit, f"a grid tensor of {M}^{d} entries")
     name = f"score_fn {callable_name(score_fn)!r}"
-    outputs = []
-    for start in range(0, total, batch_size):
-        flat = np.arange(start, min(total, start + batch_size))
-        idx = np.stack(np.unravel_index(flat, (M,) * d), axis=1)  # (batch, d), mode 0 slowest
-        X = tl.tensor(pts[idx], dtype=tl.backend.float64)
-        out = check_callable_output(score_fn(X), name)
-        shape = tuple(tl.shape(out))
-        if shape[:1] != (len(flat),) or len(shape) > 2:
-            raise ValueError(
-                f"{name} must return shape (batch,) or (batch, C); got {shape} "
-                f"for a batch of {len(flat)}"
-            )
-        outputs.append(out if tl.is_tensor(out) else tl.tensor(to_numpy(out)))
+    on_templates = OnTemplates(score_fn, pts)
+
+    def evaluate(idx):
+        out = check_scores(on_templates(idx), len(idx), name, multi_output=True)
+        return out if tl.is_tensor(out) else tl.tensor(to_numpy(out))
+
+    def tuples_of(block):  # (batch, d), mode 0 slowest
+        return np.stack(np.unravel_index(np.arange(block.start, block.stop), (M,) * d), axis=1)
+
+    outputs = evaluate_in_blocks(evaluate, total, tuples_of, batch_size)
     full = tl.concatenate(outputs, axis=0) if len(outputs) > 1 else outputs[0]
     return tl.reshape(full, (M,) * d + tuple(tl.shape(full)[1:]))

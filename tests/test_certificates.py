@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tensorexpr as te
-from tensorexpr.certificates import (
+from tensorexpr.analysis.certificates import (
     WidthCertificate,
     certify_matricization_rank,
     choose_method,
@@ -242,8 +242,8 @@ ISSUE_TEMPLATES = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, -1.0]])
 def _rational_rank(net, templates, cert):
     """The certificate's submatrix in exact integers (one common scale), by the network's
     recursion in dyadic arithmetic, and its rank over Q by Fraction elimination."""
-    from tensorexpr._exact import ExactNetwork, exact_feature_matrix
-    from tensorexpr._modular import rank_rational
+    from tensorexpr.analysis._exact import ExactNetwork, exact_feature_matrix
+    from tensorexpr.analysis._modular import rank_rational
 
     F = exact_feature_matrix(net.feature_map, templates)
     idx = submatrix_indices(cert.row_tuples, cert.col_tuples, cert.row_modes, cert.d)

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import tensorly as tl
 
 import tensorexpr as te
 from tensorexpr.experiments.theorem1 import witness_network
@@ -170,3 +171,35 @@ def test_load_errors(tmp_path):
         te.load_network(bad)
     with pytest.raises(TypeError, match="network must be"):
         te.save_network(np.ones(2), tmp_path / "x")
+
+
+def test_tt_and_ht_tensors_are_analysed_as_their_dense_tensor():
+    # one resolution of the input: a TT / HT tensor is its dense tensor, size-checked first
+    T = np.random.default_rng(0).random((3, 3, 3, 3))
+    for factorized in (te.tt_svd(T, rank=2), te.ht_svd(T, rank=2)):
+        dense = tl.to_numpy(factorized.to_tensor())
+        brute = np.linalg.matrix_rank(dense.transpose(0, 2, 1, 3).reshape(9, 9))
+        assert te.matricization_rank(factorized).rank == brute
+        assert te.shallow_width_lower_bound(factorized).bound == brute
+        cert = te.certify_matricization_rank(factorized, max_size=9)
+        assert cert.rank == brute
+        with pytest.raises(ValueError, match="dense tensor of the"):
+            te.matricization_rank(factorized, memory_limit=64)
+        with pytest.raises(ValueError, match="templates are only used with a network"):
+            te.matricization_rank(factorized, templates=np.eye(3))
+
+
+def test_a_score_function_is_refused_where_only_networks_and_tensors_are_analysed():
+    with pytest.raises(TypeError, match="network_or_tensor must be a network or a tensor"):
+        te.shallow_width_lower_bound(lambda X: X[:, 0, 0])
+
+
+def test_each_analysis_function_names_the_inputs_it_accepts():
+    net = te.TTNetwork.random(4, te.LinearFeatures.identity(2), rank=2, random_state=0)
+    cert = te.certify_matricization_rank(net)
+    with pytest.raises(TypeError, match="network_or_fn must be a network or a score function"):
+        te.verify_width_certificate(np.ones((2, 2, 2, 2)), None, cert)
+    two = te.TTNetwork.random(4, te.LinearFeatures.identity(2), rank=2, n_outputs=2)
+    for analyse in (te.matricization_rank, te.shallow_width_lower_bound):
+        with pytest.raises(ValueError, match="must have a single output"):
+            analyse(two)

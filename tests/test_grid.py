@@ -59,3 +59,23 @@ def test_grid_errors():
         te.random_templates(np.zeros((4, 2)), 9)
     with pytest.raises(ValueError, match="X must contain only finite"):
         te.kmeans_templates(np.full((4, 2), np.nan), 2)
+
+
+def test_the_block_evaluator_matches_one_call_per_tuple():
+    # the one block-wise evaluator of grid_tensor, the certificates and tt_cross
+    from tensorexpr.grid import OnTemplates, check_scores, evaluate_in_blocks
+
+    pts = np.array([[0.0], [1.0], [2.0]])
+
+    def score(X):
+        return X[:, 0, 0] * 10 + X[:, 1, 0]
+
+    tuples = np.array([[i, j] for i in range(3) for j in range(3)])
+    on = OnTemplates(score, pts)
+    blocks = evaluate_in_blocks(lambda t: np.asarray(on(t)), len(tuples), lambda b: tuples[b], 4)
+    assert [len(b) for b in blocks] == [4, 4, 1]
+    expected = [10 * pts[i, 0] + pts[j, 0] for i, j in tuples]
+    np.testing.assert_array_equal(np.concatenate(blocks), expected)
+    with pytest.raises(ValueError, match=r"fn 'f' must return shape \(batch,\); got \(2, 2\)"):
+        check_scores(np.ones((2, 2)), 2, "fn 'f'")
+    assert check_scores(np.ones((2, 3)), 2, "fn 'f'", multi_output=True).shape == (2, 3)

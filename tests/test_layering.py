@@ -1,6 +1,7 @@
 """The layers of docs/index (decomposition at the bottom, the engine and experiments above)
-point down only, and no module imports a private name of another module: read from the source
-with ``ast``, lazy imports inside functions included."""
+point down only, every module has a layer, the imports form no cycle, and no module imports a
+private name of another module: read from the source with ``ast``, lazy imports inside
+functions included."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("tensorexpr", "estimators")
 
-#: Rank of each part of tensorexpr: a module may import parts of a lower or equal rank only.
-#: Modules not listed (new ones) are held to the private-name rule only.
+#: Rank of every module of tensorexpr and estimators: a module may import modules of a lower or
+#: equal rank only, and the imports (lazy ones inside functions included) form no cycle. Every
+#: module is listed: a new module without a rank here fails test_every_module_has_a_layer.
 LAYERS = {
+    # building blocks
     "tensorexpr._backend": 0,
     "tensorexpr.validation": 0,
     "tensorexpr.files": 0,
@@ -24,14 +27,58 @@ LAYERS = {
     "tensorexpr.features": 1,
     "tensorexpr.ht_tensor": 2,
     "tensorexpr.grid": 2,
+    # formats and decompositions
     "tensorexpr.decomposition": 3,
+    "tensorexpr.decomposition._common": 3,
+    "tensorexpr.decomposition._cp": 3,
+    "tensorexpr.decomposition._tt": 3,
+    "tensorexpr.decomposition._ht": 3,
+    "tensorexpr.decomposition._completion": 3,
+    "tensorexpr.decomposition._tt_completion": 3,
+    "tensorexpr.decomposition._ht_completion": 3,
+    "tensorexpr.cross": 3,
+    "tensorexpr.cross._cross": 3,
+    "tensorexpr.cross._maxvol": 3,
     "tensorexpr.networks": 3,
-    "tensorexpr.expressivity": 4,
+    # analysis of networks, tensors and score functions
+    "tensorexpr.analysis": 4,
+    "tensorexpr.analysis._modular": 4,
+    "tensorexpr.analysis._exact": 4,
+    "tensorexpr.analysis._inputs": 4,
+    "tensorexpr.analysis._entries": 4,
+    "tensorexpr.analysis._selection": 4,
+    "tensorexpr.analysis._routes": 4,
+    "tensorexpr.analysis.certificates": 4,
+    "tensorexpr.analysis.expressivity": 4,
+    "tensorexpr.analysis.construction": 4,
     "tensorexpr.network_io": 4,
+    # TensorFlow engine
     "tensorexpr.engine": 5,
+    "tensorexpr.engine._cache": 5,
+    "tensorexpr.engine._spec": 5,
+    "tensorexpr.engine._evaluate": 5,
+    "tensorexpr.engine._train": 5,
+    "tensorexpr.engine._fit_generalized": 5,
+    # reproductions, command line, package
     "tensorexpr.experiments": 6,
+    "tensorexpr.experiments._base": 6,
+    "tensorexpr.experiments.fig3": 6,
+    "tensorexpr.experiments.table2": 6,
+    "tensorexpr.experiments.theorem1": 6,
+    "tensorexpr.experiments.theorem5_2": 6,
+    "tensorexpr.experiments.theorem5_3": 6,
+    "tensorexpr.experiments.universality": 6,
     "tensorexpr.cli": 7,
     "tensorexpr.__main__": 7,
+    "tensorexpr": 7,
+    # scikit-learn estimators, on top
+    "estimators": 8,
+    "estimators._base": 8,
+    "estimators._experiment": 8,
+    "estimators._networks": 8,
+    "estimators._patches": 8,
+    "estimators._sequences": 8,
+    "estimators._training": 8,
 }
 #: What decomposition/ may use besides tensorly, numpy, scikit-learn: the small building blocks.
 DECOMPOSITION_MAY_IMPORT = {name for name, rank in LAYERS.items() if rank <= 2}
@@ -77,14 +124,14 @@ def _sources():
         yield from sorted((ROOT / package).rglob("*.py"))
 
 
-def _part(module: str) -> str | None:
-    """The entry of LAYERS a module belongs to (its longest listed prefix)."""
-    best = None
-    for name in LAYERS:
-        if module == name or module.startswith(name + "."):
-            if best is None or len(name) > len(best):
-                best = name
-    return best
+def _part(module: str, modules=LAYERS) -> str | None:
+    """The module of ``modules`` an import target names (``a.b.name`` is in ``a.b``), or None
+    for a module outside them."""
+    while module:
+        if module in modules:
+            return module
+        module = module.rpartition(".")[0]
+    return None
 
 
 def _private_owner(target: str) -> str | None:
@@ -119,9 +166,64 @@ def _violations():
             if mine and theirs and mine != theirs and LAYERS[theirs] > LAYERS[mine]:
                 upward.append(f"{where}:{line} ({mine}) imports {target} ({theirs}), a layer above")
             if module.startswith("tensorexpr.decomposition") and target.startswith("tensorexpr"):
-                if theirs != "tensorexpr.decomposition" and theirs not in DECOMPOSITION_MAY_IMPORT:
+                inside = theirs is not None and theirs.startswith("tensorexpr.decomposition")
+                if not inside and theirs not in DECOMPOSITION_MAY_IMPORT:
                     decomposition.append(f"{where}:{line} imports {target}")
     return private, upward, decomposition
+
+
+def _graph() -> dict[str, set[str]]:
+    """Module -> the modules of tensorexpr and estimators it imports."""
+    paths = {_module_name(path): path for path in _sources()}
+    graph = {}
+    for module, path in paths.items():
+        targets = (_part(target, paths) for target, _, _ in _imports(path))
+        graph[module] = {t for t in targets if t is not None and t != module}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for succ in sorted(graph.get(node, ())):
+            if succ not in index:
+                visit(succ)
+                low[node] = min(low[node], low[succ])
+            elif succ in on_stack:
+                low[node] = min(low[node], index[succ])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_every_module_has_a_layer():
+    modules = _graph()
+    unlisted = [module for module in modules if module not in LAYERS]
+    assert not unlisted, f"give these modules a rank in LAYERS: {unlisted}"
+    gone = [module for module in LAYERS if module not in modules]
+    assert not gone, f"LAYERS names modules that do not exist: {gone}"
+
+
+def test_imports_form_no_cycle():
+    cycles = _cycles(_graph())
+    assert not cycles, "import cycles (lazy imports included):\n" + "\n".join(map(str, cycles))
 
 
 def test_no_module_imports_a_private_name_of_another_module():
@@ -158,3 +260,19 @@ def test_the_checks_catch_what_they_are_for(tmp_path, monkeypatch, source, expec
     private, upward, decomposition = _violations()
     found = {"private": private, "decomposition": decomposition}[expected]
     assert found, (source, private, upward, decomposition)
+
+
+def test_the_checks_catch_a_cycle_and_an_unlisted_module(tmp_path, monkeypatch):
+    # expressivity importing certificates, which imports expressivity back inside a function
+    # (the cycle of issue 19), and a module no rank names
+    package = tmp_path / "tensorexpr" / "analysis"
+    package.mkdir(parents=True)
+    (package / "expressivity.py").write_text("from .certificates import certify\n")
+    (package / "certificates.py").write_text("def certify():\n    from .expressivity import f\n")
+    (package / "_new.py").write_text("")
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    graph = _graph()
+    assert _cycles(graph) == [
+        ["tensorexpr.analysis.certificates", "tensorexpr.analysis.expressivity"]
+    ]
+    assert "tensorexpr.analysis._new" in graph and "tensorexpr.analysis._new" not in LAYERS

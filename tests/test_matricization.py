@@ -1,4 +1,4 @@
-"""Matricizations and their ranks (tensorexpr/expressivity.py, first part)."""
+"""Matricizations and their ranks (tensorexpr/analysis/expressivity.py, first part)."""
 
 from __future__ import annotations
 
@@ -77,5 +77,5 @@ def test_matricization_errors():
         te.matricization_rank(np.full((2, 2), np.nan))
     with pytest.raises(ValueError, match="tol must be a finite number"):
         te.matricization_rank(T, tol=-1.0)
-    with pytest.raises(ValueError, match="single-output"):
+    with pytest.raises(ValueError, match="single output"):
         te.matricization_rank(te.TTNetwork.random(2, te.TrigFeatures(), 2, n_outputs=2))

@@ -1,5 +1,5 @@
-"""Exact arithmetic of tensorexpr/_modular.py and tensorexpr/_exact.py, each piece against an
-independent slow path:
+"""Exact arithmetic of tensorexpr/analysis/_modular.py and tensorexpr/analysis/_exact.py, each
+piece against an independent slow path:
 ranks mod p against exact rational elimination and LAPACK, residues against Fractions, exact
 features against the float feature maps, exact network values against a Fraction evaluation
 of the recursions written out here, the structured sub-grid against pointwise values."""
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tensorexpr as te
-from tensorexpr._exact import (
+from tensorexpr.analysis._exact import (
     ExactNetwork,
     ModArithmetic,
     exact_feature_matrix,
@@ -20,7 +20,7 @@ from tensorexpr._exact import (
     mode_tuples,
     structured_matrix,
 )
-from tensorexpr._modular import PRIMES, matmul_mod, rank_mod_p, rank_rational, to_mod
+from tensorexpr.analysis._modular import PRIMES, matmul_mod, rank_mod_p, rank_rational, to_mod
 
 P = PRIMES[0]
 

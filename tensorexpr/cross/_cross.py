@@ -8,21 +8,19 @@ import numbers
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import tensorly as tl
 from tensorly.tt_tensor import TTTensor
 
-from ..decomposition import tt_round
-from ..grid import check_templates
-from ..validation import callable_name, check_callable_output, check_size
-from ._maxvol import rect_maxvol, to_numpy
+from .._backend import float64, to_numpy
+from ..decomposition import check_tt_rank, rank_from_singular_values, tt_round
+from ..grid import OnTemplates, check_templates, evaluate_in_blocks
+from ..validation import callable_name, check_callable_output, check_positive_int, check_size
+from ._maxvol import rect_maxvol
 
 __all__ = ["tt_cross", "CrossResult", "tt_entries"]
-
-
-def _float64():
-    return tl.backend.float64 if hasattr(tl.backend, "float64") else tl.float64
 
 
 # -- the result -------------------------------------------------------------------------------
@@ -80,16 +78,6 @@ class _BudgetReached(Exception):
     pass
 
 
-class _ScoreOnTemplates:
-    """An index function from a score function on templates (picklable for joblib)."""
-
-    def __init__(self, score_fn, templates: np.ndarray):
-        self.score_fn, self.templates = score_fn, templates
-
-    def __call__(self, indices: np.ndarray):
-        return self.score_fn(tl.tensor(self.templates[indices], dtype=_float64()))
-
-
 def _call_checked(fn, indices: np.ndarray) -> np.ndarray:
     try:
         out = fn(indices)
@@ -97,7 +85,7 @@ def _call_checked(fn, indices: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"shape disagrees with fn: fn raised IndexError on indices within shape ({exc})"
         ) from exc
-    inner = fn.score_fn if isinstance(fn, _ScoreOnTemplates) else fn
+    inner = fn.score_fn if isinstance(fn, OnTemplates) else fn
     name = f"fn {callable_name(inner)!r}"
     values = check_callable_output(to_numpy(out) if tl.is_tensor(out) else out, name, finite=False)
     if values.shape != (len(indices),):
@@ -154,8 +142,10 @@ class _Entries:
     def _evaluate(self, indices: np.ndarray) -> np.ndarray:
         n = len(indices)
         if self.n_jobs in (None, 1):
-            chunks = [indices[s : s + self.batch_size] for s in range(0, n, self.batch_size)]
-            return np.concatenate([_call_checked(self.fn, c) for c in chunks])
+            evaluate = partial(_call_checked, self.fn)
+            return np.concatenate(
+                evaluate_in_blocks(evaluate, n, lambda block: indices[block], self.batch_size)
+            )
         from joblib import Parallel, delayed, effective_n_jobs
 
         # the active joblib backend (loky, threads, a Dask cluster) says how many workers run
@@ -209,14 +199,6 @@ def tt_entries(tt, indices):
 
 
 # -- input checks -----------------------------------------------------------------------------
-def _check_int(value, name: str, minimum: int = 1) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def _check_shape(fn, shape, templates) -> tuple[Callable, tuple[int, ...]]:
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
@@ -225,7 +207,7 @@ def _check_shape(fn, shape, templates) -> tuple[Callable, tuple[int, ...]]:
             raise ValueError("shape is required for an index function (or pass templates)")
         if isinstance(shape, numbers.Integral) or not isinstance(shape, (Sequence, np.ndarray)):
             raise TypeError(f"shape must be a sequence of d >= 2 ints, got {shape!r}")
-        dims = tuple(_check_int(s, "shape[k]") for s in shape)
+        dims = tuple(check_positive_int(s, "shape[k]") for s in shape)
         if len(dims) < 2:
             raise ValueError(f"shape must have d >= 2 modes, got {dims}")
         return fn, dims
@@ -237,9 +219,9 @@ def _check_shape(fn, shape, templates) -> tuple[Callable, tuple[int, ...]]:
             raise ValueError("shape (or d as an int) is required when fn has no attribute d")
         d = int(fn_d)
     elif isinstance(shape, numbers.Integral):
-        d = _check_int(shape, "shape")
+        d = check_positive_int(shape, "shape")
     else:
-        dims = tuple(_check_int(s, "shape[k]") for s in shape)
+        dims = tuple(check_positive_int(s, "shape[k]") for s in shape)
         if any(s != M for s in dims):
             raise ValueError(f"shape must be (M,) * d with M={M} templates, got {dims}")
         d = len(dims)
@@ -257,34 +239,10 @@ def _check_shape(fn, shape, templates) -> tuple[Callable, tuple[int, ...]]:
         raise ValueError(
             f"fn has n_outputs={n_outputs}; pass one score, e.g. lambda X: net(X)[:, 0]"
         )
-    return _ScoreOnTemplates(fn, pts), (M,) * d
-
-
-def _check_rank(rank, d: int) -> list[float]:
-    if rank is None:
-        return [math.inf] * (d + 1)
-    if isinstance(rank, numbers.Integral):
-        r = _check_int(rank, "rank")
-        return [1] + [r] * (d - 1) + [1]
-    ranks = [_check_int(r, "rank[k]") for r in rank]
-    if len(ranks) != d + 1 or ranks[0] != 1 or ranks[-1] != 1:
-        raise ValueError(f"rank must be an int or a list [1, r_1, ..., r_{d - 1}, 1], got {rank}")
-    return ranks
+    return OnTemplates(fn, pts), (M,) * d
 
 
 # -- the cross --------------------------------------------------------------------------------
-def _revealed_rank(s: np.ndarray, tol_local: float) -> int:
-    """Smallest rank whose discarded singular values weigh <= tol_local * ||s|| (at least 1)."""
-    s2 = s.astype(np.float64) ** 2
-    total = s2.sum()
-    if total == 0.0:
-        return 1
-    tails = np.concatenate([np.cumsum(s2[::-1])[::-1], [0.0]])  # tails[j] = sum_{i >= j} s_i^2
-    eps_floor = (s[0] * max(len(s), 1) * np.finfo(np.float64).eps) ** 2
-    ok = np.nonzero((tails <= tol_local**2 * total) | (tails <= eps_floor))[0]
-    return max(1, int(ok[0]))
-
-
 def _step(Z, cap, tol_local, kick, floor=0):
     """Rank-revealing maxvol of a fibre matrix Z (rows, cols): (rows kept, B, revealed rank).
 
@@ -296,8 +254,13 @@ def _step(Z, cap, tol_local, kick, floor=0):
     """
     n_rows_all, n_cols = tl.shape(Z)
     u, s, _ = tl.svd(Z, full_matrices=False)
-    rho = int(min(_revealed_rank(to_numpy(s), tol_local), cap))
-    target = int(min(max(rho + kick, floor), n_rows_all, cap))
+    s = to_numpy(s).astype(np.float64)
+    # the smallest rank whose discarded singular values weigh <= tol_local * ||s||, or only
+    # rounding errors (eps * s_max * len(s))
+    eps_floor = (s[0] * len(s) * np.finfo(np.float64).eps) ** 2 if s.size else 0.0
+    rho = rank_from_singular_values(s**2, cap, max(tol_local**2 * float(np.sum(s**2)), eps_floor))
+    limit = n_rows_all if cap is None else min(cap, n_rows_all)
+    target = int(min(max(rho + kick, floor), limit))
     basis = u[:, : min(target, n_cols)]
     rows, _ = rect_maxvol(basis, target)
     kept = u[:, :rho]
@@ -422,16 +385,16 @@ def tt_cross(
             raise TypeError(f"tol must be a float in (0, 1) or None, got {type(tol).__name__}")
         if not 0.0 < tol < 1.0:
             raise ValueError(f"tol must be in (0, 1), got {tol}")
-    caps = _check_rank(rank, d)
+    caps = check_tt_rank(rank, d)
     if max_evals is not None:
-        max_evals = _check_int(max_evals, "max_evals")
-    n_iter_max = _check_int(n_iter_max, "n_iter_max")
-    kick = _check_int(kick, "kick", minimum=0)
-    n_test = _check_int(n_test, "n_test")
+        max_evals = check_positive_int(max_evals, "max_evals")
+    n_iter_max = check_positive_int(n_iter_max, "n_iter_max")
+    kick = check_positive_int(kick, "kick", minimum=0)
+    n_test = check_positive_int(n_test, "n_test")
     check_size(8 * d * n_test, f"n_test={n_test}", "the held-out test indices")
-    batch_size = _check_int(batch_size, "batch_size")
+    batch_size = check_positive_int(batch_size, "batch_size")
     if n_jobs is not None:
-        n_jobs = _check_int(n_jobs, "n_jobs", minimum=-1)
+        n_jobs = check_positive_int(n_jobs, "n_jobs", minimum=-1)
         if n_jobs == 0:
             raise ValueError("n_jobs must be a positive int, -1 or None, got 0")
     if max_evals is not None and max_evals <= n_test:
@@ -441,7 +404,7 @@ def tt_cross(
     # the local SVDs keep a tenth of the target (spread over the d - 1 bonds), so that the
     # truncation alone does not eat the error budget; tightened when the error stalls
     tol_local = (0.1 * tol if tol is not None else 0.0) / math.sqrt(d - 1)
-    f64 = _float64()
+    f64 = float64()
 
     test_idx = np.stack([rng.integers(0, n, size=n_test) for n in dims], axis=1)
     test_val = entries(test_idx)

@@ -6,11 +6,9 @@ from __future__ import annotations
 import numpy as np
 import tensorly as tl
 
+from .._backend import to_numpy
+
 __all__ = ["maxvol", "rect_maxvol"]
-
-
-def to_numpy(x) -> np.ndarray:
-    return np.asarray(tl.to_numpy(x))
 
 
 def maxvol(A, tol: float = 1.05, max_iter: int = 100) -> tuple[np.ndarray, object]:

@@ -4,6 +4,7 @@ Every function works on the current TensorLy backend (numpy, pytorch, jax, tenso
 float32 and float64, through tensorly's backend functions only.
 """
 
+from ._common import check_tt_rank, rank_from_singular_values
 from ._completion import CompletionResult
 from ._cp import CP, CPRankResult, cp, cp_rank
 from ._ht import HTSVD, ht_round, ht_svd, ht_to_tt, tt_to_ht
@@ -28,4 +29,7 @@ __all__ = [
     "ht_complete",
     "cp_complete",
     "CompletionResult",
+    # building blocks shared with cross/ (not exported by tensorexpr itself)
+    "check_tt_rank",
+    "rank_from_singular_values",
 ]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..expressivity import shallow_width_lower_bound
+from ..analysis.expressivity import shallow_width_lower_bound
 from ..features import LinearFeatures
 from ..grid import DEFAULT_MEMORY_LIMIT
 from ..networks import TTNetwork

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.expressivity import matricization_rank, width_conversion_bounds
 from ..decomposition import ht_svd, ht_to_tt, tt_svd, tt_to_ht
-from ..expressivity import matricization_rank, width_conversion_bounds
 from ..features import LinearFeatures
 from ..networks import CPNetwork, HTNetwork, TTNetwork
 from ._base import Experiment, ExperimentResult, new_figure, no_progress, save_figure

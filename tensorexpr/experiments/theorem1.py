@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..expressivity import matricization_rank
+from ..analysis.expressivity import matricization_rank
 from ..features import LinearFeatures
 from ..grid import feature_matrix
 from ..networks import TTNetwork

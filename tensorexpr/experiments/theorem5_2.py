@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..expressivity import matricization_rank, shallow_width_lower_bound
+from ..analysis.expressivity import matricization_rank, shallow_width_lower_bound
 from ..features import LinearFeatures
 from ..networks import TTNetwork
 from ._base import (

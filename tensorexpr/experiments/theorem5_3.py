@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.expressivity import shallow_width_lower_bound
 from ..engine import fit_generalized
-from ..expressivity import shallow_width_lower_bound
 from ..features import LinearFeatures
 from ..networks import CPNetwork, TTNetwork
 from ._base import Experiment, ExperimentResult, new_figure, no_progress, save_figure

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..construction import construct_generalized, relu_sum_floor
+from ..analysis.construction import construct_generalized, relu_sum_floor
 from ..engine import fit_generalized
 from ..grid import grid_tensor
 from ._base import (

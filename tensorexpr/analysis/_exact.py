@@ -50,7 +50,7 @@ def exact_feature_matrix(feature_map, templates: np.ndarray) -> np.ndarray:
     """``F[i, j] = f_j(x^(i))`` as exact Fractions (object array), for the feature maps whose
     values are rational functions of their parameters: LinearFeatures, ReLUFeatures (exact
     comparisons), PolynomialFeatures."""
-    from .features import LinearFeatures, PolynomialFeatures, ReLUFeatures
+    from ..features import LinearFeatures, PolynomialFeatures, ReLUFeatures
 
     X = [[Fraction(float(v)) for v in row] for row in np.asarray(templates, dtype=np.float64)]
     if isinstance(feature_map, (LinearFeatures, ReLUFeatures)):

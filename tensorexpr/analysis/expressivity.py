@@ -16,22 +16,22 @@ from dataclasses import dataclass
 import numpy as np
 import tensorly as tl
 
-from ._backend import (
+from .._backend import (
     DEFAULT_MEMORY_LIMIT,
     check_memory,
     dense_bytes,
     format_bytes,
     to_numpy,
 )
-from .certificates import WidthCertificate, certify_matricization_rank, choose_method
-from .grid import check_templates
-from .operators import get_operator, operator_names
-from .validation import (
+from ..operators import get_operator, operator_names
+from ..validation import (
     check_memory_limit,
     check_positive_int,
     check_size,
     check_tensor,
 )
+from ._inputs import AnalysisInput, resolve_input, row_modes_of
+from .certificates import WidthCertificate, certify_matricization_rank, choose_method
 
 #: Routes of matricization_rank and shallow_width_lower_bound.
 METHODS = ("auto", "dense", "submatrix", "exact")
@@ -47,40 +47,6 @@ __all__ = [
     "width_conversion_bounds",
     "WidthConversion",
 ]
-
-
-def row_modes_of(row_modes, order: int) -> tuple[int, ...]:
-    """Resolve ``"odd"`` (modes 1, 3, 5... counted from 1, i.e. 0, 2, 4... from 0),
-    ``"even"`` or a sequence of mode indices into a sorted tuple, validated."""
-    if isinstance(row_modes, str):
-        if row_modes == "odd":
-            modes = tuple(range(0, order, 2))
-        elif row_modes == "even":
-            modes = tuple(range(1, order, 2))
-        else:
-            raise ValueError(
-                f"row_modes must be 'odd', 'even' or a sequence of ints, got {row_modes!r}"
-            )
-    else:
-        if not isinstance(row_modes, Sequence) and not isinstance(row_modes, np.ndarray):
-            raise TypeError(
-                f"row_modes must be 'odd', 'even' or a sequence of ints, got {row_modes!r}"
-            )
-        modes = []
-        for mode in row_modes:
-            if isinstance(mode, bool) or not isinstance(mode, numbers.Integral):
-                raise TypeError(f"row_modes must hold ints, got {mode!r}")
-            if not 0 <= mode < order:
-                raise ValueError(f"row_modes must be modes in [0, {order}), got {mode}")
-            modes.append(int(mode))
-        if len(set(modes)) != len(modes):
-            raise ValueError(f"row_modes must not repeat a mode, got {list(row_modes)}")
-        modes = tuple(sorted(modes))
-    if not modes or len(modes) == order:
-        raise ValueError(
-            f"row_modes must be a non-empty proper subset of the {order} modes, got {modes}"
-        )
-    return modes
 
 
 def matricization(tensor, row_modes="odd"):
@@ -200,17 +166,17 @@ def matricization_rank(
     method : {"auto", "dense", "submatrix", "exact"}, default "auto"
         ``"dense"`` forms the whole matricization; ``"submatrix"`` certifies a lower bound
         on the rank from one submatrix with a rigorous floating-point margin
-        (:func:`tensorexpr.certificates.certify_matricization_rank`, docs/theory.md 4.4);
+        (:func:`tensorexpr.analysis.certificates.certify_matricization_rank`, docs/theory.md 4.4);
         ``"exact"`` computes that submatrix exactly and its rank over GF(p) (no margin);
         ``"auto"`` takes the route of least estimated cost
-        (:func:`tensorexpr.certificates.choose_method`).
+        (:func:`tensorexpr.analysis.certificates.choose_method`).
     memory_limit : int
         Bytes allowed for the dense route and the submatrices.
     random_state : None, int or numpy Generator
         For the submatrix's random choices.
     **submatrix_options
         ``selection``, ``max_size``, ``oversample``, ``entry_error`` of
-        :func:`~tensorexpr.certificates.certify_matricization_rank`.
+        :func:`~tensorexpr.analysis.certificates.certify_matricization_rank`.
 
     Returns
     -------
@@ -230,17 +196,15 @@ def matricization_rank(
     >>> matricization_rank(T, "odd").rank
     2
     """
-    from .networks import TensorNetwork
-
+    source = resolve_input(tensor_or_network, templates, name="tensor", memory_limit=memory_limit)
     if submatrix_options and method == "dense":
         raise TypeError(f"options {sorted(submatrix_options)} need method='submatrix' or 'auto'")
-    resolved = _resolve_method(method, tensor_or_network, templates, memory_limit, row_modes)
+    resolved = _resolve_method(method, source, memory_limit, row_modes)
     if resolved in ("submatrix", "exact"):
         if tol is not None:
             raise ValueError(f"tol is not used by method={resolved!r} (its margin is rigorous)")
         cert = certify_matricization_rank(
-            tensor_or_network,
-            templates=templates,
+            source,
             row_modes=row_modes,
             random_state=random_state,
             memory_limit=memory_limit,
@@ -248,20 +212,9 @@ def matricization_rank(
             **submatrix_options,
         )
         return _from_certificate(cert)
-    if isinstance(tensor_or_network, TensorNetwork):
-        net = tensor_or_network
-        if net.n_outputs > 1:
-            raise ValueError(
-                "matricization_rank needs a single-output network; "
-                f"this one has n_outputs={net.n_outputs}"
-            )
-        tensor = network_tensor(net, templates, memory_limit)
-    else:
-        if templates is not None:
-            raise ValueError("templates are only used with a network, not with a tensor")
-        tensor = tensor_or_network
+    tensor = _dense(source, memory_limit)
     mat = to_numpy(matricization(tensor, row_modes)).astype(np.float64)
-    rows = row_modes_of(row_modes, len(tl.shape(check_tensor(tensor))))
+    rows = row_modes_of(row_modes, source.d)
     s = np.linalg.svd(mat, compute_uv=False)
     if tol is None:
         tol = float(s[0] * max(mat.shape) * np.finfo(np.float64).eps) if s.size else 0.0
@@ -281,20 +234,20 @@ def matricization_rank(
 _DENSE_COPIES = 3
 
 
-def network_tensor(net, templates, memory_limit: int = DEFAULT_MEMORY_LIMIT):
+def network_tensor(net, templates=None, memory_limit: int = DEFAULT_MEMORY_LIMIT):
     """The dense tensor a bound on ``net`` is computed from: the coefficient tensor W (product
     network, no templates) or the grid tensor on ``templates``, after checking that it and the
-    SVD's copies of it fit in ``memory_limit`` bytes (ValueError saying how much they need)."""
+    SVD's copies of it fit in ``memory_limit`` bytes (ValueError saying how much they need).
+    ``net`` may be an already resolved input (then ``templates`` is its own)."""
     memory_limit = check_memory_limit(memory_limit)
+    source = resolve_input(net, templates, name="net")
+    if source.kind != "network":
+        raise TypeError(f"net must be a CP / TT / HT network, got {type(source.value).__name__}")
+    net, templates = source.value, source.templates
     if templates is None:
-        if not net.xi.is_product:
-            raise ValueError(
-                f"templates are required for a xi={net.xi.name!r} network: the bound is on "
-                "its grid tensor"
-            )
         size, what = net.n_features, "coefficient tensor W"
     else:
-        size, what = len(np.atleast_1d(to_numpy(templates, "templates"))), "grid tensor"
+        size, what = len(templates), "grid tensor"
     shape = (size,) * net.d + ((net.n_outputs,) if net.n_outputs > 1 else ())
     need = _DENSE_COPIES * dense_bytes(shape)
     one = format_bytes(need // _DENSE_COPIES)
@@ -309,18 +262,23 @@ def network_tensor(net, templates, memory_limit: int = DEFAULT_MEMORY_LIMIT):
     return net.grid_tensor(templates, memory_limit=memory_limit)
 
 
-def _resolve_method(method: str, source, templates, memory_limit, row_modes="odd") -> str:
+def _resolve_method(method: str, source: AnalysisInput, memory_limit, row_modes="odd") -> str:
     """``"dense"``, ``"submatrix"`` or ``"exact"``; "auto" by the estimated cost of each
-    (:func:`tensorexpr.certificates.choose_method`)."""
+    (:func:`tensorexpr.analysis.certificates.choose_method`)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     memory_limit = check_memory_limit(memory_limit)
     if method != "auto":
         # a network's dense route is size-checked, with its own message, by network_tensor
         return method
-    if not (hasattr(source, "grid_tensor") and hasattr(source, "d")):
-        source = check_tensor(source, "tensor")
-    return choose_method(source, templates, row_modes, memory_limit)
+    return choose_method(source, row_modes=row_modes, memory_limit=memory_limit)
+
+
+def _dense(source: AnalysisInput, memory_limit):
+    """The dense tensor of a resolved network or tensor input."""
+    if source.kind == "tensor":
+        return source.value
+    return network_tensor(source, memory_limit=memory_limit)
 
 
 def _from_certificate(cert: WidthCertificate) -> MatricizationRank:
@@ -400,6 +358,20 @@ class ShallowWidthBound:
         return self.bound
 
 
+def _shallow_xi(source: AnalysisInput, xi) -> str:
+    """The operator of the shallow networks compared with: a network's own (``xi`` must
+    agree), ``xi`` or "product" for a tensor."""
+    if source.kind == "tensor":
+        return "product" if xi is None else get_operator(xi).name
+    own = source.value.xi.name
+    if xi is not None and get_operator(xi).name != own:
+        raise ValueError(
+            f"xi={xi!r} differs from the network's xi={own!r}; the bound compares "
+            "with shallow networks of the network's own operator"
+        )
+    return own
+
+
 def shallow_width_lower_bound(
     network_or_tensor,
     templates=None,
@@ -439,14 +411,14 @@ def shallow_width_lower_bound(
         As in :func:`matricization_rank`: the submatrix method certifies the rank from one
         submatrix with a rigorous margin (docs/theory.md 4.4), the exact method from its
         exact entries and their rank over GF(p); "auto" takes the route of least
-        estimated cost (:func:`tensorexpr.certificates.choose_method`).
+        estimated cost (:func:`tensorexpr.analysis.certificates.choose_method`).
     memory_limit : int
         Bytes allowed for the dense route.
     random_state : None, int or numpy Generator
         For the submatrix's random choices.
     **submatrix_options
         ``selection``, ``max_size``, ``oversample``, ``entry_error`` of
-        :func:`~tensorexpr.certificates.certify_matricization_rank`.
+        :func:`~tensorexpr.analysis.certificates.certify_matricization_rank`.
 
     Returns
     -------
@@ -471,30 +443,10 @@ def shallow_width_lower_bound(
     >>> te.shallow_width_lower_bound(witness).bound  # product: the rank itself
     9
     """
-    from .networks import TensorNetwork
-
-    if isinstance(network_or_tensor, TensorNetwork):
-        net = network_or_tensor
-        if xi is not None and get_operator(xi).name != net.xi.name:
-            raise ValueError(
-                f"xi={xi!r} differs from the network's xi={net.xi.name!r}; the bound compares "
-                "with shallow networks of the network's own operator"
-            )
-        xi_name = net.xi.name
-        if net.n_outputs > 1:
-            raise ValueError(
-                f"network must have a single output, this one has n_outputs={net.n_outputs}"
-            )
-        if templates is None and not net.xi.is_product:
-            raise ValueError(
-                f"templates are required for a xi={xi_name!r} network: the bound is on "
-                "its grid tensor"
-            )
-    else:
-        if templates is not None:
-            raise ValueError("templates are only used with a network, not with a tensor")
-        xi_name = "product" if xi is None else get_operator(xi).name
-        network_or_tensor = check_tensor(network_or_tensor, "network_or_tensor")
+    source = resolve_input(
+        network_or_tensor, templates, name="network_or_tensor", memory_limit=memory_limit
+    )
+    xi_name = _shallow_xi(source, xi)
     term_rank = get_operator(xi_name).term_rank
     if term_rank is None:
         supported = [n for n in operator_names() if get_operator(n).term_rank is not None]
@@ -506,20 +458,12 @@ def shallow_width_lower_bound(
         raise TypeError(f"partitions must be a non-empty sequence of row modes, got {partitions!r}")
     if submatrix_options and method == "dense":
         raise TypeError(f"options {sorted(submatrix_options)} need method='submatrix' or 'auto'")
-    method = _resolve_method(method, network_or_tensor, templates, memory_limit, partitions[0])
-    if method in ("submatrix", "exact"):
-        source, shape = network_or_tensor, None
-        if isinstance(source, TensorNetwork):
-            M = source.n_features if templates is None else len(check_templates(templates))
-            shape = (M,) * source.d
-    else:
+    method = _resolve_method(method, source, memory_limit, partitions[0])
+    if method == "dense":
         submatrix_options = {}  # "auto" went dense: the submatrix options do not apply
-        source, shape = network_or_tensor, None
-        if isinstance(source, TensorNetwork):
-            source = network_tensor(source, templates, memory_limit)
-        templates = None
-    if shape is None:
-        shape = tuple(tl.shape(source))
+        if source.kind == "network":
+            source = resolve_input(network_tensor(source, memory_limit=memory_limit))
+    shape = source.shape
     if len(shape) < 2:
         raise ValueError(f"the tensor must have order >= 2, got shape {shape}")
     best, ranks = None, {}
@@ -528,7 +472,6 @@ def shallow_width_lower_bound(
             source,
             part,
             tol=tol,
-            templates=templates,
             method=method,
             memory_limit=memory_limit,
             random_state=random_state,

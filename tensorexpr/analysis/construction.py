@@ -23,12 +23,12 @@ from itertools import product
 import numpy as np
 import tensorly as tl
 
-from .decomposition import ht_svd, tt_svd
-from .features import FeatureMap, LinearFeatures
-from .grid import feature_matrix
-from .networks import CPNetwork, HTNetwork, TTNetwork
-from .operators import get_operator
-from .trees import DimensionTree, check_tree
+from ..decomposition import ht_svd, tt_svd
+from ..features import FeatureMap, LinearFeatures
+from ..grid import feature_matrix
+from ..networks import CPNetwork, HTNetwork, TTNetwork
+from ..operators import get_operator
+from ..trees import DimensionTree, check_tree
 
 __all__ = [
     "construct_generalized",
