@@ -19,6 +19,7 @@ from ._common import (
     check_tol,
     eps_of,
     gram_rank,
+    is_dask_array,
     rank_from_singular_values,
     squared_norm,
     truncated_left_svd,
@@ -54,7 +55,9 @@ def ht_svd(
     Parameters
     ----------
     tensor : tensor or array-like
-        Real tensor of order d >= 2.
+        Real tensor of order d >= 2. A ``dask.array.Array`` is decomposed chunk by chunk (a
+        TT in two passes, then HT rounding; leaves in mode order, ``tol`` required), with the
+        same error bound (docs/larger_than_memory.md).
     tree : DimensionTree or None
         Dimension tree with d leaves; default ``DimensionTree.balanced(d)``.
     rank : int, list of ints (one per tree node, post-order, root entry 1), or None
@@ -84,6 +87,10 @@ def ht_svd(
     >>> bool(np.allclose(ht.to_tensor(), tensor))
     True
     """
+    if is_dask_array(tensor):
+        from ._dask import dask_ht_svd
+
+        return dask_ht_svd(tensor, tree, rank, tol)
     tensor = check_tensor(tensor, "tensor", min_ndim=2, check_finite=False)
     tol = check_tol(tol)
     d = tl.ndim(tensor)
