@@ -174,7 +174,17 @@ def cp_entries_at(cp_tensor, index):
     )
 
 
-def run(name, lazy, fn):
+def methods(kind):
+    """The decompositions run on a tensor of each kind, with the benchmark's settings."""
+    if kind == "tt":
+        return [
+            ("tt_svd", lambda x: te.tt_svd(x, tol=TOL)),
+            ("ht_svd", lambda x: te.ht_svd(x, tol=TOL)),
+        ]
+    return [("cp", lambda x: te.cp(x, rank=RANK, random_state=0))]
+
+
+def run(lazy, fn):
     """Wall time, passes, peak memory and result of ``fn(dask_array)``."""
     x = lazy.array()
     n_chunks = math.prod(x.numblocks)
@@ -209,22 +219,14 @@ def large(entries, client, folder):
     )
     for kind in ("tt", "cp"):
         lazy = LazyTensor(shape, chunk, kind, os.path.join(folder, f"count-{kind}"))
-        _, floor, floor_passes, floor_peak = run("floor", lazy, lambda x: float((x * x).sum()))
+        _, floor, floor_passes, floor_peak = run(lazy, lambda x: float((x * x).sum()))
         print(
             f"\n{kind.upper()} rank-5 tensor + 1e-6 noise; floor pass: {floor:.1f} s "
             f"({floor_passes:.0f} pass, peak RSS {floor_peak / 2**30:.2f} GiB)"
         )
         print(header)
-        methods = (
-            [
-                ("tt_svd", lambda x: te.tt_svd(x, tol=TOL)),
-                ("ht_svd", lambda x: te.ht_svd(x, tol=TOL)),
-            ]
-            if kind == "tt"
-            else [("cp", lambda x: te.cp(x, rank=RANK, random_state=0))]
-        )
-        for name, fn in methods:
-            result, seconds, passes, peak = run(name, lazy, fn)
+        for name, fn in methods(kind):
+            result, seconds, passes, peak = run(lazy, fn)
             if name == "tt_svd":
                 ranks, at = result.rank, lambda i, r=result: tt_entries_at(r.factors, i)
             elif name == "ht_svd":
@@ -258,15 +260,7 @@ def small(entries, folder):
         with dask.config.set(scheduler="threads"):
             dense = x.compute()
         norm = np.linalg.norm(dense)
-        methods = (
-            [
-                ("tt_svd", lambda t: te.tt_svd(t, tol=TOL)),
-                ("ht_svd", lambda t: te.ht_svd(t, tol=TOL)),
-            ]
-            if kind == "tt"
-            else [("cp", lambda t: te.cp(t, rank=RANK, random_state=0))]
-        )
-        for name, fn in methods:
+        for name, fn in methods(kind):
             times = {}
             for path, data in (("memory", dense), ("dask", x)):
                 with dask.config.set(scheduler="threads"):

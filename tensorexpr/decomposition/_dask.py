@@ -5,10 +5,10 @@ small per-chunk results with a tree of ``dask.delayed`` additions; ``dask.comput
 the active scheduler (threads by default, a ``distributed.Client`` when one exists). The tensor
 is never gathered. Dask is imported only here, and only when a dask array is passed.
 
-- TT (2 passes with ``tol``): one pass of the streaming TT approximation (two-sided TT sketches
-  of every unfolding at once; Kressner, Vandereycken, Voorhaar 2023), rounded in memory to half
-  the budget, then one verification pass computing ``||tensor - tt||`` exactly. A sketch too
-  small for the budget is doubled and the two passes repeated.
+- TT (2 passes): one pass of the streaming TT approximation (two-sided TT sketches of every
+  unfolding at once; Kressner, Vandereycken, Voorhaar 2023), rounded in memory within half the
+  budget, then one pass projecting the tensor on the left cores: the best last core, and the
+  error by Pythagoras. A sketch too small for the budget is doubled and the passes repeated.
 - HT: the TT above at half the budget, converted exactly to HT and rounded with the other half.
 - CP (2 passes): randomized range of every mode at once (Khatri-Rao sketches), one pass to
   project on them (a small Tucker core), ALS on the core in memory, factors lifted back.
@@ -104,7 +104,8 @@ def _checked_block(block, index, dtype):
             "(its meta does not match its chunks; build it with the chunks' real dtype)"
         )
     block = block.astype(np.float64, copy=False)
-    squares = float(np.dot(block.ravel(), block.ravel()))
+    flat = block.reshape(-1)
+    squares = float(np.dot(flat, flat))
     if not math.isfinite(squares):
         raise ValueError(
             f"tensor must contain only finite values (no NaN or inf): chunk {index} does not"
