@@ -66,6 +66,16 @@ def test_dask_path_matches_the_in_memory_one(tt_tensor, function):
     assert error <= 2 * best
 
 
+@pytest.mark.parametrize("tol", [0.3, 1e-7])
+def test_error_bound_holds_when_the_sketch_must_grow(tol):
+    # a random tensor: ranks far above half the first sketch (doubling), and a tolerance below
+    # the Pythagorean subtraction's reach (the entry-by-entry residual pass)
+    tensor = np.random.default_rng(2).standard_normal((6, 7, 8, 9))
+    tt = te.tt_svd(da.from_array(tensor, chunks=(3, 4, 5, 4)), tol=tol)
+    assert _rel(tt.to_tensor(), tensor) <= tol
+    assert max(tt.rank) > 12
+
+
 def test_tt_rank_caps_without_tolerance(tt_tensor):
     tt = te.tt_svd(da.from_array(tt_tensor, chunks=CHUNKS), rank=2)
     assert max(tt.rank) == 2
