@@ -39,6 +39,7 @@ LAYERS = {
     "tensorexpr.cross": 3,
     "tensorexpr.cross._cross": 3,
     "tensorexpr.cross._maxvol": 3,
+    "tensorexpr.decomposition._dask": 3,
     "tensorexpr.networks": 3,
     # analysis of networks, tensors and score functions
     "tensorexpr.analysis": 4,
@@ -74,6 +75,7 @@ LAYERS = {
     # scikit-learn estimators, on top
     "estimators": 8,
     "estimators._base": 8,
+    "estimators._constraints": 8,
     "estimators._experiment": 8,
     "estimators._networks": 8,
     "estimators._patches": 8,

@@ -27,6 +27,7 @@ GUIDE_PAGES = {
     "expressivity": "Expressivity: ranks and width bounds",
     "estimators": "Estimators: TT-networks in scikit-learn",
     "cross": "TT-cross: grid tensors too large to form",
+    "larger_than_memory": "Larger than memory: TT, HT and CP on Dask arrays",
 }
 
 

@@ -4,6 +4,7 @@ Every function works on the current TensorLy backend (numpy, pytorch, jax, tenso
 float32 and float64, through tensorly's backend functions only.
 """
 
+from . import _dask  # noqa: F401  (registers the chunked forms; dask itself loads lazily)
 from ._common import check_tt_rank, rank_from_singular_values
 from ._completion import CompletionResult
 from ._cp import CP, CPRankResult, cp, cp_rank

@@ -216,3 +216,13 @@ def _gram_route(matrix, cap, delta2, gram=None):
     if delta2 is not None and tail2 > delta2 and (cap is None or k < cap):
         return None  # rounding went against us: take the accurate route
     return u, w, tail2, "gram"
+
+
+#: The chunked (Dask) forms of tt_svd, ht_svd and cp, registered by ._dask when the package
+#: loads (the module imports the in-memory ones; a registry keeps them from importing it back)
+CHUNKED: dict = {}
+
+
+def is_dask_array(tensor) -> bool:
+    """Whether ``tensor`` is a ``dask.array.Array`` (checked without importing dask)."""
+    return type(tensor).__module__.startswith("dask.array") and type(tensor).__name__ == "Array"

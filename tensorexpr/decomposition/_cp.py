@@ -20,7 +20,7 @@ from ..validation import (
     check_size,
     check_tensor,
 )
-from ._common import check_tol, squared_norm
+from ._common import CHUNKED, check_tol, is_dask_array, squared_norm
 
 __all__ = ["cp", "cp_rank", "CPRankResult", "CP", "cp_als", "default_max_rank"]
 
@@ -241,7 +241,9 @@ def cp(
     Parameters
     ----------
     tensor : tensor or array-like
-        Real tensor of order >= 2.
+        Real tensor of order >= 2. A ``dask.array.Array`` is compressed chunk by chunk in two
+        passes (randomized Tucker core), ALS runs on the core, and ``rel_error`` is exact
+        (docs/larger_than_memory.md).
     rank : int
         Number of rank-one terms.
     n_restarts : int, default 3
@@ -270,6 +272,8 @@ def cp(
     >>> bool(rel_error < 1e-10)
     True
     """
+    if is_dask_array(tensor):
+        return CHUNKED["cp"](tensor, rank, n_restarts, random_state, **parafac_kwargs)
     tensor = check_tensor(tensor, "tensor", min_ndim=2, check_finite=False)
     rank = check_positive_int(rank, "rank")
     _check_cp_size(tuple(tl.shape(tensor)), rank, "rank")

@@ -14,11 +14,13 @@ from ..ht_tensor import HTTensor, check_ht, contract_children, ht_orthogonalize
 from ..trees import DimensionTree, check_tree
 from ..validation import check_tensor
 from ._common import (
+    CHUNKED,
     WIDE,
     check_ht_rank,
     check_tol,
     eps_of,
     gram_rank,
+    is_dask_array,
     rank_from_singular_values,
     squared_norm,
     truncated_left_svd,
@@ -54,7 +56,9 @@ def ht_svd(
     Parameters
     ----------
     tensor : tensor or array-like
-        Real tensor of order d >= 2.
+        Real tensor of order d >= 2. A ``dask.array.Array`` is decomposed chunk by chunk (a
+        TT in two passes, then HT rounding; leaves in mode order, ``tol`` required), with the
+        same error bound (docs/larger_than_memory.md).
     tree : DimensionTree or None
         Dimension tree with d leaves; default ``DimensionTree.balanced(d)``.
     rank : int, list of ints (one per tree node, post-order, root entry 1), or None
@@ -84,6 +88,8 @@ def ht_svd(
     >>> bool(np.allclose(ht.to_tensor(), tensor))
     True
     """
+    if is_dask_array(tensor):
+        return CHUNKED["ht_svd"](tensor, tree, rank, tol)
     tensor = check_tensor(tensor, "tensor", min_ndim=2, check_finite=False)
     tol = check_tol(tol)
     d = tl.ndim(tensor)

@@ -12,9 +12,11 @@ from tensorly.tt_tensor import TTTensor
 from .._backend import dot_t, factors_to_backend
 from ..validation import check_tensor
 from ._common import (
+    CHUNKED,
     WIDE,
     check_tol,
     check_tt_rank,
+    is_dask_array,
     squared_norm,
     truncated_left_svd,
 )
@@ -49,6 +51,8 @@ def tt_svd(tensor, rank: int | Sequence[int] | None = None, tol: float | None = 
     ----------
     tensor : tensor or array-like
         Real tensor of order d >= 1 (float32 stays float32, anything else becomes float64).
+        A ``dask.array.Array`` (zarr, HDF5, memmap data) is decomposed chunk by chunk in two
+        passes, with the same error guarantee checked on the data (docs/larger_than_memory.md).
     rank : int, list of d+1 ints, or None
         Rank caps: an int caps every inner rank; a list ``[1, r_1, ..., r_{d-1}, 1]`` caps each
         (as tensorly's ``validate_tt_rank``). A cap that binds voids the error guarantee.
@@ -77,6 +81,8 @@ def tt_svd(tensor, rank: int | Sequence[int] | None = None, tol: float | None = 
     >>> bool(np.linalg.norm(tt.to_tensor() - tensor) <= 1e-8 * np.linalg.norm(tensor))
     True
     """
+    if is_dask_array(tensor):
+        return CHUNKED["tt_svd"](tensor, rank, tol)
     tensor = check_tensor(tensor, "tensor", min_ndim=1, check_finite=False)
     tol = check_tol(tol)
     shape = tuple(tl.shape(tensor))
