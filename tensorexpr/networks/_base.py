@@ -20,13 +20,13 @@ import tensorly as tl
 from tensorly.cp_tensor import CPTensor
 from tensorly.tt_tensor import TTTensor
 
-from ._backend import tensor_like
-from .features import FeatureMap, check_feature_map
-from .grid import DEFAULT_MEMORY_LIMIT, check_memory, feature_matrix, row_blocks
-from .ht_tensor import HTTensor
-from .operators import Operator, get_operator
-from .trees import DimensionTree, check_tree
-from .validation import (
+from .._backend import tensor_like
+from ..features import FeatureMap, check_feature_map
+from ..grid import DEFAULT_MEMORY_LIMIT, check_memory, feature_matrix, row_blocks
+from ..ht_tensor import HTTensor
+from ..operators import Operator, get_operator
+from ..trees import DimensionTree, check_tree
+from ..validation import (
     as_float_array,
     check_dense_order,
     check_memory_limit,
