@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 import tensorexpr as te
 from tensorexpr import engine
+from tensorexpr.features import prefixed, split_prefixed
 from tensorexpr.validation import check_choice, check_positive_int, check_sample_weight
 
 from ._constraints import Boolean, Int, NoneValue, Options, Real, validate_params
@@ -365,8 +366,7 @@ class NetworkEstimator(BaseEstimator):
         if self.feature_map == "relu":
             self._feature_map = _revive_dead_units(self._feature_map, seq, sw)
         params = engine.init_params(self._spec, self._rng, self._feature_map.constant_index)
-        for name, value in self._feature_map.trainable_params().items():
-            params[f"feature_map.{name}"] = value
+        params.update(prefixed(self._feature_map.trainable_params()))
         self._params = params
         self._fitted_network_args = self._network_args()
         self._optimizer_state = None
@@ -535,7 +535,7 @@ class NetworkEstimator(BaseEstimator):
                 continue
             if action == "decay":
                 learning_rate *= LR_DECAY_FACTOR
-                trainer.optimizer.learning_rate.assign(learning_rate)
+                trainer.set_learning_rate(learning_rate)
                 progress.note(f"Plateau: learning rate lowered to {learning_rate:.3g}")
             elif action == "stop":
                 progress.note(
@@ -610,7 +610,8 @@ class NetworkEstimator(BaseEstimator):
         names = engine.param_names(self._spec)
         fnames = sorted(self._feature_map.trainable_params())
         params = [tf.constant(self._params[k], dtype) for k in names]
-        fparams = [tf.constant(self._params[f"feature_map.{k}"], dtype) for k in fnames]
+        learned = split_prefixed(self._params)[1]
+        fparams = [tf.constant(learned[k], dtype) for k in fnames]
         vs, Ls = [], []
         with np.errstate(over="ignore", invalid="ignore"):
             for start in range(0, seq.shape[0], PREDICT_CHUNK):
@@ -632,10 +633,8 @@ class NetworkEstimator(BaseEstimator):
     def network_(self):
         """The trained score functions as a tensorexpr network (see the class docstring)."""
         check_is_fitted(self)
-        prefix = "feature_map."
-        learned = {k[len(prefix) :]: v for k, v in self._params.items() if k.startswith(prefix)}
+        net, learned = split_prefixed(self._params)
         fmap = self._feature_map.with_params(**learned) if learned else self._feature_map
-        net = {k: v for k, v in self._params.items() if not k.startswith(prefix)}
         return engine.to_network(self._spec, net, fmap)
 
     @property

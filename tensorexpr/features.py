@@ -370,6 +370,23 @@ class PolynomialFeatures(FeatureMap):
         return {"n_inputs": self.n_inputs, "degree": self.degree}
 
 
+#: Prefix of a feature map's arrays where they sit beside a network's: the training state of
+#: the engine and the estimators, and network files.
+PARAM_PREFIX = "feature_map."
+
+
+def prefixed(arrays: dict) -> dict:
+    """A feature map's arrays under the names they take beside a network's parameters."""
+    return {PARAM_PREFIX + name: value for name, value in arrays.items()}
+
+
+def split_prefixed(arrays: dict) -> tuple[dict, dict]:
+    """``(network arrays, feature map arrays by their own names)`` of a joined dict."""
+    network = {k: v for k, v in arrays.items() if not k.startswith(PARAM_PREFIX)}
+    feature = {k[len(PARAM_PREFIX) :]: v for k, v in arrays.items() if k.startswith(PARAM_PREFIX)}
+    return network, feature
+
+
 def check_feature_map(feature_map) -> FeatureMap:
     if not isinstance(feature_map, FeatureMap):
         raise TypeError(

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .features import prefixed, split_prefixed
 from .files import atomic_write
+from .networks import KINDS, LAYOUTS, TensorNetwork, layout_of
 
 __all__ = ["save_network", "load_network", "NETWORK_FORMAT"]
 
@@ -30,7 +32,6 @@ __all__ = ["save_network", "load_network", "NETWORK_FORMAT"]
 #: this one and the first one (format 1: no array shapes, no d, ``n_params`` = array count).
 NETWORK_FORMAT = 2
 _READABLE = (1, 2)
-_KINDS = ("cp", "tt", "ht")
 
 
 def _feature_classes() -> dict:
@@ -70,8 +71,6 @@ def save_network(network, path: str | Path) -> Path:
     >>> bool(np.allclose(back(X), net(X))), back.xi.name
     (True, 'relu_max')
     """
-    from .networks import TensorNetwork
-
     if not isinstance(network, TensorNetwork):
         raise TypeError(
             f"network must be a CPNetwork, TTNetwork or HTNetwork, got {type(network).__name__}"
@@ -82,13 +81,10 @@ def save_network(network, path: str | Path) -> Path:
     fclass = type(fmap).__name__
     if fclass not in _feature_classes():
         raise TypeError(f"the feature map must be a built-in one to be saved, got {fclass}")
-    arrays: dict[str, np.ndarray] = {}
-    params = {}
-    for key, value in fmap.get_params().items():
-        if isinstance(value, np.ndarray):
-            arrays[f"feature_map.{key}"] = value
-        else:
-            params[key] = value
+    fparams = fmap.get_params()
+    arrays = prefixed({k: v for k, v in fparams.items() if isinstance(v, np.ndarray)})
+    params = {k: v for k, v in fparams.items() if not isinstance(v, np.ndarray)}
+    layout = layout_of(network.kind)
     meta = {
         "format": NETWORK_FORMAT,
         "kind": network.kind,
@@ -98,9 +94,8 @@ def save_network(network, path: str | Path) -> Path:
         "feature_map": fclass,
         "feature_params": params,
     }
-    for name, value in _parameter_arrays(network).items():
-        arrays[name] = value
-    if network.kind == "ht":
+    arrays.update(layout.file_arrays(network))
+    if "tree" in layout.options:
         meta["tree"] = network.tree.structure
     meta["arrays"] = {name: list(a.shape) for name, a in arrays.items()}
     meta["n_params"] = network.n_params
@@ -110,20 +105,6 @@ def save_network(network, path: str | Path) -> Path:
     with atomic_write(path) as fh:
         np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
     return path
-
-
-def _parameter_arrays(network) -> dict[str, np.ndarray]:
-    """The network's parameter arrays under their file names (the one naming rule)."""
-    if network.kind == "cp":
-        named = {"weights": network.weights}
-        named.update({f"factors.{k}": f for k, f in enumerate(network.factors)})
-    elif network.kind == "tt":
-        named = {f"cores.{t}": c for t, c in enumerate(network.cores)}
-        if network.matrices is not None:
-            named.update({f"matrices.{t}": c for t, c in enumerate(network.matrices)})
-    else:
-        named = {f"factors.{k}": f for k, f in enumerate(network.factors)}
-    return named
 
 
 class _BadFile(ValueError):
@@ -221,14 +202,14 @@ def _count(meta: dict, name: str, where: str) -> int:
 
 
 def _build(meta: dict, arrays: dict, where: str):
-    from .networks import CPNetwork, HTNetwork, TTNetwork
     from .operators import get_operator, operator_names
     from .trees import DimensionTree
 
     version = meta["format"]
-    kind = _field(meta, "kind", (str,), where, f"one of {list(_KINDS)}")
-    if kind not in _KINDS:
-        raise _BadFile(f"{where}: field 'kind' must be one of {list(_KINDS)}, got {kind!r}")
+    kind = _field(meta, "kind", (str,), where, f"one of {list(KINDS)}")
+    if kind not in KINDS:
+        raise _BadFile(f"{where}: field 'kind' must be one of {list(KINDS)}, got {kind!r}")
+    layout = LAYOUTS[kind]
     xi = _field(meta, "xi", (str,), where, "an operator name")
     if xi not in operator_names():
         raise _BadFile(
@@ -238,7 +219,7 @@ def _build(meta: dict, arrays: dict, where: str):
         )
     xi = get_operator(xi)
     tree = None
-    if kind == "ht":
+    if "tree" in layout.options:
         structure = _field(meta, "tree", (int, list), where, "a nested list of mode indices")
         try:
             tree = DimensionTree(_tuples(structure))
@@ -267,25 +248,10 @@ def _build(meta: dict, arrays: dict, where: str):
     for name, value in arrays.items():
         if value.dtype.kind not in "fiu" or not np.all(np.isfinite(value)):
             raise _BadFile(f"{where}: array {name!r} must hold finite real numbers")
-    params = dict(arrays)
-    fmap = _feature_map(meta, params, where)
+    params, learned = split_prefixed(arrays)
+    fmap = _feature_map(meta, learned, where)
     try:
-        if kind == "cp":
-            d = d or len(_listed(params, "factors"))
-            net = CPNetwork(
-                _series(params, "factors", d, where),
-                fmap,
-                weights=_array(params, "weights", where),
-                xi=xi,
-            )
-        elif kind == "tt":
-            d = d or len(_listed(params, "cores"))
-            mats = None
-            if any(k.startswith("matrices.") for k in params):
-                mats = _series(params, "matrices", d, where)
-            net = TTNetwork(_series(params, "cores", d, where), fmap, xi=xi, matrices=mats)
-        else:
-            net = HTNetwork(_series(params, "factors", tree.n_nodes, where), fmap, tree, xi=xi)
+        net = layout.from_file(_Reader(params, where), d, tree, fmap, xi)
     except _BadFile:
         raise
     except (TypeError, ValueError) as err:
@@ -296,7 +262,7 @@ def _build(meta: dict, arrays: dict, where: str):
     return net
 
 
-def _feature_map(meta: dict, arrays: dict, where: str):
+def _feature_map(meta: dict, learned: dict, where: str):
     classes = _feature_classes()
     name = _field(meta, "feature_map", (str,), where, f"one of {sorted(classes)}")
     if name not in classes:
@@ -304,43 +270,48 @@ def _feature_map(meta: dict, arrays: dict, where: str):
             f"{where}: field 'feature_map' must be one of {sorted(classes)}, got {name!r}"
         )
     fparams = dict(_field(meta, "feature_params", (dict,), where, "an object of parameters"))
-    for key in [k for k in arrays if k.startswith("feature_map.")]:
-        fparams[key.split(".", 1)[1]] = arrays.pop(key)
+    fparams.update(learned)
     try:
         return classes[name](**fparams)
     except (TypeError, ValueError) as err:
         raise _BadFile(f"{where}: field 'feature_params' does not build a {name} ({err})") from None
 
 
-def _listed(params: dict, prefix: str) -> list[str]:
-    return [k for k in params if k.startswith(prefix + ".")]
+class _Reader:
+    """The network arrays of a file, handed to a layout's ``from_file``; each read is checked."""
 
+    def __init__(self, params: dict, where: str):
+        self.params, self.where = params, where
 
-def _array(params: dict, name: str, where: str) -> np.ndarray:
-    if name not in params:
-        raise _BadFile(f"{where}: array {name!r} is missing")
-    return params[name]
+    def listed(self, prefix: str) -> list[str]:
+        """The names ``prefix.*`` in the file."""
+        return [k for k in self.params if k.startswith(prefix + ".")]
 
+    def array(self, name: str) -> np.ndarray:
+        if name not in self.params:
+            raise _BadFile(f"{self.where}: array {name!r} is missing")
+        return self.params[name]
 
-def _series(params: dict, prefix: str, n: int, where: str) -> list[np.ndarray]:
-    """``prefix.0 .. prefix.{n-1}``, each present, and no other ``prefix.*`` array."""
-    expected = [f"{prefix}.{k}" for k in range(n)]
-    for name in expected:
-        if name not in params:
-            raise _BadFile(
-                f"{where}: array {name!r} is missing (field 'd' / 'tree' asks for {n} arrays "
-                f"{prefix}.*, the file holds {len(_listed(params, prefix))})"
-            )
-    extra = sorted(set(_listed(params, prefix)) - set(expected))
-    if extra:
-        raise _BadFile(f"{where}: array {extra[0]!r} does not belong to a network of {n}")
-    return [params[name] for name in expected]
+    def series(self, prefix: str, n: int) -> list[np.ndarray]:
+        """``prefix.0 .. prefix.{n-1}``, each present, and no other ``prefix.*`` array."""
+        expected = [f"{prefix}.{k}" for k in range(n)]
+        for name in expected:
+            if name not in self.params:
+                raise _BadFile(
+                    f"{self.where}: array {name!r} is missing (field 'd' / 'tree' asks for {n} "
+                    f"arrays {prefix}.*, the file holds {len(self.listed(prefix))})"
+                )
+        extra = sorted(set(self.listed(prefix)) - set(expected))
+        if extra:
+            raise _BadFile(f"{self.where}: array {extra[0]!r} does not belong to a network of {n}")
+        return [self.params[name] for name in expected]
 
 
 def _check_counts(meta: dict, net, params: dict, where: str) -> None:
+    layout = LAYOUTS[net.kind]
     stored = _count(meta, "n_params", where)
     if meta["format"] == 1:  # format 1 counted the parameter arrays
-        found, what = len(_parameter_arrays(net)), "parameter arrays"
+        found, what = len(layout.file_arrays(net)), "parameter arrays"
     else:
         found, what = net.n_params, "parameters"
         for name, expected in (("d", net.d), ("n_outputs", net.n_outputs)):
@@ -353,7 +324,7 @@ def _check_counts(meta: dict, net, params: dict, where: str) -> None:
             f"{where}: field 'n_params' is {stored}, the arrays hold {found} {what} "
             "(an array is missing or was changed)"
         )
-    unused = sorted(set(params) - set(_parameter_arrays(net)))
+    unused = sorted(set(params) - set(layout.file_arrays(net)))
     if unused:
         raise _BadFile(f"{where}: array {unused[0]!r} is not a parameter of this network")
 

@@ -79,7 +79,7 @@ def test_least_squares_output_layer_is_the_best_for_its_hidden_layers():
     rng = np.random.default_rng(5)
     target = rng.standard_normal((3, 3, 3))
     spec = fg._spec_of(target, "cp", 3, "relu_max", None, None)
-    shapes = fg._shapes(spec)
+    shapes = te.networks.layout_of("cp").shapes(spec)
     trainer = fg.GridTrainer(spec, shapes, target.size)
     values = fg._initial_values(spec, shapes, rng, te.get_operator("relu_max"))
     trainer.reset(values, target.ravel(), 0.01, 0.0)

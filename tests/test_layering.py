@@ -41,6 +41,10 @@ LAYERS = {
     "tensorexpr.cross._maxvol": 3,
     "tensorexpr.decomposition._dask": 3,
     "tensorexpr.networks": 3,
+    "tensorexpr.networks._base": 3,
+    "tensorexpr.networks.cp": 3,
+    "tensorexpr.networks.tt": 3,
+    "tensorexpr.networks.ht": 3,
     # analysis of networks, tensors and score functions
     "tensorexpr.analysis": 4,
     "tensorexpr.analysis._modular": 4,

@@ -26,7 +26,7 @@ import tensorly as tl
 from ..decomposition import ht_svd, tt_svd
 from ..features import FeatureMap, LinearFeatures
 from ..grid import feature_matrix
-from ..networks import CPNetwork, HTNetwork, TTNetwork
+from ..networks import KINDS, CPNetwork, HTNetwork, TTNetwork
 from ..operators import get_operator
 from ..trees import DimensionTree, check_tree
 
@@ -38,7 +38,6 @@ __all__ = [
     "ConstructionRanks",
 ]
 
-KINDS = ("cp", "tt", "ht")
 XIS = ("relu_max", "product", "relu_sum")
 #: Largest grid tensor accepted (entries): the construction reads every entry.
 MAX_ENTRIES = 2**24

@@ -16,10 +16,12 @@ Compiled functions are kept in a bounded cache (:func:`clear_cache`).
 """
 
 from .._tensorflow import import_tensorflow
+from ..networks import KINDS
+from ..networks.ht import node_name
 from ._cache import MAX_ENTRIES, cache_size, cached, clear_cache
 from ._evaluate import contract, grid, scores
 from ._fit_generalized import GeneralizedFit, fit_generalized
-from ._spec import KINDS, NetworkSpec, init_params, node_name, param_names, to_network
+from ._spec import NetworkSpec, init_params, param_names, to_network
 from ._train import LOSSES, NetworkTrainer, network_trainer, scores_function
 
 __all__ = [

@@ -23,10 +23,11 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensorflow import import_tensorflow
+from ..networks.ht import node_name
 from ..operators import Operator, get_operator
-from ._spec import NetworkSpec, middle_cores, node_name
+from ._spec import NetworkSpec
 
-__all__ = ["contract", "scores", "grid", "UNROLL_MAX"]
+__all__ = ["contract", "scores", "grid", "RECURSIONS", "UNROLL_MAX"]
 
 #: Longer trains run in a ``tf.scan`` loop instead of being unrolled into the graph.
 UNROLL_MAX = 64
@@ -112,9 +113,38 @@ def _tt_scores(spec, op, xi_fn, p, F, log_scale):
 
     state = _normalise(h, L) if log_scale else (h, L)
     if spec.d > 2:
-        elems = [tf.transpose(F[:, 1:-1], [1, 0, 2]), middle_cores(spec, p)]
+        elems = [tf.transpose(F[:, 1:-1], [1, 0, 2]), _middle_cores(spec, p)]
         state = _fold(step, state, elems, spec.d <= UNROLL_MAX)
     return step(state, (F[:, -1], p["core_last"]), last=True)
+
+
+def _middle_cores(spec, params):
+    """The (d - 2, r, L, r) middle cores; a shared core repeated (its gradient is the sum over
+    its positions)."""
+    tf = import_tensorflow()
+    if not spec.shared_cores:
+        return params["cores_middle"]
+    return tf.repeat(tf.expand_dims(params["core_middle"], 0), spec.d - 2, axis=0)
+
+
+def _tt_grid(spec, op, xi_fn, params, F):
+    """``Gamma_t = sum G_t xi(F C_t^T, Gamma_{t-1})`` (docs/theory.md section 3)."""
+    tf = import_tensorflow()
+    d = spec.d
+    a = [F] * d
+    if "matrices" in params:
+        a = [F @ tf.transpose(params["matrices"][t]) for t in range(d)]
+    cores = [params["core_first"]]
+    if d > 2:
+        middle = _middle_cores(spec, params)
+        cores += [middle[t] for t in range(d - 2)]
+    if d > 1:
+        cores.append(params["core_last"])
+    start = a[0] if op.unit is None else xi_fn(a[0], op.unit * tf.ones_like(a[0]))
+    state = start @ cores[0][0]
+    for t in range(1, d):
+        state = _outer(xi_fn, state, a[t], cores[t])
+    return state
 
 
 def _cp_scores(spec, op, xi_fn, p, F, log_scale):
@@ -137,6 +167,17 @@ def _cp_scores(spec, op, xi_fn, p, F, log_scale):
     if spec.d > 1:
         u, L = _fold(step, (u, L), [z[1:]], spec.d <= UNROLL_MAX)
     return tf.matmul(u, p["weights"]), L
+
+
+def _cp_grid(spec, op, xi_fn, params, F):
+    """``sum_a w_a (F v_1a) (x)_xi ... (x)_xi (F v_da)``: the rows of the state are tuples."""
+    tf = import_tensorflow()
+    z = [F @ params["factors"][k] for k in range(spec.d)]
+    state = z[0]
+    for zk in z[1:]:
+        pair = xi_fn(tf.expand_dims(state, 1), tf.expand_dims(zk, 0))
+        state = tf.reshape(pair, [-1, tf.shape(zk)[1]])
+    return state @ params["weights"]
 
 
 def _waves(tree) -> list[list[int]]:
@@ -185,6 +226,22 @@ def _ht_scores(spec, op, xi_fn, p, F, log_scale):
     return phi[tree.root]
 
 
+def _ht_grid(spec, op, xi_fn, params, F):
+    """``U_t[(i_l, i_r)] = sum B xi(U_l[i_l], U_r[i_r])`` up the tree, then modes in order."""
+    tf = import_tensorflow()
+    tree = spec.dimension_tree()
+    U = {tree.leaf(k): F @ params["leaves"][k] for k in range(spec.d)}
+    for node in tree.internal_nodes:
+        left, right = tree.children(node)
+        U[node] = _outer(xi_fn, U.pop(left), U.pop(right), params[node_name(tree, node)])
+    full = U[tree.root]
+    inverse = [int(i) for i in np.argsort(tree.mode_order)]
+    if inverse != list(range(spec.d)):
+        M = tf.shape(F)[0]
+        full = tf.transpose(tf.reshape(full, tf.fill([spec.d], M)), inverse)
+    return full
+
+
 def scores(spec: NetworkSpec, params: dict, F, xi_fn=None):
     """``(v, L)`` with the scores ``exp(L)[:, None] * v`` of a batch.
 
@@ -206,8 +263,7 @@ def scores(spec: NetworkSpec, params: dict, F, xi_fn=None):
     """
     op = get_operator(spec.xi)
     log_scale = op.is_product or op.positively_homogeneous
-    fn = {"tt": _tt_scores, "cp": _cp_scores, "ht": _ht_scores}[spec.kind]
-    return fn(spec, op, xi_fn or op.tf_function, params, F, log_scale)
+    return RECURSIONS[spec.kind][0](spec, op, xi_fn or op.tf_function, params, F, log_scale)
 
 
 def grid(spec: NetworkSpec, params: dict, F, xi_fn=None):
@@ -230,42 +286,22 @@ def grid(spec: NetworkSpec, params: dict, F, xi_fn=None):
     """
     tf = import_tensorflow()
     op = get_operator(spec.xi)
-    xi_fn = xi_fn or op.tf_function
-    d = spec.d
+    grid_of = RECURSIONS[spec.kind][1]
+    return tf.reshape(grid_of(spec, op, xi_fn or op.tf_function, params, F), [-1])
 
-    def outer(state, new, W):
-        # rows of state (P) times rows of new (Q): (P * Q, C), the new mode fastest
-        out = contract(xi_fn, tf.expand_dims(state, 1), tf.expand_dims(new, 0), W)
-        return tf.reshape(out, [-1, tf.shape(W)[-1]])
 
-    if spec.kind == "cp":
-        z = [F @ params["factors"][k] for k in range(d)]
-        state = z[0]
-        for zk in z[1:]:
-            pair = xi_fn(tf.expand_dims(state, 1), tf.expand_dims(zk, 0))
-            state = tf.reshape(pair, [-1, tf.shape(zk)[1]])
-        return tf.reshape(state @ params["weights"], [-1])
-    if spec.kind == "tt":
-        a = [F] * d
-        if "matrices" in params:
-            a = [F @ tf.transpose(params["matrices"][t]) for t in range(d)]
-        cores = [params["core_first"]]
-        if d > 1:
-            middle = middle_cores(spec, params)
-            cores += [middle[t] for t in range(d - 2)] + [params["core_last"]]
-        start = a[0] if op.unit is None else xi_fn(a[0], op.unit * tf.ones_like(a[0]))
-        state = start @ cores[0][0]
-        for t in range(1, d):
-            state = outer(state, a[t], cores[t])
-        return tf.reshape(state, [-1])
-    tree = spec.dimension_tree()
-    U = {tree.leaf(k): F @ params["leaves"][k] for k in range(d)}
-    for node in tree.internal_nodes:
-        left, right = tree.children(node)
-        U[node] = outer(U.pop(left), U.pop(right), params[node_name(tree, node)])
-    full = U[tree.root]
-    inverse = [int(i) for i in np.argsort(tree.mode_order)]
-    if inverse != list(range(d)):
-        M = tf.shape(F)[0]
-        full = tf.transpose(tf.reshape(full, tf.fill([d], M)), inverse)
-    return tf.reshape(full, [-1])
+def _outer(xi_fn, state, new, W):
+    """Rows of ``state`` (P) times rows of ``new`` (Q) through W: (P * Q, C), new mode fastest."""
+    tf = import_tensorflow()
+    out = contract(xi_fn, tf.expand_dims(state, 1), tf.expand_dims(new, 0), W)
+    return tf.reshape(out, [-1, tf.shape(W)[-1]])
+
+
+#: The TensorFlow recursions of each network kind (docs/theory.md sections 1 and 3):
+#: ``(scores, grid)``, the batch form with the log-scale state and the grid form on a feature
+#: matrix. A new kind adds its pair here and its layout in ``tensorexpr.networks``.
+RECURSIONS = {
+    "cp": (_cp_scores, _cp_grid),
+    "tt": (_tt_scores, _tt_grid),
+    "ht": (_ht_scores, _ht_grid),
+}

@@ -15,19 +15,17 @@ trained with subgradients.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._tensorflow import import_tensorflow
 from ..features import LinearFeatures
-from ..networks import CPNetwork, HTNetwork, TensorNetwork, TTNetwork
+from ..networks import LAYOUTS, TensorNetwork, layout_of
 from ..operators import Operator, get_operator
 from ..trees import DimensionTree, check_tree
 from ..validation import (
     as_float_array,
-    check_choice,
     check_positive_int,
     check_random_state,
     check_real,
@@ -35,7 +33,7 @@ from ..validation import (
 )
 from ._cache import cached
 from ._evaluate import grid
-from ._spec import KINDS, NetworkSpec, node_name, to_network
+from ._spec import NetworkSpec, to_network
 
 __all__ = ["fit_generalized", "GeneralizedFit"]
 
@@ -201,57 +199,27 @@ def _check_target(tensor) -> np.ndarray:
 
 
 def _spec_of(arr, kind, rank, xi, tree, hidden_size) -> NetworkSpec:
+    """The fit's spec; a TT fit always trains the matrices ``C_t`` (L = M by default)."""
     d, M = arr.ndim, arr.shape[0]
-    check_choice(kind, "kind", KINDS)
+    layout = layout_of(kind)
     rank = check_positive_int(rank, "rank")
     op = get_operator(xi)
-    if tree is not None and kind != "ht":
-        raise ValueError(f"tree is only used with kind='ht', got kind={kind!r}")
-    if hidden_size is not None and kind != "tt":
-        raise ValueError(f"hidden_size is only used with kind='tt', got kind={kind!r}")
-    structure = None
-    if kind == "ht":
-        structure = check_tree(tree, d).structure
+    for name, value in (("tree", tree), ("hidden_size", hidden_size)):
+        if value is not None and name not in layout.options:
+            owner = next(k for k, other in LAYOUTS.items() if name in other.options)
+            raise ValueError(f"{name} is only used with kind={owner!r}, got kind={kind!r}")
+    structure = check_tree(tree, d).structure if "tree" in layout.options else None
     hidden = None
-    if kind == "tt":
+    if "hidden_size" in layout.options:
         hidden = M if hidden_size is None else check_positive_int(hidden_size, "hidden_size")
     spec = NetworkSpec(kind, op.name, d, M, rank, 1, structure, hidden)
-    n_params = sum(math.prod(shape) for shape in _shapes(spec).values())
     # the parameters, their gradients and Adam's two moments
     check_size(
-        4 * 8 * n_params,
+        4 * 8 * layout.n_params(spec),
         f"rank={rank}" if hidden_size is None else f"rank={rank}, hidden_size={hidden_size}",
         f"the training of a {kind.upper()} network (d={d}, M={M})",
     )
     return spec
-
-
-def _shapes(spec: NetworkSpec) -> dict:
-    d, M, r = spec.d, spec.m, spec.rank
-    if spec.kind == "cp":
-        return {"factors": (d, M, r), "weights": (r, 1)}
-    if spec.kind == "tt":
-        L = spec.width
-        return {
-            "core_first": (1, L, r),
-            "cores_middle": (d - 2, r, L, r),
-            "core_last": (r, L, 1),
-            "matrices": (d, L, M),
-        }
-    tree = spec.dimension_tree()
-    shapes = {"leaves": (d, M, r)}
-    for node in tree.internal_nodes:
-        shapes[node_name(tree, node)] = (r, r, 1 if node == tree.root else r)
-    return shapes
-
-
-def _output_name(spec: NetworkSpec) -> str:
-    if spec.kind == "cp":
-        return "weights"
-    if spec.kind == "tt":
-        return "core_last"
-    tree = spec.dimension_tree()
-    return node_name(tree, tree.root)
 
 
 def _initial_values(spec: NetworkSpec, shapes: dict, rng, op: Operator) -> dict:
@@ -261,12 +229,13 @@ def _initial_values(spec: NetworkSpec, shapes: dict, rng, op: Operator) -> dict:
     the output layer starts positive (half-normal): a negative pre-activation is a dead ReLU with
     zero gradient, and a fit from mostly dead units stalls.
     """
-    output = _output_name(spec)
+    layout = layout_of(spec.kind)
+    output = layout.output_name(spec)
     values = {}
     for name, shape in shapes.items():
-        if name in ("factors", "matrices", "leaves"):
+        if name in layout.inputs:  # free vectors on one-hot templates
             std = 1.0
-        elif name == "weights":
+        elif len(shape) == 2:  # output weights (R, C)
             std = 1.0 / np.sqrt(shape[0])
         else:  # cores (r, L, r') and transfer tensors (r, r, r'): fan-in of the two first axes
             std = 1.0 / np.sqrt(shape[-3] * shape[-2])
@@ -380,7 +349,8 @@ def _values_of_network(init, spec: NetworkSpec, shapes: dict, scale: float) -> d
 
     from ..grid import feature_matrix
 
-    cls = {"cp": CPNetwork, "tt": TTNetwork, "ht": HTNetwork}[spec.kind]
+    layout = layout_of(spec.kind)
+    cls = layout.network
     if not isinstance(init, cls):
         raise TypeError(
             f"init must be a {cls.__name__} for kind={spec.kind!r}, got {type(init).__name__}"
@@ -389,33 +359,15 @@ def _values_of_network(init, spec: NetworkSpec, shapes: dict, scale: float) -> d
         raise ValueError(
             f"init must have xi={spec.xi!r}, d={spec.d} and one output like the fit, got {init!r}"
         )
-    if spec.kind == "ht" and init.tree.structure != spec.tree:
+    if "tree" in layout.options and init.tree.structure != spec.tree:
         raise ValueError(
             f"init must use the fit's tree {spec.dimension_tree()!r}, got {init.tree!r}"
         )
     with tl.backend_context("numpy"):
         F = np.asarray(feature_matrix(init.feature_map, np.eye(spec.m)), dtype=np.float64)
-    if spec.kind == "cp":
-        values = {
-            "factors": np.stack([F @ f for f in init.factors]),
-            "weights": np.reshape(init.weights, (-1, 1)) / scale,
-        }
-    elif spec.kind == "tt":
-        cores = init.cores
-        middle = shapes["cores_middle"]
-        matrices = [F.T] * spec.d if init.matrices is None else [c @ F.T for c in init.matrices]
-        values = {
-            "core_first": cores[0],
-            "cores_middle": np.stack(cores[1:-1]) if spec.d > 2 else np.zeros(middle),
-            "core_last": cores[-1] / scale,
-            "matrices": np.stack(matrices),
-        }
-    else:
-        tree = init.tree
-        values = {"leaves": np.stack([F @ init.factors[tree.leaf(k)] for k in range(spec.d)])}
-        for node in tree.internal_nodes:
-            factor = init.factors[node]
-            values[node_name(tree, node)] = factor / scale if node == tree.root else factor
+    values = layout.params_of(layout.one_hot(init, F))
+    output = layout.output_name(spec)
+    values[output] = values[output] / scale
     got = {k: tuple(np.shape(v)) for k, v in values.items()}
     expected = {k: tuple(v) for k, v in shapes.items()}
     if got != expected:
@@ -428,12 +380,10 @@ def _values_of_network(init, spec: NetworkSpec, shapes: dict, scale: float) -> d
 
 def _fitted_network(spec: NetworkSpec, values: dict, scale: float):
     values = dict(values)
-    output = _output_name(spec)
+    layout = layout_of(spec.kind)
+    output = layout.output_name(spec)
     values[output] = values[output] * scale
-    net = to_network(spec, values, LinearFeatures.identity(spec.m))
-    if spec.kind == "tt" and get_operator(spec.xi).is_product:
-        return net.folded()  # C_t folds into the cores
-    return net
+    return layout.fitted(to_network(spec, values, LinearFeatures.identity(spec.m)))
 
 
 def _relative_error(net, arr: np.ndarray) -> float:
@@ -537,7 +487,7 @@ def fit_generalized(
 
     scale = float(np.linalg.norm(arr)) / np.sqrt(arr.size)  # fit at unit RMS, scale back
     target = (arr / scale).reshape(-1)
-    shapes = _shapes(spec)
+    shapes = layout_of(spec.kind).shapes(spec)
     trainer = cached(("grid", spec), lambda: GridTrainer(spec, shapes, arr.size))
 
     start = None if init is None else _values_of_network(init, spec, shapes, scale)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensorflow import import_tensorflow
-from ..features import FeatureMap
+from ..features import PARAM_PREFIX, FeatureMap, prefixed
+from ..networks import layout_of
 from ._cache import cached
 from ._evaluate import scores
 from ._spec import NetworkSpec, param_names
@@ -61,15 +62,14 @@ def scores_function(spec: NetworkSpec, feature_map: FeatureMap, dtype: str):
 
     def build():
         tf = import_tensorflow()
-        from ._spec import init_params
 
         # one trace per network: fixed parameter shapes, any number of rows (without a
         # signature every new batch size traced again, and TensorFlow warned of retracing)
         tf_dtype = getattr(tf, dtype)
-        shapes = init_params(spec, np.random.default_rng(0), None)  # shapes only
+        shapes = layout_of(spec.kind).shapes(spec)
         fshapes = feature_map.trainable_params()
         signature = [
-            [tf.TensorSpec(shapes[k].shape, tf_dtype) for k in names],
+            [tf.TensorSpec(shapes[k], tf_dtype) for k in names],
             [tf.TensorSpec(fshapes[k].shape, tf_dtype) for k in fnames],
             tf.TensorSpec([None, spec.d, feature_map.n_inputs], tf_dtype),
         ]
@@ -133,7 +133,7 @@ class NetworkTrainer:
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
             self.variables = [
                 tf.Variable(tf.zeros(self._shapes()[k], self.dtype), name=k.replace(".", "_"))
-                for k in self.names + [f"feature_map.{k}" for k in self.fnames]
+                for k in self.names + self._fnames_full()
             ]
             self.optimizer = keras.optimizers.Adam(epsilon=ADAM_EPSILON)
             self.optimizer.build(self.variables)
@@ -143,19 +143,10 @@ class NetworkTrainer:
             self._step = self._compile_distributed_step(tf, use_dropout, strategy)
 
     def _shapes(self) -> dict:
-        if not hasattr(self, "_shape_cache"):
-            from ._spec import init_params
-
-            rng = np.random.default_rng(0)  # shapes only
-            shapes = {k: v.shape for k, v in init_params(self.spec, rng, None).items()}
-            shapes.update(
-                {
-                    f"feature_map.{k}": v.shape
-                    for k, v in self.feature_map.trainable_params().items()
-                }
-            )
-            self._shape_cache = shapes
-        return self._shape_cache
+        """The shapes of the network's parameters (its layout's) and the feature map's."""
+        shapes = layout_of(self.spec.kind).shapes(self.spec)
+        fshapes = {k: v.shape for k, v in self.feature_map.trainable_params().items()}
+        return {**shapes, **prefixed(fshapes)}
 
     def _forward(self, X, keep=None):
         n = len(self.names)
@@ -276,10 +267,14 @@ class NetworkTrainer:
             self.optimizer.iterations.assign(int(optimizer_state[0]))
             for var, value in zip(slots, optimizer_state[1:], strict=True):
                 var.assign(value)
+        self.set_learning_rate(learning_rate)
+
+    def set_learning_rate(self, learning_rate: float) -> None:
+        """Adam's step size from the next step on (the moments and the step count stay)."""
         self.optimizer.learning_rate.assign(learning_rate)
 
     def _fnames_full(self) -> list[str]:
-        return [f"feature_map.{k}" for k in self.fnames]
+        return [PARAM_PREFIX + k for k in self.fnames]
 
     def _optimizer_slots(self) -> list:
         skip = {id(self.optimizer.iterations), id(self.optimizer.learning_rate)}

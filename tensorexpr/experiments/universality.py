@@ -26,6 +26,7 @@ import numpy as np
 from ..analysis.construction import construct_generalized, relu_sum_floor
 from ..engine import fit_generalized
 from ..grid import grid_tensor
+from ..networks import KINDS
 from ._base import (
     PAGE_WIDTH_IN,
     Experiment,
@@ -39,7 +40,6 @@ from ._base import (
 __all__ = ["run", "plot", "additive_floor", "UNIVERSALITY"]
 
 XIS = ("relu_max", "product", "relu_sum")
-KINDS = ("cp", "tt", "ht")
 
 
 def constructed_rows(tensor: np.ndarray, **keys) -> list[dict]:
