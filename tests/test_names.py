@@ -43,7 +43,7 @@ def test_signatures_follow_the_table(name, function):
     assert not {"seed", "rng", "random_seed"} & set(params), name
     # the singular-value threshold of the analysis functions is atol; tol is a relative error
     if "atol" in params:
-        assert "tol" not in params, name
+        assert "tol" not in params or params["tol"].default == "deprecated", name
 
 
 def _caught(function):
@@ -79,6 +79,21 @@ def test_old_keyword_names_warn_and_mean_the_same():
         old, future = _caught(lambda c=complete: c(*args, rank=1, n_iter_max=3, random_state=0))
         assert old.train_errors == new.train_errors, complete.__name__
         assert len(future) == 1 and future[0].filename == __file__
+
+
+def test_the_singular_value_threshold_is_atol():
+    T = np.diag([1.0, 1e-3, 1e-9]).reshape(3, 3)
+    found = te.matricization_rank(T, [0], atol=1e-6)
+    assert found.rank == 2 == np.linalg.matrix_rank(T, tol=1e-6) and found.atol == 1e-6
+    old, future = _caught(lambda: te.matricization_rank(T, [0], tol=1e-6))
+    assert old.rank == 2 and len(future) == 1 and future[0].filename == __file__
+    assert "atol" in str(future[0].message)
+    value, future = _caught(lambda: old.tol)
+    assert value == 1e-6 and len(future) == 1
+    bound, future = _caught(lambda: te.shallow_width_lower_bound(T, tol=1e-2))
+    assert bound.bound == 1 == te.shallow_width_lower_bound(T, atol=1e-2).bound
+    assert len(future) == 1 and future[0].filename == __file__
+    assert _caught(lambda: bound.tol)[0] == bound.atol == 1e-2
 
 
 def test_the_iteration_cap_is_checked_under_its_new_name():
