@@ -157,3 +157,22 @@ def test_verbose_is_an_int_level(capsys):
             check_verbose(bad)
     with pytest.raises(TypeError, match="verbose"):
         te.tt_cross(HILBERT, (5,) * 3, verbose="loud")
+
+
+def test_fit_generalized_prints_one_line_per_restart(capsys):
+    target = np.add.outer(np.arange(3.0), np.arange(3.0)) + 1.0
+    fit = te.fit_generalized(
+        target,
+        "cp",
+        rank=1,
+        xi="relu_sum",
+        tol=1e-12,
+        max_iter=50,
+        n_restarts=2,
+        random_state=0,
+        verbose=1,
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == fit.n_restarts == 2
+    assert all(line.startswith("fit_generalized: restart") for line in lines)
+    assert f"{fit.restart_errors[1]:.3e}" in lines[1]
