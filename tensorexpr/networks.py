@@ -67,6 +67,23 @@ def _rank_list(rank, d: int, n_outputs: int) -> list[int]:
     return ranks
 
 
+def _node_ranks(rank, tree: DimensionTree, n_outputs: int) -> list[int]:
+    """Ranks of the tree nodes in post-order (root last: n_outputs): an int (every non-root
+    node), one int per non-root node, or one per node."""
+    n = tree.n_nodes
+    ranks = check_rank(rank, (n - 1, n), f"{n - 1} or {n} ints (tree nodes in post-order)")
+    if isinstance(ranks, int):
+        return [ranks] * (n - 1) + [n_outputs]
+    if len(ranks) == n - 1:
+        return [*ranks, n_outputs]
+    if ranks[-1] != n_outputs:
+        raise ValueError(
+            f"rank as a list of {n} ints (one per tree node) must end with the root's "
+            f"n_outputs={n_outputs}, got {ranks}"
+        )
+    return ranks
+
+
 class TensorNetwork:
     """Base class of the CP, TT and HT networks: inputs, evaluation and grid tensors.
 
@@ -746,8 +763,9 @@ class HTNetwork(TensorNetwork):
         d : int
             Number of positions.
         feature_map : FeatureMap
-        rank : int
-            Rank of every non-root node.
+        rank : int or list of ints
+            Rank of every non-root node: one int, one per non-root node, or one per node
+            (tree nodes in post-order, as :attr:`ranks`; the root's entry is ``n_outputs``).
         xi : str or Operator, default "product"
         n_outputs : int, default 1
         tree : DimensionTree, optional
@@ -759,23 +777,24 @@ class HTNetwork(TensorNetwork):
         HTNetwork
         """
         d = check_positive_int(d, "d")
-        r = check_positive_int(rank, "rank")
         C = check_positive_int(n_outputs, "n_outputs")
         tree = check_tree(tree, d)
+        r = _node_ranks(rank, tree, C)
         m = check_feature_map(feature_map).n_features
         rng = check_random_state(random_state)
+        shapes = [
+            (m, r[node]) if tree.is_leaf(node) else (*(r[c] for c in tree.children(node)), r[node])
+            for node in range(tree.n_nodes)
+        ]
         check_size(
-            8 * (d * m * r + (d - 2) * r**3 + r * r * C),
-            f"rank={r}, d={d}",
+            8 * sum(int(np.prod(shape, dtype=object)) for shape in shapes),
+            f"rank={rank}, d={d}",
             f"the factors of an HTNetwork (m={m})",
         )
-        factors = []
-        for node in range(tree.n_nodes):
-            out = C if node == tree.root else r
-            if tree.is_leaf(node):
-                factors.append(rng.standard_normal((m, out)) / np.sqrt(m))
-            else:
-                factors.append(rng.standard_normal((r, r, out)) / r)
+        factors = [
+            rng.standard_normal(shape) / np.sqrt(np.prod(shape[:-1], dtype=float))
+            for shape in shapes
+        ]
         return cls(factors, feature_map, tree=tree, xi=xi)
 
     @property

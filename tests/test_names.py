@@ -176,3 +176,22 @@ def test_fit_generalized_prints_one_line_per_restart(capsys):
     assert len(lines) == fit.n_restarts == 2
     assert all(line.startswith("fit_generalized: restart") for line in lines)
     assert f"{fit.restart_errors[1]:.3e}" in lines[1]
+
+
+def test_ht_network_rank_is_an_int_or_one_per_node_as_in_ht_svd():
+    fm = te.LinearFeatures.identity(3)
+    tree = te.DimensionTree.balanced(4)  # post-order: leaves 0, 1, node 2, leaves 3, 4, 5, root
+    same = te.HTNetwork.random(4, fm, [2] * 6, tree=tree, random_state=0)
+    ref = te.HTNetwork.random(4, fm, 2, tree=tree, random_state=0)
+    for a, b in zip(same.factors, ref.factors, strict=True):
+        np.testing.assert_array_equal(a, b)
+    net = te.HTNetwork.random(4, fm, [3, 3, 2, 3, 3, 3, 1], tree=tree, random_state=0)
+    assert net.ranks == (3, 3, 2, 3, 3, 3, 1)
+    # the rank of the node over modes {0, 1} bounds that matricization of W (theorem)
+    W = tl.to_numpy(net.coefficient_tensor())
+    assert np.linalg.matrix_rank(W.reshape(9, 9)) <= 2
+    assert te.ht_svd(W, tree=tree, rank=[3, 3, 2, 3, 3, 3, 1]).ranks[2] <= 2
+    with pytest.raises(ValueError, match="must end with the root's n_outputs=1"):
+        te.HTNetwork.random(4, fm, [2] * 7, tree=tree)
+    with pytest.raises(ValueError, match="6 or 7 ints"):
+        te.HTNetwork.random(4, fm, [2, 2], tree=tree)
