@@ -68,7 +68,7 @@ for rank in (1, 2, 3):
     cp_tensor, err = fit.cp_tensor, fit.relative_error
     print(f"CP rank {rank}: relative error {err:.1e}")
 found = te.cp_rank(T, tol=1e-2, random_state=0)
-print(f"smallest CP rank with error <= 1e-2: {found.rank} (error {found.rel_error:.1e})")
+print(f"smallest CP rank with error <= 1e-2: {found.rank} (error {found.relative_error:.1e})")
 
 # %%
 # Error against size
