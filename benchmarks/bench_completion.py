@@ -202,7 +202,7 @@ def section_noise(n_samples):
     print(f"\n== noisy samples: relative noise {noise:g}, N = {n_samples}")
     print(
         f"te.tt_complete (no tol): {sec:.2f} s, ranks {res.ranks[1:-1]}, validation error "
-        f"{res.validation_error:.2e}, test error vs noiseless {err:.2e} = {err / noise:.2f} x "
+        f"{res.relative_error:.2e}, test error vs noiseless {err:.2e} = {err / noise:.2f} x "
         f"noise ({'within' if err <= 2 * noise else 'NOT within'} 2x) ({res.stop})"
     )
 

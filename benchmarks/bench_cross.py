@@ -84,9 +84,10 @@ def run_te(fn, shape, tol, seed):
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        tt, info = te.tt_cross(box, shape, tol=tol, n_test=1000, random_state=seed)
+        info = te.tt_cross(box, shape, tol=tol, n_test=1000, random_state=seed)
+        tt = info.tensor
     seconds = time.perf_counter() - start
-    return len(box.seen), seconds, list(tt.factors), tuple(tt.rank), info.error
+    return len(box.seen), seconds, list(tt.factors), tuple(tt.rank), info.relative_error
 
 
 def run_teneva(fn, shape, tol, seed, max_sweeps=200):
@@ -123,9 +124,10 @@ def curves() -> None:
         for tol in (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 1e-4, 1e-5, 1e-6):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                tt, info = te.tt_cross(
+                info = te.tt_cross(
                     net, templates=templates, tol=tol, max_evals=2_000_000, random_state=0
                 )
+                tt = info.tensor
             err = np.linalg.norm(np.asarray(tt_entries(tt, idx)) - direct) / np.linalg.norm(direct)
             print(f"  {tol:.0e} | {info.n_evals} | {err:.1e} | {max(tt.rank)} | {info.stop}")
 

@@ -234,8 +234,8 @@ def large(entries, client, folder):
                 ranks, at = result.ranks, lambda i, r=tt: tt_entries_at(r.factors, i)
             else:
                 ranks, at = (
-                    f"rank {RANK}, rel_error {result[1]:.2e}",
-                    (lambda i, r=result[0]: cp_entries_at(r, i)),
+                    f"rank {RANK}, relative_error {result.relative_error:.2e}",
+                    (lambda i, r=result.cp_tensor: cp_entries_at(r, i)),
                 )
             err = held_out_error(lazy, at)
             print(
@@ -268,7 +268,7 @@ def small(entries, folder):
                     result = fn(data)
                     times[path] = time.perf_counter() - start
                 if name == "cp":
-                    err, ranks = np.linalg.norm(result[0].to_tensor() - dense) / norm, RANK
+                    err, ranks = np.linalg.norm(result.cp_tensor.to_tensor() - dense) / norm, RANK
                 else:
                     err = np.linalg.norm(np.asarray(result.to_tensor()) - dense) / norm
                     ranks = result.rank if name == "tt_svd" else result.ranks

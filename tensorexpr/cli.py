@@ -294,7 +294,7 @@ def _cmd_analyze(args) -> int:
                 "term_rank": found.term_rank,
                 "bound": found.bound,
                 "method": found.method,
-                "tol": found.tol,
+                "atol": found.atol,
                 "gap": found.gap,
             }
         ]

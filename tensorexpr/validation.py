@@ -24,6 +24,7 @@ __all__ = [
     "as_float_array",
     "check_tensor",
     "check_random_state",
+    "check_verbose",
     "check_sample_weight",
     "check_memory_limit",
     "check_size",
@@ -155,6 +156,14 @@ def check_random_state(random_state) -> np.random.Generator:
     if random_state < 0:
         raise ValueError(f"random_state must be None or an int >= 0, got {random_state}")
     return np.random.default_rng(int(random_state))
+
+
+def check_verbose(verbose) -> int:
+    """``verbose`` as an int >= 0 (a bool counts as 0 or 1): 0 is silent, 1 prints one line per
+    step (rank, sweep or restart) of the algorithm."""
+    if not isinstance(verbose, numbers.Integral) or verbose < 0:
+        raise TypeError(f"verbose must be an int >= 0 or a bool, got {verbose!r}")
+    return int(verbose)
 
 
 def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:

@@ -58,7 +58,8 @@ def test_dense_inputs_of_any_backend_are_converted(backend):
         assert np.allclose(tl.to_numpy(tt.to_tensor()), full)
         ht = te.ht_svd(x, tol=1e-10)
         assert np.allclose(tl.to_numpy(ht.to_tensor()), full)
-        cp_tensor, _ = te.cp(x, 1, n_restarts=1, random_state=0, n_iter_max=2)
+        fit = te.cp(x, 1, n_restarts=1, random_state=0, max_iter=2)
+        cp_tensor = fit.cp_tensor
         assert all(_is_current(f) for f in cp_tensor.factors)
         odd = full.transpose(0, 2, 1, 3).reshape(9, 9)
         assert te.matricization_rank(x, "odd").rank == np.linalg.matrix_rank(odd)

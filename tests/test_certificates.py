@@ -198,8 +198,8 @@ def test_submatrix_errors_name_the_argument():
         te.matricization_rank(net, method="submatrix", max_size=2.5)
     with pytest.raises(ValueError, match="entry_error must be"):
         te.matricization_rank(net, method="submatrix", entry_error=-1.0)
-    with pytest.raises(ValueError, match="tol is not used"):
-        te.matricization_rank(net, method="submatrix", tol=1e-3)
+    with pytest.raises(ValueError, match="atol is not used"):
+        te.matricization_rank(net, method="submatrix", atol=1e-3)
     with pytest.raises(TypeError, match="need method='submatrix'"):
         te.matricization_rank(net, method="dense", max_size=4)
     soft = te.TTNetwork.random(4, te.TrigFeatures(), rank=2, xi="softplus", random_state=0)
@@ -309,7 +309,7 @@ def test_certificates_at_any_d(kind, d):
         )
         # runs at any d, but the absolute network's values (the margin) outgrow the
         # entries by ~1e50 at d = 200: only the exact route certifies the rank there
-        assert float_.rank <= 16 and float_.tol > float_.singular_values[0]
+        assert float_.rank <= 16 and float_.atol > float_.singular_values[0]
 
 
 def test_generalized_networks_at_large_d():

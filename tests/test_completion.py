@@ -42,7 +42,7 @@ def test_tt_complete_finds_the_rank_and_recovers_the_dense_tensor():
     assert res.n_samples == len(idx) == res.n_train + res.n_validation
     assert len(res.train_errors) == len(res.validation_errors) == len(res.sweep_ranks)
     assert res.sweep_ranks[0] == (1, 1, 1, 1, 1, 1)  # grown from 1
-    assert res.validation_error <= 1e-9
+    assert res.relative_error <= 1e-9
 
 
 def test_tt_complete_mask_form_equals_index_form():
@@ -85,7 +85,7 @@ def test_cp_complete_recovers_the_dense_tensor():
     a, b, c = rng.random((3, 2, 7))
     full = np.einsum("ri,rj,rk->ijk", a, b, c)
     idx, vals, _ = _entries(full, 0.5, rng)
-    res = te.cp_complete(idx, vals, full.shape, rank=2, tol=1e-9, n_iter_max=2000, random_state=0)
+    res = te.cp_complete(idx, vals, full.shape, rank=2, tol=1e-9, max_iter=2000, random_state=0)
     assert res.ranks == 2 and res.converged
     assert _rel(res.tensor.to_tensor(), full) < 1e-7
 
@@ -100,7 +100,7 @@ def test_noisy_samples_give_an_error_near_the_noise_level():
     res = te.tt_complete(idx, noisy, shape, random_state=0)
     assert 2 <= max(res.ranks) <= 3  # the true rank 2, or one more fitted to the noise
     assert _rel(res.tensor.to_tensor(), full) < 2 * noise
-    assert res.validation_error < 3 * noise
+    assert res.relative_error < 3 * noise
 
 
 def test_float32_and_backend_come_back():
@@ -188,7 +188,7 @@ def test_fewer_samples_than_parameters_warns():
     rng = np.random.default_rng(9)
     idx = np.unique(rng.integers(0, 6, size=(30, 4)), axis=0)
     with pytest.warns(UserWarning, match="training entries for .* degrees of freedom"):
-        te.tt_complete(idx, rng.random(len(idx)), (6,) * 4, rank=3, n_iter_max=2)
+        te.tt_complete(idx, rng.random(len(idx)), (6,) * 4, rank=3, max_iter=2)
 
 
 def test_rank_growth_stops_before_it_has_more_parameters_than_samples():

@@ -33,7 +33,8 @@ def test_mttkrp_matches_the_unfolding_product(shape):
 def test_cp_als_recovers_an_exact_low_rank_tensor(backend):
     rng = np.random.default_rng(1)
     full, _ = _low_rank(rng, (6, 7, 8), 3)
-    cp_tensor, error = te.cp(tl.tensor(full), 3, n_restarts=1, random_state=0, n_iter_max=200)
+    fit = te.cp(tl.tensor(full), 3, n_restarts=1, random_state=0, max_iter=200)
+    cp_tensor, error = fit.cp_tensor, fit.relative_error
     assert error < 1e-6
     assert np.allclose(tl.to_numpy(cp_to_tensor(cp_tensor)), full, atol=1e-5)
 
@@ -55,7 +56,8 @@ def test_cp_als_is_as_good_as_parafac_from_the_same_start():
 def test_other_parafac_keywords_go_to_tensorly():
     rng = np.random.default_rng(3)
     full, _ = _low_rank(rng, (4, 5, 6), 2)
-    cp_tensor, error = te.cp(full, 2, random_state=0, normalize_factors=True, n_iter_max=300)
+    fit = te.cp(full, 2, random_state=0, normalize_factors=True, max_iter=300)
+    cp_tensor, error = fit.cp_tensor, fit.relative_error
     assert error < 1e-4
     # normalize_factors is parafac's: unit-norm factor columns, the scale in the weights
     assert np.allclose(np.linalg.norm(cp_tensor.factors[0], axis=0), 1.0)

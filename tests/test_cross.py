@@ -91,7 +91,8 @@ def test_maxvol_rejects_wide_matrices():
 @pytest.mark.parametrize("seed", range(5))
 def test_index_function_recovers_a_dense_low_rank_tensor(seed):
     dense = random_tt_dense((5, 6, 4, 5), 2, seed=seed)
-    tt, info = te.tt_cross(dense_box(dense), np.array(dense.shape), tol=1e-10, random_state=seed)
+    info = te.tt_cross(dense_box(dense), np.array(dense.shape), tol=1e-10, random_state=seed)
+    tt = info.tensor
     assert isinstance(tt, TTTensor)
     assert rel_err(tt.to_tensor(), dense) <= 1e-10
     assert tt.rank == (1, 2, 2, 2, 1)
@@ -101,7 +102,7 @@ def test_index_function_recovers_a_dense_low_rank_tensor(seed):
 
 def test_no_entry_is_evaluated_twice():
     fn = Recorder(lambda idx: 1.0 / (1.0 + idx.sum(axis=1)))
-    _, info = te.tt_cross(fn, (8,) * 6, tol=1e-8, n_test=200, batch_size=97, random_state=1)
+    info = te.tt_cross(fn, (8,) * 6, tol=1e-8, n_test=200, batch_size=97, random_state=1)
     requested = fn.requested
     assert len(np.unique(requested, axis=0)) == len(requested) == info.n_evals
     assert max(len(c) for c in fn.calls) <= 97
@@ -109,8 +110,10 @@ def test_no_entry_is_evaluated_twice():
 
 def test_fixed_random_state_is_deterministic():
     fn = lambda idx: np.sin(idx.sum(axis=1) / 3.0)  # noqa: E731
-    a, ia = te.tt_cross(fn, (7,) * 5, tol=1e-8, random_state=3)
-    b, ib = te.tt_cross(fn, (7,) * 5, tol=1e-8, random_state=3)
+    ia = te.tt_cross(fn, (7,) * 5, tol=1e-8, random_state=3)
+    a = ia.tensor
+    ib = te.tt_cross(fn, (7,) * 5, tol=1e-8, random_state=3)
+    b = ib.tensor
     assert ia.n_evals == ib.n_evals and ia.errors == ib.errors
     for x, y in zip(a.factors, b.factors, strict=True):
         np.testing.assert_array_equal(x, y)
@@ -118,7 +121,8 @@ def test_fixed_random_state_is_deterministic():
 
 def test_index_sets_are_nested_and_the_tt_interpolates_on_them():
     dense = random_tt_dense((4, 5, 4, 5), 3, seed=2)
-    tt, info = te.tt_cross(dense_box(dense), dense.shape, tol=1e-10, random_state=0)
+    info = te.tt_cross(dense_box(dense), dense.shape, tol=1e-10, random_state=0)
+    tt = info.tensor
     full = tl.to_numpy(tt.to_tensor())
     for k in range(1, 4):
         left, right = info.left_indices[k], info.right_indices[k]
@@ -133,8 +137,9 @@ def test_runs_to_round_off_without_tol_and_stops():
     dense = random_tt_dense((4, 4, 4), 2, seed=4)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        tt, info = te.tt_cross(dense_box(dense), dense.shape, n_test=20, random_state=0)
-    assert info.stop in ("stagnation", "n_iter_max")
+        info = te.tt_cross(dense_box(dense), dense.shape, n_test=20, random_state=0)
+        tt = info.tensor
+    assert info.stop in ("stagnation", "max_iter")
     assert rel_err(tt.to_tensor(), dense) <= 1e-12
 
 
@@ -144,20 +149,22 @@ def test_product_tt_network_d20_ranks_and_error():
     rng = np.random.default_rng(0)
     net = te.TTNetwork.random(20, te.ReLUFeatures(2, 4, random_state=0), 3, random_state=0)
     templates = rng.standard_normal((10, 2))
-    tt, info = te.tt_cross(net, templates=templates, tol=1e-10, random_state=0)
+    info = te.tt_cross(net, templates=templates, tol=1e-10, random_state=0)
+    tt = info.tensor
     assert tt.rank == net.ranks
     idx = rng.integers(0, 10, size=(10_000, 20))
     direct = net(tl.tensor(templates[idx]))
     assert rel_err(tt_entries(tt, idx), direct) <= 1e-10
     assert 0 < info.n_evals < 10_000  # reported, and a vanishing part of 10^20
-    assert info.error <= 1e-10
+    assert info.relative_error <= 1e-10
 
 
 def test_ht_network_d16():
     rng = np.random.default_rng(1)
     net = te.HTNetwork.random(16, te.ReLUFeatures(2, 3, random_state=1), 2, random_state=1)
     templates = rng.standard_normal((6, 2))
-    tt, info = te.tt_cross(net, 16, templates=templates, tol=1e-9, random_state=0)
+    info = te.tt_cross(net, 16, templates=templates, tol=1e-9, random_state=0)
+    tt = info.tensor
     # a TT bond crosses at most log2(16) = 4 tree edges of rank 2 and at most 3^k features
     assert max(tt.rank) <= 2**4
     idx = rng.integers(0, 6, size=(5000, 16))
@@ -170,7 +177,8 @@ def test_score_function_matches_the_dense_grid_tensor():
     )
     templates = np.linspace(-1, 1, 5)
     grid = tl.to_numpy(net.grid_tensor(templates))
-    tt, info = te.tt_cross(lambda X: net(X), 5, templates=templates, tol=1e-6, random_state=0)
+    info = te.tt_cross(lambda X: net(X), 5, templates=templates, tol=1e-6, random_state=0)
+    tt = info.tensor
     assert info.converged
     assert rel_err(tt.to_tensor(), grid) <= 1e-5
 
@@ -185,7 +193,8 @@ def test_generalized_relu_rnn_error_falls_with_evaluations():
     direct = net(tl.tensor(templates[idx]))
     errors = []
     for tol in (1e-1, 1e-2):
-        tt, info = te.tt_cross(net, templates=templates, tol=tol, random_state=0)
+        info = te.tt_cross(net, templates=templates, tol=tol, random_state=0)
+        tt = info.tensor
         errors.append((info.n_evals, rel_err(tt_entries(tt, idx), direct)))
     assert errors[0][0] < errors[1][0] and errors[1][1] < errors[0][1]
     assert errors[1][1] <= 2e-2
@@ -194,13 +203,14 @@ def test_generalized_relu_rnn_error_falls_with_evaluations():
 def test_backends_float64(backend):
     """The cross's linear algebra on each backend: same ranks, float64, round-off error."""
     dense = random_tt_dense((4, 5, 4, 5), 2, seed=6)
-    tt, info = te.tt_cross(dense_box(dense), dense.shape, tol=1e-10, n_test=100, random_state=0)
+    info = te.tt_cross(dense_box(dense), dense.shape, tol=1e-10, n_test=100, random_state=0)
+    tt = info.tensor
     assert tl.is_tensor(tt.factors[0]) and tl.get_backend() == backend
     assert "float64" in str(tl.context(tt.factors[0])["dtype"])
     assert tt.rank == (1, 2, 2, 2, 1)
     assert rel_err(tt.to_tensor(), dense) <= 1e-10
     tl.set_backend("numpy")
-    _, ref = te.tt_cross(dense_box(dense), dense.shape, tol=1e-10, n_test=100, random_state=0)
+    ref = te.tt_cross(dense_box(dense), dense.shape, tol=1e-10, n_test=100, random_state=0)
     # the same algorithm: only round-off ties in maxvol may pick other rows
     assert abs(info.n_evals - ref.n_evals) <= 0.1 * ref.n_evals
 
@@ -211,7 +221,8 @@ def test_backends_score_function(backend):
     rng = np.random.default_rng(0)
     net = te.TTNetwork.random(4, te.ReLUFeatures(2, 3, random_state=0), 2, random_state=0)
     templates = rng.standard_normal((4, 2))
-    tt, _ = te.tt_cross(net, templates=templates, tol=1e-10, n_test=100, random_state=0)
+    info = te.tt_cross(net, templates=templates, tol=1e-10, n_test=100, random_state=0)
+    tt = info.tensor
     assert tt.rank == net.ranks
     idx = rng.integers(0, 4, size=(200, 4))
     assert rel_err(tt_entries(tt, idx), net(tl.tensor(templates[idx]))) <= 1e-10
@@ -222,9 +233,11 @@ def test_n_jobs_gives_the_same_result():
     from joblib import parallel_config
 
     fn = lambda idx: np.cos(idx @ np.arange(1.0, 7.0) / 10.0)  # noqa: E731
-    a, ia = te.tt_cross(fn, (6,) * 6, tol=1e-8, random_state=0)
+    ia = te.tt_cross(fn, (6,) * 6, tol=1e-8, random_state=0)
+    a = ia.tensor
     with parallel_config(backend="threading"):
-        b, ib = te.tt_cross(fn, (6,) * 6, tol=1e-8, random_state=0, n_jobs=2, batch_size=50)
+        ib = te.tt_cross(fn, (6,) * 6, tol=1e-8, random_state=0, n_jobs=2, batch_size=50)
+        b = ib.tensor
     assert ia.n_evals == ib.n_evals
     np.testing.assert_allclose(a.to_tensor(), b.to_tensor(), rtol=1e-12, atol=1e-12)
 
@@ -236,10 +249,12 @@ def test_dask_cluster_through_joblib():
 
     net = te.TTNetwork.random(8, te.ReLUFeatures(2, 3, random_state=0), 2, random_state=0)
     templates = np.random.default_rng(0).standard_normal((5, 2))
-    ref, iref = te.tt_cross(net, templates=templates, tol=1e-10, random_state=0)
+    iref = te.tt_cross(net, templates=templates, tol=1e-10, random_state=0)
+    ref = iref.tensor
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
         with distributed.Client(cluster), parallel_config(backend="dask"):
-            tt, info = te.tt_cross(net, templates=templates, tol=1e-10, random_state=0, n_jobs=-1)
+            info = te.tt_cross(net, templates=templates, tol=1e-10, random_state=0, n_jobs=-1)
+            tt = info.tensor
     assert info.n_evals == iref.n_evals
     np.testing.assert_allclose(tt.to_tensor(), ref.to_tensor(), rtol=1e-10, atol=1e-12)
 
@@ -248,10 +263,11 @@ def test_dask_cluster_through_joblib():
 def test_budget_reached_is_a_warning_with_the_error():
     fn = Recorder(lambda idx: np.sqrt(1.0 + (idx**2).sum(axis=1)))
     with pytest.warns(RuntimeWarning, match=r"max_evals.*error \d"):
-        tt, info = te.tt_cross(fn, (20,) * 8, tol=1e-12, max_evals=3000, random_state=0)
+        info = te.tt_cross(fn, (20,) * 8, tol=1e-12, max_evals=3000, random_state=0)
+        tt = info.tensor
     assert info.stop == "max_evals" and not info.converged
     assert info.n_evals <= 3000 and len(fn.requested) <= 3000
-    assert np.isfinite(info.error) and isinstance(tt, TTTensor)
+    assert np.isfinite(info.relative_error) and isinstance(tt, TTTensor)
 
 
 def test_budget_too_small_for_one_sweep():
@@ -263,8 +279,8 @@ def test_budget_too_small_for_one_sweep():
 
 def test_iteration_cap_warns():
     fn = lambda idx: np.sqrt(1.0 + (idx**2).sum(axis=1))  # noqa: E731
-    with pytest.warns(RuntimeWarning, match="n_iter_max"):
-        _, info = te.tt_cross(fn, (20,) * 6, tol=1e-14, n_iter_max=2, random_state=0)
+    with pytest.warns(RuntimeWarning, match="max_iter"):
+        info = te.tt_cross(fn, (20,) * 6, tol=1e-14, max_iter=2, random_state=0)
     assert len(info.errors) == 2
 
 
@@ -328,8 +344,7 @@ def test_network_with_several_outputs_needs_one_score():
     templates = np.random.default_rng(0).standard_normal((5, 2))
     with pytest.raises(ValueError, match="n_outputs"):
         te.tt_cross(net, templates=templates)
-    tt, info = te.tt_cross(
-        lambda X: net(X)[:, 1], 4, templates=templates, tol=1e-10, random_state=0
-    )
+    info = te.tt_cross(lambda X: net(X)[:, 1], 4, templates=templates, tol=1e-10, random_state=0)
+    tt = info.tensor
     grid = tl.to_numpy(net.grid_tensor(templates))[..., 1]
     assert rel_err(tt.to_tensor(), grid) <= 1e-9

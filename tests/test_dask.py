@@ -85,11 +85,12 @@ def test_tt_rank_caps_without_tolerance(tt_tensor):
 
 
 def test_cp_matches_the_in_memory_one_and_reports_its_error(cp_tensor):
-    (lazy, error) = te.cp(da.from_array(cp_tensor, chunks=CHUNKS), rank=RANK, random_state=0)
-    (dense, best) = te.cp(cp_tensor, rank=RANK, random_state=0)
-    brute = _rel(lazy.to_tensor(), cp_tensor)
-    assert error == pytest.approx(brute, rel=1e-3)  # the Pythagorean error is the true one
-    assert brute <= 2 * best
+    lazy = te.cp(da.from_array(cp_tensor, chunks=CHUNKS), rank=RANK, random_state=0)
+    dense = te.cp(cp_tensor, rank=RANK, random_state=0)
+    brute = _rel(lazy.cp_tensor.to_tensor(), cp_tensor)
+    # the Pythagorean error is the true one
+    assert lazy.relative_error == pytest.approx(brute, rel=1e-3)
+    assert brute <= 2 * dense.relative_error
 
 
 def test_float32_stays_float32(tt_tensor):

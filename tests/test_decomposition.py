@@ -461,7 +461,8 @@ def test_cp_exact_rank_one(backend):
     rng = np.random.default_rng(18)
     factors = [rng.standard_normal((n, 1)) for n in (3, 4, 2)]
     full = np.einsum("ia,ja,ka->ijk", *factors)
-    cp_tensor, err = te.cp(as_backend(full), rank=1, n_restarts=1, random_state=0, n_iter_max=3)
+    fit = te.cp(as_backend(full), rank=1, n_restarts=1, random_state=0, max_iter=3)
+    cp_tensor, err = fit.cp_tensor, fit.relative_error
     assert err <= 1e-10
     assert rel_error(np_of(tl.cp_to_tensor(cp_tensor)), full) == pytest.approx(err, abs=1e-9)
 
@@ -470,10 +471,10 @@ def test_cp_rank_finds_the_exact_rank():
     rng = np.random.default_rng(19)
     factors = [rng.standard_normal((n, 3)) for n in (4, 5, 6)]
     full = np.einsum("ia,ja,ka->ijk", *factors)
-    result = te.cp_rank(full, tol=1e-6, random_state=0, n_iter_max=500)
+    result = te.cp_rank(full, tol=1e-6, random_state=0, max_iter=500)
     assert result.reached and result.rank == 3
     assert set(result.errors) == {1, 2, 3}
-    assert result.errors[2] > 1e-6 >= result.errors[3] == result.rel_error
+    assert result.errors[2] > 1e-6 >= result.errors[3] == result.relative_error
     assert rel_error(tl.cp_to_tensor(result.cp_tensor), full) <= 1e-6
 
 
@@ -492,7 +493,8 @@ def test_cp_rank_above_a_mode_size_fits_without_tensorly_warning():
     full = np.einsum("ia,ja,ka->ijk", *factors)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        cp_tensor, err = te.cp(full, 3, random_state=0, n_iter_max=500)
+        fit = te.cp(full, 3, random_state=0, max_iter=500)
+        cp_tensor, err = fit.cp_tensor, fit.relative_error
     assert err <= 1e-6
     assert rel_error(tl.cp_to_tensor(cp_tensor), full) == pytest.approx(err, abs=1e-9)
 
@@ -501,9 +503,10 @@ def test_cp_restarts_are_reproducible():
     full = np.random.default_rng(21).standard_normal((3, 4, 5))
     a = te.cp(full, 2, n_restarts=3, random_state=7)
     b = te.cp(full, 2, n_restarts=3, random_state=7)
-    assert a[1] == b[1]
-    one = te.cp(full, 2, n_restarts=1, random_state=7)[1]
-    assert a[1] <= one + 1e-12  # more restarts never worse (the first start is the same)
+    assert a.relative_error == b.relative_error
+    one = te.cp(full, 2, n_restarts=1, random_state=7).relative_error
+    # more restarts are never worse (the first start is the same)
+    assert a.relative_error <= one + 1e-12
 
 
 # ---------------------------------------------------------------- estimators

@@ -75,9 +75,9 @@ def test_relu_max_bound_counts_term_rank_per_partition():
 
 def test_tol_is_reported_and_used():
     G = witness_grid(2, 4) + 1e-9 * np.random.default_rng(0).standard_normal((2,) * 4)
-    loose = te.shallow_width_lower_bound(G, tol=1e-6)
-    tight = te.shallow_width_lower_bound(G, tol=0.0)
-    assert loose.tol == 1e-6 and loose.rank == 4
+    loose = te.shallow_width_lower_bound(G, atol=1e-6)
+    tight = te.shallow_width_lower_bound(G, atol=0.0)
+    assert loose.atol == 1e-6 and loose.rank == 4
     assert tight.rank == 4  # J - I is full rank, the noise changes nothing
     assert loose.gap > 1e6
 

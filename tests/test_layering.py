@@ -22,6 +22,7 @@ LAYERS = {
     "tensorexpr.validation": 0,
     "tensorexpr.files": 0,
     "tensorexpr._tensorflow": 0,
+    "tensorexpr._deprecation": 0,
     "tensorexpr.trees": 1,
     "tensorexpr.operators": 1,
     "tensorexpr.features": 1,

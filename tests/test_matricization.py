@@ -48,17 +48,17 @@ def test_rank_is_the_same_on_every_backend(backend):
     assert te.matricization_rank(net).rank == 6
     assert te.matricization_rank(net, templates=templates).rank == 6
     res = te.matricization_rank(net.grid_tensor(templates))
-    assert res.rank == 6 and res.tol > 0 and res.shape == (9, 9) and res.gap > 1e6
+    assert res.rank == 6 and res.atol > 0 and res.shape == (9, 9) and res.gap > 1e6
 
 
 def test_rank_tolerance_is_stated_and_used():
     s = np.array([1.0, 1e-3, 1e-9])
     T = (np.diag(s) @ np.ones((3, 3)) * 0 + np.diag(s)).reshape(3, 3)
     res = te.matricization_rank(T, [0])
-    assert res.rank == 3 and res.tol == pytest.approx(3 * np.finfo(float).eps)
-    assert te.matricization_rank(T, [0], tol=1e-6).rank == 2
-    assert te.matricization_rank(T, [0], tol=1e-6).gap == pytest.approx(1e6)
-    assert int(te.matricization_rank(T, [0], tol=1e-2)) == 1
+    assert res.rank == 3 and res.atol == pytest.approx(3 * np.finfo(float).eps)
+    assert te.matricization_rank(T, [0], atol=1e-6).rank == 2
+    assert te.matricization_rank(T, [0], atol=1e-6).gap == pytest.approx(1e6)
+    assert int(te.matricization_rank(T, [0], atol=1e-2)) == 1
 
 
 def test_matricization_errors():
@@ -75,7 +75,7 @@ def test_matricization_errors():
         te.matricization(np.zeros(3), "odd")
     with pytest.raises(ValueError, match="tensor must contain only finite"):
         te.matricization_rank(np.full((2, 2), np.nan))
-    with pytest.raises(ValueError, match="tol must be a finite number"):
-        te.matricization_rank(T, tol=-1.0)
+    with pytest.raises(ValueError, match="atol must be a finite number"):
+        te.matricization_rank(T, atol=-1.0)
     with pytest.raises(ValueError, match="single output"):
         te.matricization_rank(te.TTNetwork.random(2, te.TrigFeatures(), 2, n_outputs=2))

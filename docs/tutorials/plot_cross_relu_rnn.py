@@ -38,11 +38,12 @@ test = rng.integers(0, 8, size=(5000, 16))
 direct = tl.to_numpy(rnn(templates[test]))
 runs = []
 for tol in (1e-1, 3e-2, 1e-2):
-    tt, info = te.tt_cross(rnn, templates=templates, tol=tol, random_state=0)
+    info = te.tt_cross(rnn, templates=templates, tol=tol, random_state=0)
+    tt = info.tensor
     err = np.linalg.norm(tt_entries(tt, test) - direct) / np.linalg.norm(direct)
     runs.append((tol, info, tt, err))
     print(
-        f"tol {tol:.0e}: {info.n_evals:6d} evaluations, held-out error {info.error:.1e}, "
+        f"tol {tol:.0e}: {info.n_evals:6d} evaluations, held-out error {info.relative_error:.1e}, "
         f"error on 5000 new sequences {err:.1e}, TT ranks {tt.rank}"
     )
 
@@ -72,6 +73,7 @@ fig.tight_layout()
 # few thousand of the 8^16 entries.
 product = te.TTNetwork.random(16, features, rank=4, random_state=0)
 exact = te.tt_round(product.grid_tensor(templates, structured=True), tol=1e-12)
-tt, info = te.tt_cross(product, templates=templates, tol=1e-10, random_state=0)
+info = te.tt_cross(product, templates=templates, tol=1e-10, random_state=0)
+tt = info.tensor
 print("exact ranks", exact.rank)
-print("cross ranks", tt.rank, f"({info.n_evals} evaluations, error {info.error:.1e})")
+print("cross ranks", tt.rank, f"({info.n_evals} evaluations, error {info.relative_error:.1e})")

@@ -64,10 +64,11 @@ print("linear tree:", ht_linear)
 # squares from several starts and keeps the best; :func:`tensorexpr.cp_rank` finds the smallest
 # rank whose fit meets a tolerance.
 for rank in (1, 2, 3):
-    cp_tensor, err = te.cp(T, rank=rank, random_state=0)
+    fit = te.cp(T, rank=rank, random_state=0)
+    cp_tensor, err = fit.cp_tensor, fit.relative_error
     print(f"CP rank {rank}: relative error {err:.1e}")
 found = te.cp_rank(T, tol=1e-2, random_state=0)
-print(f"smallest CP rank with error <= 1e-2: {found.rank} (error {found.rel_error:.1e})")
+print(f"smallest CP rank with error <= 1e-2: {found.rank} (error {found.relative_error:.1e})")
 
 # %%
 # Error against size
@@ -80,7 +81,8 @@ for tol in (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 1e-4, 1e-5):
     ht = te.ht_svd(T, tol=tol)
     sizes["HT"].append((ht.n_params, rel_error(ht.to_tensor())))
 for rank in (1, 2, 3, 4):
-    cp_tensor, err = te.cp(T, rank=rank, n_restarts=1, random_state=0)
+    fit = te.cp(T, rank=rank, n_restarts=1, random_state=0)
+    cp_tensor, err = fit.cp_tensor, fit.relative_error
     sizes["CP"].append((rank * sum(T.shape), err))
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -115,7 +117,8 @@ T_torch = tl.tensor(T)
 start = time.perf_counter()
 tt_torch = te.tt_svd(T_torch, tol=1e-4)
 ht_torch = te.ht_svd(T_torch, tol=1e-4)
-cp_torch, err_torch = te.cp(T_torch, rank=3, n_restarts=1, n_iter_max=20, random_state=0)
+fit = te.cp(T_torch, rank=3, n_restarts=1, max_iter=20, random_state=0)
+cp_torch, err_torch = fit.cp_tensor, fit.relative_error
 print(f"pytorch ({time.perf_counter() - start:.1f} s): cores are {type(tt_torch.factors[0])}")
 print("TT ranks", tt_torch.rank, "error", rel_error(tt_torch.to_tensor()))
 print("HT ranks", ht_torch.ranks, "error", rel_error(ht_torch.to_tensor()))

@@ -53,7 +53,7 @@ print(np.allclose(net(X), grid[tuple(index.T)]))
 # :math:`M^{d/2} \times M^{d/2}` matrix is a lower bound on the CP-rank, that is on the
 # width of a shallow network with the same grid tensor.
 mr = te.matricization_rank(grid, row_modes="odd")
-print(f"odd/even matricization rank: {mr.rank} (tolerance {mr.tol:.1e})")
+print(f"odd/even matricization rank: {mr.rank} (tolerance {mr.atol:.1e})")
 print(f"Theorem 1 bound q^(d/2) = {min(m, r) ** (d // 2)}")
 
 bound = te.shallow_width_lower_bound(net, templates)
@@ -64,7 +64,7 @@ print(f"certified: an equivalent shallow network needs width >= {bound.bound}")
 # magnitude separates the ones that count from rounding noise.
 fig, ax = plt.subplots(figsize=(6, 3.5))
 ax.semilogy(mr.singular_values, "o", ms=3)
-ax.axhline(mr.tol, color="k", ls="--", lw=1, label="tolerance")
+ax.axhline(mr.atol, color="k", ls="--", lw=1, label="tolerance")
 ax.set_xlabel("index")
 ax.set_ylabel("singular value")
 ax.set_title("Odd/even matricization of the grid tensor")

@@ -23,6 +23,7 @@ from .._backend import (
     format_bytes,
     to_numpy,
 )
+from .._deprecation import DEPRECATED, renamed_attribute, renamed_value
 from ..operators import get_operator, operator_names
 from ..validation import (
     check_memory_limit,
@@ -90,9 +91,10 @@ class MatricizationRank:
     Parameters
     ----------
     rank : int
-        Number of singular values above ``tol``.
-    tol : float
-        The threshold used.
+        Number of singular values above ``atol``.
+    atol : float
+        The absolute singular-value threshold used (``tol`` before 0.2: still readable, with a
+        FutureWarning).
     singular_values : ndarray
         All singular values, descending (float64).
     row_modes : tuple of int
@@ -101,9 +103,9 @@ class MatricizationRank:
         Shape of the matricization.
     method : str
         ``"dense"`` (the whole matricization), ``"submatrix"`` (a certified submatrix:
-        ``rank`` is a lower bound, ``tol`` the rigorous margin of docs/theory.md 4.4,
+        ``rank`` is a lower bound, ``atol`` the rigorous margin of docs/theory.md 4.4,
         ``singular_values`` those of the submatrix) or ``"exact"`` (an exact submatrix:
-        ``rank`` is its rank over GF(p), a lower bound; ``tol`` is 0).
+        ``rank`` is its rank over GF(p), a lower bound; ``atol`` is 0).
     certificate : WidthCertificate or None
         The certificate (methods ``"submatrix"`` and ``"exact"``).
 
@@ -117,12 +119,14 @@ class MatricizationRank:
     """
 
     rank: int
-    tol: float
+    atol: float
     singular_values: np.ndarray
     row_modes: tuple[int, ...]
     shape: tuple[int, int]
     method: str = "dense"
     certificate: WidthCertificate | None = None
+
+    tol = renamed_attribute("atol")
 
     @property
     def gap(self) -> float:
@@ -142,11 +146,12 @@ class MatricizationRank:
 def matricization_rank(
     tensor_or_network,
     row_modes="odd",
-    tol: float | None = None,
+    atol: float | None = None,
     templates=None,
     method: str = "auto",
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
     random_state=None,
+    tol=DEPRECATED,
     **submatrix_options,
 ) -> MatricizationRank:
     """Numerical rank of a matricization, in float64, with its tolerance.
@@ -158,7 +163,7 @@ def matricization_rank(
         templates are given) or its grid tensor on ``templates``.
     row_modes : "odd", "even" or sequence of ints, default "odd"
         See :func:`matricization`.
-    tol : float, optional
+    atol : float >= 0, optional
         Absolute threshold on singular values. Default
         ``sigma_max * max(shape) * eps(float64)`` (as numpy.linalg.matrix_rank).
     templates : array of shape (M, n), optional
@@ -174,6 +179,9 @@ def matricization_rank(
         Bytes allowed for the dense route and the submatrices.
     random_state : None, int or numpy Generator
         For the submatrix's random choices.
+    tol : deprecated
+        The old name of ``atol`` (a FutureWarning; removed in 0.3): in tensorexpr ``tol`` is a
+        relative error.
     **submatrix_options
         ``selection``, ``max_size``, ``oversample``, ``entry_error`` of
         :func:`~tensorexpr.analysis.certificates.certify_matricization_rank`.
@@ -181,7 +189,7 @@ def matricization_rank(
     Returns
     -------
     MatricizationRank
-        ``.rank``, ``.tol``, ``.singular_values``, ``.gap``, ``.method``, ``.certificate``.
+        ``.rank``, ``.atol``, ``.singular_values``, ``.gap``, ``.method``, ``.certificate``.
 
     Notes
     -----
@@ -196,13 +204,14 @@ def matricization_rank(
     >>> matricization_rank(T, "odd").rank
     2
     """
+    atol = renamed_value("matricization_rank", "tol", tol, "atol", atol)
     source = resolve_input(tensor_or_network, templates, name="tensor", memory_limit=memory_limit)
     if submatrix_options and method == "dense":
         raise TypeError(f"options {sorted(submatrix_options)} need method='submatrix' or 'auto'")
     resolved = _resolve_method(method, source, memory_limit, row_modes)
     if resolved in ("submatrix", "exact"):
-        if tol is not None:
-            raise ValueError(f"tol is not used by method={resolved!r} (its margin is rigorous)")
+        if atol is not None:
+            raise ValueError(f"atol is not used by method={resolved!r} (its margin is rigorous)")
         cert = certify_matricization_rank(
             source,
             row_modes=row_modes,
@@ -216,13 +225,13 @@ def matricization_rank(
     mat = to_numpy(matricization(tensor, row_modes)).astype(np.float64)
     rows = row_modes_of(row_modes, source.d)
     s = np.linalg.svd(mat, compute_uv=False)
-    if tol is None:
-        tol = float(s[0] * max(mat.shape) * np.finfo(np.float64).eps) if s.size else 0.0
-    elif not isinstance(tol, numbers.Real) or not np.isfinite(tol) or tol < 0:
-        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    if atol is None:
+        atol = float(s[0] * max(mat.shape) * np.finfo(np.float64).eps) if s.size else 0.0
+    elif not isinstance(atol, numbers.Real) or not np.isfinite(atol) or atol < 0:
+        raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
     return MatricizationRank(
-        rank=int(np.sum(s > tol)),
-        tol=float(tol),
+        rank=int(np.sum(s > atol)),
+        atol=float(atol),
         singular_values=s,
         row_modes=rows,
         shape=tuple(mat.shape),
@@ -285,7 +294,7 @@ def _from_certificate(cert: WidthCertificate) -> MatricizationRank:
     M = cert.n_templates
     return MatricizationRank(
         rank=cert.rank,
-        tol=cert.margin,
+        atol=cert.margin,
         singular_values=cert.singular_values,
         row_modes=cert.row_modes,
         shape=(M ** len(cert.row_modes), M ** (cert.d - len(cert.row_modes))),
@@ -313,8 +322,9 @@ class ShallowWidthBound:
         Numerical rank of the matricization that gives the bound.
     row_modes : tuple of int
         Modes indexing the rows of that matricization.
-    tol : float
-        Absolute singular-value threshold of the rank.
+    atol : float
+        Absolute singular-value threshold of the rank (``tol`` before 0.2: still readable,
+        with a FutureWarning).
     gap : float
         ``sigma_rank / sigma_(rank+1)`` (inf if clean): large means the rank is trustworthy.
     xi : str
@@ -343,13 +353,15 @@ class ShallowWidthBound:
     bound: int
     rank: int
     row_modes: tuple[int, ...]
-    tol: float
+    atol: float
     gap: float
     xi: str
     term_rank: int
     ranks: dict
     method: str = "dense"
     certificate: WidthCertificate | None = None
+
+    tol = renamed_attribute("atol")
 
     def __int__(self) -> int:
         return self.bound
@@ -377,10 +389,11 @@ def shallow_width_lower_bound(
     templates=None,
     xi: str | None = None,
     partitions: Sequence = ("odd",),
-    tol: float | None = None,
+    atol: float | None = None,
     method: str = "auto",
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
     random_state=None,
+    tol=DEPRECATED,
     **submatrix_options,
 ) -> ShallowWidthBound:
     """Certified lower bound on the width of a shallow network equal to a network or tensor.
@@ -404,7 +417,7 @@ def shallow_width_lower_bound(
         different value is an error); ``"product"`` for a tensor.
     partitions : sequence, default ("odd",)
         Row modes of each matricization tried: ``"odd"``, ``"even"`` or sequences of ints.
-    tol : float, optional
+    atol : float >= 0, optional
         Absolute singular-value threshold (default: ``sigma_max * max(shape) * eps``);
         dense method only.
     method : {"auto", "dense", "submatrix", "exact"}, default "auto"
@@ -416,6 +429,8 @@ def shallow_width_lower_bound(
         Bytes allowed for the dense route.
     random_state : None, int or numpy Generator
         For the submatrix's random choices.
+    tol : deprecated
+        The old name of ``atol`` (a FutureWarning; removed in 0.3).
     **submatrix_options
         ``selection``, ``max_size``, ``oversample``, ``entry_error`` of
         :func:`~tensorexpr.analysis.certificates.certify_matricization_rank`.
@@ -423,7 +438,7 @@ def shallow_width_lower_bound(
     Returns
     -------
     ShallowWidthBound
-        ``.bound``, ``.rank``, ``.row_modes``, ``.tol``, ``.gap``, ``.method`` and, for the
+        ``.bound``, ``.rank``, ``.row_modes``, ``.atol``, ``.gap``, ``.method`` and, for the
         submatrix method, ``.certificate`` (check it with
         :func:`tensorexpr.verify_width_certificate`).
 
@@ -443,6 +458,7 @@ def shallow_width_lower_bound(
     >>> te.shallow_width_lower_bound(witness).bound  # product: the rank itself
     9
     """
+    atol = renamed_value("shallow_width_lower_bound", "tol", tol, "atol", atol)
     source = resolve_input(
         network_or_tensor, templates, name="network_or_tensor", memory_limit=memory_limit
     )
@@ -471,7 +487,7 @@ def shallow_width_lower_bound(
         found = matricization_rank(
             source,
             part,
-            tol=tol,
+            atol=atol,
             method=method,
             memory_limit=memory_limit,
             random_state=random_state,
@@ -489,7 +505,7 @@ def shallow_width_lower_bound(
         bound=int(bound),
         rank=found.rank,
         row_modes=found.row_modes,
-        tol=found.tol,
+        atol=found.atol,
         gap=found.gap,
         xi=xi_name,
         term_rank=int(term),

@@ -15,9 +15,16 @@ import tensorly as tl
 from tensorly.tt_tensor import TTTensor
 
 from .._backend import float64, to_numpy
+from .._deprecation import DEPRECATED, TupleResult, renamed_attribute, renamed_value
 from ..decomposition import check_tt_rank, rank_from_singular_values, tt_round
 from ..grid import OnTemplates, check_templates, evaluate_in_blocks
-from ..validation import callable_name, check_callable_output, check_positive_int, check_size
+from ..validation import (
+    callable_name,
+    check_callable_output,
+    check_positive_int,
+    check_size,
+    check_verbose,
+)
 from ._maxvol import rect_maxvol
 
 __all__ = ["tt_cross", "CrossResult", "tt_entries"]
@@ -25,21 +32,25 @@ __all__ = ["tt_cross", "CrossResult", "tt_entries"]
 
 # -- the result -------------------------------------------------------------------------------
 @dataclass
-class CrossResult:
-    """What a :func:`tt_cross` run did (built by :func:`tt_cross`, read by the user).
+class CrossResult(TupleResult):
+    """The TT a :func:`tt_cross` run built and what the run did (built by :func:`tt_cross`,
+    read by the user).
+
+    Unpacking it as ``tt, info = tt_cross(...)`` (the tuple :func:`tt_cross` returned before
+    0.2; ``info`` is the result itself) still works, with a FutureWarning, until 0.3.
 
     Parameters
     ----------
     n_evals : int
         Distinct entries evaluated (the held-out ones included); no entry is evaluated twice.
-    error : float
+    relative_error : float
         Relative error ``||tt(S) - T(S)|| / ||T(S)||`` of the returned TT on the held-out
-        entries S.
+        entries S (``error`` before 0.2: still readable, with a FutureWarning).
     converged : bool
-        Whether ``error <= tol``.
+        Whether ``relative_error <= tol``.
     stop : str
-        Why it stopped: ``"tol"``, ``"max_evals"``, ``"n_iter_max"`` or ``"stagnation"``
-        (a whole sweep found nothing new).
+        Why it stopped: ``"tol"``, ``"max_evals"``, ``"max_iter"`` (``"n_iter_max"`` before
+        0.2) or ``"stagnation"`` (a whole sweep found nothing new).
     ranks : list of tuples
         TT ranks revealed (before rank growth) after each sweep (one direction over the cores).
     errors, evals : list
@@ -52,17 +63,22 @@ class CrossResult:
         ``right_indices[k]`` (shape ``(s_k, d-k)``) multi-indices over modes ``k..d-1``,
         for ``k = 1..d-1`` (the other entries are empty or None). They are the sets of the
         last complete sweep: the TT returned interpolates the tensor on the crosses they span.
+    tensor : tensorly.tt_tensor.TTTensor
+        The TT approximation: float64 cores on the current backend.
 
     Examples
     --------
     >>> import tensorexpr as te
-    >>> tt, info = te.tt_cross(lambda idx: 1.0 + idx[:, 0] * idx[:, 1], (4, 4), random_state=0)
-    >>> info.n_evals <= 16 + 1000, tt.rank
+    >>> result = te.tt_cross(lambda idx: 1.0 + idx[:, 0] * idx[:, 1], (4, 4), random_state=0)
+    >>> result.n_evals <= 16 + 1000, result.tensor.rank
     (True, (1, 2, 1))
     """
 
+    _tuple_fields = ("tensor", "self")
+    _returned_by = "te.tt_cross()"
+
     n_evals: int
-    error: float
+    relative_error: float
     converged: bool
     stop: str
     ranks: list = field(default_factory=list)
@@ -71,6 +87,9 @@ class CrossResult:
     test_indices: np.ndarray | None = None
     left_indices: list = field(default_factory=list)
     right_indices: list = field(default_factory=list)
+    tensor: TTTensor | None = field(default=None, repr=False)
+
+    error = renamed_attribute("relative_error")
 
 
 # -- evaluations ------------------------------------------------------------------------------
@@ -277,13 +296,15 @@ def tt_cross(
     tol: float | None = None,
     rank: int | Sequence[int] | None = None,
     max_evals: int | None = None,
-    n_iter_max: int = 50,
+    max_iter: int = 50,
     kick: int = 2,
     n_test: int = 1000,
     batch_size: int = 10_000,
     n_jobs: int | None = None,
     random_state=None,
-) -> tuple[TTTensor, CrossResult]:
+    verbose: int = 0,
+    n_iter_max=DEPRECATED,
+) -> CrossResult:
     """TT approximation of a black-box tensor from a few of its entries (TT-cross).
 
     Two kinds of black box:
@@ -306,7 +327,7 @@ def tt_cross(
     stalls every index set grows by ``kick`` and the local truncation tightens. After each
     sweep the relative error on ``n_test`` held-out random entries is measured; the run stops
     when it is ``<= tol``, when ``max_evals`` would be exceeded, when two sweeps evaluate
-    nothing new, or after ``n_iter_max`` sweeps. The result is rounded with
+    nothing new, or after ``max_iter`` sweeps. The result is rounded with
     :func:`~tensorexpr.tt_round` (``tol / 10``, round-off level without ``tol``), so its ranks
     are the revealed ones.
 
@@ -320,13 +341,13 @@ def tt_cross(
         Template points; makes ``fn`` a score function.
     tol : float in (0, 1) or None
         Target relative error on the held-out entries; None runs to round-off level (until a
-        sweep finds nothing new, ``max_evals`` or ``n_iter_max``).
+        sweep finds nothing new, ``max_evals`` or ``max_iter``).
     rank : int or list of d+1 ints, optional
         Caps on the TT ranks (index-set sizes).
     max_evals : int, optional
         Most distinct entries evaluated (the held-out ones included). Reaching it stops the run
         with a RuntimeWarning stating the error reached; the last complete sweep is returned.
-    n_iter_max : int, default 50
+    max_iter : int, default 50
         Most sweeps.
     kick : int, default 2
         Rows added to each index set beyond the revealed rank (rank growth and the margin that
@@ -342,13 +363,16 @@ def tt_cross(
     random_state : None, int or numpy Generator
         Draws the first right index sets and the held-out entries; a fixed seed gives the same
         result.
+    verbose : int, default 0
+        0: silent; >= 1: one line per sweep (ranks, held-out error, evaluations).
+    n_iter_max : deprecated
+        The old name of ``max_iter`` (a FutureWarning; removed in 0.3).
 
     Returns
     -------
-    tt : tensorly.tt_tensor.TTTensor
-        Float64 cores on the current backend.
-    result : CrossResult
-        Evaluations used, held-out error, ranks and errors per sweep, index sets.
+    CrossResult
+        ``.tensor`` (the TT, float64 cores on the current backend), evaluations used,
+        held-out ``.relative_error``, ranks and errors per sweep, index sets.
 
     Raises
     ------
@@ -368,14 +392,16 @@ def tt_cross(
     >>> import numpy as np
     >>> import tensorexpr as te
     >>> fn = lambda idx: 1.0 / (1.0 + idx.sum(axis=1))      # a Hilbert-like tensor
-    >>> tt, info = te.tt_cross(fn, (10,) * 8, tol=1e-6, random_state=0)
-    >>> info.converged, info.n_evals < 10**8
+    >>> result = te.tt_cross(fn, (10,) * 8, tol=1e-6, random_state=0)
+    >>> result.converged, result.n_evals < 10**8
     (True, True)
     >>> idx = np.random.default_rng(1).integers(0, 10, size=(100, 8))
-    >>> err = np.linalg.norm(te.cross.tt_entries(tt, idx) - fn(idx)) / np.linalg.norm(fn(idx))
+    >>> approx = te.cross.tt_entries(result.tensor, idx)
+    >>> err = np.linalg.norm(approx - fn(idx)) / np.linalg.norm(fn(idx))
     >>> bool(err < 1e-5)
     True
     """
+    max_iter = renamed_value("tt_cross", "n_iter_max", n_iter_max, "max_iter", max_iter)
     fn, dims = _check_shape(fn, shape, templates)
     d = len(dims)
     # a fibre holds the multi-indices of at least one whole mode
@@ -388,7 +414,8 @@ def tt_cross(
     caps = check_tt_rank(rank, d)
     if max_evals is not None:
         max_evals = check_positive_int(max_evals, "max_evals")
-    n_iter_max = check_positive_int(n_iter_max, "n_iter_max")
+    max_iter = check_positive_int(max_iter, "max_iter")
+    verbose = check_verbose(verbose)
     kick = check_positive_int(kick, "kick", minimum=0)
     n_test = check_positive_int(n_test, "n_test")
     check_size(8 * d * n_test, f"n_test={n_test}", "the held-out test indices")
@@ -424,9 +451,9 @@ def tt_cross(
     left = [None] * (d + 1)
     left[0] = np.zeros((1, 0), dtype=np.int64)
 
-    result = CrossResult(n_evals=0, error=math.inf, converged=False, stop="n_iter_max")
+    result = CrossResult(n_evals=0, relative_error=math.inf, converged=False, stop="max_iter")
     best, sets, quiet, forced = None, None, 0, False
-    for sweep in range(n_iter_max):
+    for sweep in range(max_iter):
         ltr = sweep % 2 == 0
         before = entries.n_evals
         cores = [None] * d
@@ -462,6 +489,12 @@ def tt_cross(
         result.ranks.append(tuple(revealed))
         result.errors.append(error)
         result.evals.append(entries.n_evals)
+        if verbose:
+            print(
+                f"tt_cross: sweep {sweep + 1}, ranks {tuple(revealed)}, held-out relative error "
+                f"{error:.3e}, {entries.n_evals} evaluations",
+                flush=True,
+            )
         if tol is not None and error <= tol:
             result.stop = "tol"
             break
@@ -486,7 +519,7 @@ def tt_cross(
     # rounding drops the kick margin: the ranks returned are the revealed ones
     tt = tt_round(best, tol=0.1 * tol if tol is not None else 100 * np.finfo(np.float64).eps)
     error = float(np.linalg.norm(to_numpy(tt_entries(tt, test_idx)) - test_val)) / test_norm
-    result.n_evals, result.error = entries.n_evals, error
+    result.n_evals, result.relative_error, result.tensor = entries.n_evals, error, tt
     result.converged = tol is not None and error <= tol
     result.test_indices = test_idx
     result.left_indices, result.right_indices = sets
@@ -497,11 +530,11 @@ def tt_cross(
             RuntimeWarning,
             stacklevel=2,
         )
-    elif tol is None and result.stop in ("max_evals", "n_iter_max"):
+    elif tol is None and result.stop in ("max_evals", "max_iter"):
         warnings.warn(
             f"tt_cross stopped ({result.stop}) at held-out relative error {error:.3g} after "
             f"{result.n_evals} evaluations",
             RuntimeWarning,
             stacklevel=2,
         )
-    return tt, result
+    return result

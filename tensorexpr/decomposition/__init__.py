@@ -7,7 +7,7 @@ float32 and float64, through tensorly's backend functions only.
 from . import _dask  # noqa: F401  (registers the chunked forms; dask itself loads lazily)
 from ._common import check_tt_rank, rank_from_singular_values
 from ._completion import CompletionResult
-from ._cp import CP, CPRankResult, cp, cp_rank
+from ._cp import CP, CPRankResult, CPResult, cp, cp_rank
 from ._ht import HTSVD, ht_round, ht_svd, ht_to_tt, tt_to_ht
 from ._ht_completion import cp_complete, ht_complete
 from ._tt import TTSVD, tt_round, tt_svd
@@ -23,6 +23,7 @@ __all__ = [
     "ht_to_tt",
     "HTSVD",
     "cp",
+    "CPResult",
     "cp_rank",
     "CPRankResult",
     "CP",

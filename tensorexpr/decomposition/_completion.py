@@ -39,6 +39,7 @@ import numpy as np
 import tensorly as tl
 
 from .._backend import to_numpy
+from .._deprecation import renamed_attribute
 from ..validation import check_random_state, check_real
 from ._common import check_tol
 
@@ -85,14 +86,17 @@ class CompletionResult:
         Distinct observed entries used (training + validation).
     n_train, n_validation : int
         Sizes of the split (the refit trains on all ``n_samples``).
-    validation_error : float
-        Validation error of the rank kept, before the refit (NaN without a split).
+    relative_error : float
+        Relative error on the validation entries of the rank kept, before the refit (NaN
+        without a split); ``validation_error`` before 0.2 (still readable, with a
+        FutureWarning).
     converged : bool
-        Whether ``validation_error <= tol`` (False without ``tol``).
+        Whether ``relative_error <= tol`` (False without ``tol``).
     stop : str
         Why the rank growth stopped: ``"tol"``, ``"rank"`` (given, or ``max_rank`` reached),
         ``"no_gain"`` (a larger rank did not lower the validation error), ``"samples"`` (the next
-        rank has more parameters than training entries) or ``"n_iter_max"``.
+        rank has more parameters than training entries) or ``"max_iter"`` (``"n_iter_max"`` before
+        0.2).
     n_params : int
         Degrees of freedom of the format at the ranks kept (parameters minus gauge freedom).
     seconds : float
@@ -118,11 +122,13 @@ class CompletionResult:
     n_samples: int = 0
     n_train: int = 0
     n_validation: int = 0
-    validation_error: float = math.nan
+    relative_error: float = math.nan
     converged: bool = False
     stop: str = "rank"
     n_params: int = 0
     seconds: float = 0.0
+
+    validation_error = renamed_attribute("relative_error")
 
 
 @dataclass
@@ -248,21 +254,21 @@ def _merge_duplicates(idx: np.ndarray, vals: np.ndarray, dims):
     return idx[first], merged
 
 
-def check_completion_args(validation_fraction, regularization, n_iter_max, tol, max_rank):
+def check_completion_args(validation_fraction, regularization, max_iter, tol, max_rank):
     """Shared checks of the tuning arguments; returns them cleaned."""
     validation_fraction = check_real(
         validation_fraction, "validation_fraction", 0.0, 1.0, high_open=True
     )
     regularization = check_real(regularization, "regularization", 0.0)
-    if isinstance(n_iter_max, bool) or not isinstance(n_iter_max, numbers.Integral):
-        raise TypeError(f"n_iter_max must be an int >= 1, got {n_iter_max!r}")
-    if n_iter_max < 1:
-        raise ValueError(f"n_iter_max must be an int >= 1, got {n_iter_max}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral):
+        raise TypeError(f"max_iter must be an int >= 1, got {max_iter!r}")
+    if max_iter < 1:
+        raise ValueError(f"max_iter must be an int >= 1, got {max_iter}")
     if max_rank is not None and (
         isinstance(max_rank, bool) or not isinstance(max_rank, numbers.Integral) or max_rank < 1
     ):
         raise ValueError(f"max_rank must be None or an int >= 1, got {max_rank!r}")
-    return validation_fraction, regularization, int(n_iter_max), check_tol(tol), max_rank
+    return validation_fraction, regularization, int(max_iter), check_tol(tol), max_rank
 
 
 def solve_ridge(gram: np.ndarray, rhs: np.ndarray, regularization: float) -> np.ndarray:
@@ -337,10 +343,10 @@ def fit_completion(
     tol: float | None,
     validation_fraction: float,
     regularization: float,
-    n_iter_max: int,
+    max_iter: int,
     refit: bool,
     rng,
-    verbose: bool,
+    verbose: int,
 ) -> CompletionResult:
     """Run the sweeps and the rank growth (module docstring) on a model; returns the result.
 
@@ -372,7 +378,7 @@ def fit_completion(
 
     def run_stage(data, val_idx, val_y, label, stall):
         best = previous = math.inf
-        for sweep in range(n_iter_max):
+        for sweep in range(max_iter):
             model.sweep(data, regularization)
             tr = _rel(model.predict(data[0]), data[1])
             va = _rel(model.predict(val_idx), val_y) if len(val_y) else math.nan
@@ -393,7 +399,7 @@ def fit_completion(
             if not tr < (1.0 - stall) * previous:
                 return best, False
             previous = tr
-        result.stop = "n_iter_max"
+        result.stop = "max_iter"
         return best, False
 
     best_err, best_model, misses = math.inf, None, 0
@@ -411,7 +417,7 @@ def fit_completion(
             result.stop = "no_gain"
             break
         if not grow:
-            result.stop = "rank" if result.stop != "n_iter_max" else result.stop
+            result.stop = "rank" if result.stop != "max_iter" else result.stop
             break
         if not model.grow(rng):
             result.stop = "rank"
@@ -424,7 +430,7 @@ def fit_completion(
         # the kept rank's stage ended at the growth threshold: converge it before the refit
         polished, reached = run_stage(train_data, val_idx, val_y, "polish", STALL_FINAL)
         best_err = min(best_err, polished) if reached or polished < best_err else best_err
-    result.validation_error = best_err if n_val else math.nan
+    result.relative_error = best_err if n_val else math.nan
     result.converged = tol is not None and best_err <= tol
     if refit and n_val:
         all_data = _data(entries, perm)

@@ -13,16 +13,18 @@ from tensorly.cp_tensor import CPTensor, cp_to_tensor
 from tensorly.decomposition import parafac
 
 from .._backend import dot_t, to_numpy
+from .._deprecation import DEPRECATED, TupleResult, renamed_attribute, renamed_value
 from ..validation import (
     check_positive_int,
     check_random_state,
     check_real,
     check_size,
     check_tensor,
+    check_verbose,
 )
 from ._common import CHUNKED, check_tol, is_dask_array, squared_norm
 
-__all__ = ["cp", "cp_rank", "CPRankResult", "CP", "cp_als", "default_max_rank"]
+__all__ = ["cp", "CPResult", "cp_rank", "CPRankResult", "CP", "cp_als", "default_max_rank"]
 
 _RESERVED = ("random_state", "return_errors")
 #: Keywords of tensorly's parafac that tensorexpr's own ALS implements; any other keyword
@@ -204,34 +206,68 @@ def _parafac(tensor, rank, init, seed, norm2, parafac_kwargs):
         return parafac(tensor, rank, init=init, random_state=seed, **parafac_kwargs)
 
 
-def _cp(tensor, norm, rank, n_restarts, rng, parafac_kwargs):
-    best, best_error = None, np.inf
+def _cp(tensor, norm, rank, n_restarts, rng, parafac_kwargs) -> CPResult:
+    best, best_error, errors = None, np.inf, []
     for restart in range(n_restarts):
         init = parafac_kwargs.get("init", "svd" if restart == 0 else "random")
         kwargs = {k: v for k, v in parafac_kwargs.items() if k != "init"}
         seed = int(rng.integers(2**31 - 1))
         candidate = _parafac(tensor, rank, init, seed, norm**2, kwargs)
         error = _relative_error(tensor, candidate, norm)
+        errors.append(error)
         if error < best_error or best is None:
             best, best_error = candidate, error
-    return best, best_error
+    return CPResult(best, best_error, errors)
 
 
-def _check_parafac_kwargs(parafac_kwargs: dict) -> dict:
+def _check_parafac_kwargs(parafac_kwargs: dict, max_iter) -> dict:
+    """The keywords of tensorly's parafac, with ``n_iter_max=max_iter``."""
     for key in _RESERVED:
         if key in parafac_kwargs:
             raise TypeError(f"parafac_kwargs must not contain {key!r}: it is set by tensorexpr")
     # the keywords every ALS reads, checked here rather than deep inside tensorly
-    if "n_iter_max" in parafac_kwargs:
-        check_positive_int(parafac_kwargs["n_iter_max"], "n_iter_max")
+    parafac_kwargs = {**parafac_kwargs, "n_iter_max": check_positive_int(max_iter, "max_iter")}
     if "tol" in parafac_kwargs:
         check_real(parafac_kwargs["tol"], "tol", low=0.0)
     return parafac_kwargs
 
 
+@dataclass
+class CPResult(TupleResult):
+    """Result of :func:`cp`; the fields are its constructor parameters.
+
+    Unpacking it as ``cp_tensor, error = cp(...)`` (the tuple :func:`cp` returned before 0.2)
+    still works, with a FutureWarning, until 0.3.
+
+    Parameters
+    ----------
+    cp_tensor : CPTensor
+        The best decomposition found.
+    relative_error : float
+        Its relative error ``||tensor - cp_tensor|| / ||tensor||``.
+    restart_errors : list of float
+        The relative error of each ALS run, in order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorexpr import cp
+    >>> result = cp(np.ones((2, 3, 4)), rank=1, n_restarts=2, random_state=0)
+    >>> result.cp_tensor.rank, len(result.restart_errors), bool(result.relative_error < 1e-10)
+    (1, 2, True)
+    """
+
+    _tuple_fields = ("cp_tensor", "relative_error")
+    _returned_by = "te.cp()"
+
+    cp_tensor: CPTensor = field(repr=False)
+    relative_error: float
+    restart_errors: list[float] = field(default_factory=list)
+
+
 def cp(
-    tensor, rank: int, n_restarts: int = 3, random_state=None, **parafac_kwargs
-) -> tuple[CPTensor, float]:
+    tensor, rank: int, n_restarts: int = 3, random_state=None, max_iter: int = 100, **parafac_kwargs
+) -> CPResult:
     """CP decomposition by ALS (tensorly's ``parafac``), best of several starts.
 
     The first start uses the SVD initialisation, the others random ones (unless ``init`` is
@@ -250,14 +286,18 @@ def cp(
         Number of ALS runs.
     random_state : None, int or numpy Generator
         Seeds of the random starts (reproducible with an int).
+    max_iter : int, default 100
+        Most ALS sweeps per run (TensorLy's ``n_iter_max``; that name is still accepted, with a
+        FutureWarning, until 0.3).
     **parafac_kwargs
-        Passed to :func:`tensorly.decomposition.parafac` (``n_iter_max``, ``tol``, ``init``...).
+        Passed to :func:`tensorly.decomposition.parafac` under TensorLy's names (``tol``: the
+        change of the ALS error that stops a run, ``init``...).
 
     Returns
     -------
-    cp_tensor : tensorly.cp_tensor.CPTensor
-    rel_error : float
-        ``||tensor - cp_tensor|| / ||tensor||``.
+    CPResult
+        ``.cp_tensor`` (a tensorly CPTensor), ``.relative_error``
+        (``||tensor - cp_tensor|| / ||tensor||``), ``.restart_errors``.
 
     References
     ----------
@@ -268,19 +308,22 @@ def cp(
     >>> import numpy as np
     >>> from tensorexpr import cp
     >>> tensor = np.einsum("i,j,k->ijk", np.arange(1.0, 4.0), np.ones(2), np.arange(1.0, 5.0))
-    >>> cp_tensor, rel_error = cp(tensor, rank=1, random_state=0)
-    >>> bool(rel_error < 1e-10)
-    True
+    >>> result = cp(tensor, rank=1, random_state=0)
+    >>> bool(result.relative_error < 1e-10), result.cp_tensor.rank
+    (True, 1)
     """
+    max_iter = renamed_value(
+        "cp", "n_iter_max", parafac_kwargs.pop("n_iter_max", DEPRECATED), "max_iter", max_iter
+    )
     if is_dask_array(tensor):
-        return CHUNKED["cp"](tensor, rank, n_restarts, random_state, **parafac_kwargs)
+        return CHUNKED["cp"](tensor, rank, n_restarts, random_state, max_iter, **parafac_kwargs)
     tensor = check_tensor(tensor, "tensor", min_ndim=2, check_finite=False)
     rank = check_positive_int(rank, "rank")
     _check_cp_size(tuple(tl.shape(tensor)), rank, "rank")
     n_restarts = check_positive_int(n_restarts, "n_restarts")
     rng = check_random_state(random_state)
     norm = float(np.sqrt(squared_norm(tensor)))
-    return _cp(tensor, norm, rank, n_restarts, rng, _check_parafac_kwargs(parafac_kwargs))
+    return _cp(tensor, norm, rank, n_restarts, rng, _check_parafac_kwargs(parafac_kwargs, max_iter))
 
 
 def _check_cp_size(shape: tuple[int, ...], rank: int, name: str) -> None:
@@ -304,8 +347,8 @@ class CPRankResult:
         The smallest rank tried whose best fit met the tolerance (the last rank tried if none).
     cp_tensor : CPTensor
         The best decomposition at that rank.
-    rel_error : float
-        Its relative error.
+    relative_error : float
+        Its relative error (``rel_error`` before 0.2: still readable, with a FutureWarning).
     errors : dict of int to float
         Best relative error found at each rank tried.
     reached : bool
@@ -323,9 +366,11 @@ class CPRankResult:
 
     rank: int
     cp_tensor: CPTensor = field(repr=False)
-    rel_error: float
+    relative_error: float
     errors: dict[int, float]
     reached: bool
+
+    rel_error = renamed_attribute("relative_error")
 
 
 def default_max_rank(shape) -> int:
@@ -345,7 +390,8 @@ def cp_rank(
     max_rank: int | None = None,
     n_restarts: int = 3,
     random_state=None,
-    verbose: bool = False,
+    verbose: int = 0,
+    max_iter: int = 100,
     **parafac_kwargs,
 ) -> CPRankResult:
     """The smallest CP rank whose ALS fit has relative error ``<= tol``.
@@ -367,8 +413,10 @@ def cp_rank(
         keeps the default search to a few minutes (pass a larger value to search further).
     n_restarts : int, default 3
     random_state : None, int or numpy Generator
-    verbose : bool, default False
-        Print one line per rank tried (best error, seconds).
+    verbose : int, default 0
+        0: silent; >= 1: one line per rank tried (best error, seconds).
+    max_iter : int, default 100
+        Most ALS sweeps per run (as in :func:`cp`).
     **parafac_kwargs
         Passed to :func:`tensorly.decomposition.parafac`.
 
@@ -390,6 +438,9 @@ def cp_rank(
     >>> result.rank, result.reached
     (2, True)
     """
+    max_iter = renamed_value(
+        "cp_rank", "n_iter_max", parafac_kwargs.pop("n_iter_max", DEPRECATED), "max_iter", max_iter
+    )
     tensor = check_tensor(tensor, "tensor", min_ndim=2, check_finite=False)
     tol = check_tol(tol)
     if tol is None:
@@ -398,16 +449,16 @@ def cp_rank(
     default = max_rank is None
     max_rank = default_max_rank(shape) if default else check_positive_int(max_rank, "max_rank")
     _check_cp_size(shape, max_rank, "max_rank")
-    if not isinstance(verbose, (bool, int, np.integer)):
-        raise TypeError(f"verbose must be a bool, got {verbose!r}")
+    verbose = check_verbose(verbose)
     n_restarts = check_positive_int(n_restarts, "n_restarts")
     rng = check_random_state(random_state)
-    parafac_kwargs = _check_parafac_kwargs(parafac_kwargs)
+    parafac_kwargs = _check_parafac_kwargs(parafac_kwargs, max_iter)
     norm = float(np.sqrt(squared_norm(tensor)))
     errors: dict[int, float] = {}
     start = time.perf_counter()
     for rank in range(1, max_rank + 1):
-        cp_tensor, error = _cp(tensor, norm, rank, n_restarts, rng, parafac_kwargs)
+        fit = _cp(tensor, norm, rank, n_restarts, rng, parafac_kwargs)
+        cp_tensor, error = fit.cp_tensor, fit.relative_error
         errors[rank] = error
         if verbose:
             print(
@@ -440,12 +491,13 @@ class CP(TransformerMixin, BaseEstimator):
     n_restarts : int, default 3
     random_state : None, int or numpy Generator
     max_iter : int, default 100
-        ALS iterations per run (tensorly's ``n_iter_max``).
+        ALS iterations per run (:func:`cp`'s ``max_iter``).
 
     Attributes
     ----------
     decomposition_ : CPTensor
-    rel_error_ : float
+    relative_error_ : float
+        ``rel_error_`` before 0.2 (still readable, with a FutureWarning).
 
     See Also
     --------
@@ -456,9 +508,11 @@ class CP(TransformerMixin, BaseEstimator):
     >>> import numpy as np
     >>> from tensorexpr import CP
     >>> model = CP(rank=1, random_state=0).fit(np.ones((2, 3, 4)))
-    >>> bool(model.rel_error_ < 1e-10)
+    >>> bool(model.relative_error_ < 1e-10)
     True
     """
+
+    rel_error_ = renamed_attribute("relative_error_")
 
     def __init__(self, rank=1, n_restarts=3, random_state=None, max_iter=100):
         self.rank = rank
@@ -467,14 +521,15 @@ class CP(TransformerMixin, BaseEstimator):
         self.max_iter = max_iter
 
     def fit(self, tensor, y=None):
-        """Decompose ``tensor``; store ``decomposition_`` and ``rel_error_``; return self."""
-        self.decomposition_, self.rel_error_ = cp(
+        """Decompose ``tensor``; store ``decomposition_`` and ``relative_error_``; return self."""
+        result = cp(
             tensor,
             self.rank,
             n_restarts=self.n_restarts,
             random_state=self.random_state,
-            n_iter_max=self.max_iter,
+            max_iter=self.max_iter,
         )
+        self.decomposition_, self.relative_error_ = result.cp_tensor, result.relative_error
         return self
 
     def fit_transform(self, tensor, y=None) -> CPTensor:

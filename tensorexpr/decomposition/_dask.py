@@ -28,7 +28,7 @@ from tensorly.tt_tensor import TTTensor
 
 from ..validation import check_positive_int, check_random_state, check_size
 from ._common import CHUNKED, GRAM_SAFETY, check_tol, check_tt_rank
-from ._cp import cp
+from ._cp import CPResult, cp
 from ._ht import ht_round, tt_to_ht
 from ._tt import tt_round
 
@@ -369,8 +369,10 @@ def _cp_core_chunk(block, starts, index, dtype, bases):
     return [np.ascontiguousarray(core)]
 
 
-def dask_cp(tensor, rank, n_restarts=3, random_state=None, **parafac_kwargs):
-    """:func:`cp` of a dask array (module docstring); returns ``(cp_tensor, rel_error)``."""
+def dask_cp(tensor, rank, n_restarts=3, random_state=None, max_iter=100, **parafac_kwargs):
+    """:func:`cp` of a dask array (module docstring): a :class:`CPResult` whose
+    ``relative_error`` is measured against the whole tensor, and whose ``restart_errors`` are
+    those of the ALS runs on the compressed core."""
     check_dask_tensor(tensor, 2)
     rank = check_positive_int(rank, "rank")
     rng = check_random_state(random_state)
@@ -383,7 +385,15 @@ def dask_cp(tensor, rank, n_restarts=3, random_state=None, **parafac_kwargs):
     bases = [np.linalg.qr(y)[0][:, :s] for y, s in zip(ranges, sizes, strict=True)]
     (core,) = _one_pass(tensor, _cp_core_chunk, bases)
     norm2 = float(norm2)
-    small, _ = cp(tl.tensor(core), rank, n_restarts=n_restarts, random_state=rng, **parafac_kwargs)
+    fitted = cp(
+        tl.tensor(core),
+        rank,
+        n_restarts=n_restarts,
+        random_state=rng,
+        max_iter=max_iter,
+        **parafac_kwargs,
+    )
+    small = fitted.cp_tensor
     weights = np.asarray(tl.to_numpy(small.weights), dtype=np.float64)
     factors = [
         q @ np.asarray(tl.to_numpy(f), dtype=np.float64)
@@ -396,10 +406,10 @@ def dask_cp(tensor, rank, n_restarts=3, random_state=None, **parafac_kwargs):
     rel_error = math.sqrt((lost + inside) / norm2) if norm2 > 0 else 0.0
     LOGGER.info("cp (dask): 2 passes over tensor, relative error %.3e", rel_error)
     dtype = _out_dtype(tensor)
-    return (
-        CPTensor((tl.tensor(weights.astype(dtype)), [tl.tensor(f.astype(dtype)) for f in factors])),
-        rel_error,
+    cp_tensor = CPTensor(
+        (tl.tensor(weights.astype(dtype)), [tl.tensor(f.astype(dtype)) for f in factors])
     )
+    return CPResult(cp_tensor, rel_error, list(fitted.restart_errors))
 
 
 CHUNKED.update(tt_svd=dask_tt_svd, ht_svd=dask_ht_svd, cp=dask_cp)

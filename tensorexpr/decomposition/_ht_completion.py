@@ -8,6 +8,7 @@ import numpy as np
 import tensorly as tl
 from tensorly.cp_tensor import CPTensor
 
+from .._deprecation import DEPRECATED, renamed_value
 from ..ht_tensor import HTTensor
 from ..trees import DimensionTree, check_tree
 from ..validation import check_positive_int
@@ -264,10 +265,11 @@ def ht_complete(
     max_rank: int | None = None,
     validation_fraction: float = 0.1,
     regularization: float = 1e-13,
-    n_iter_max: int = 50,
+    max_iter: int = 50,
     refit: bool = True,
     random_state=None,
-    verbose: bool = False,
+    verbose: int = 0,
+    n_iter_max=DEPRECATED,
 ) -> CompletionResult:
     """HT completion on any dimension tree: ALS over the tree's nodes on the observed entries.
 
@@ -292,11 +294,14 @@ def ht_complete(
         Cap on every rank during growth.
     validation_fraction : float in [0, 1), default 0.1
     regularization : float >= 0, default 1e-13
-    n_iter_max : int, default 50
+    max_iter : int, default 50
         Most sweeps per rank.
     refit : bool, default True
     random_state : None, int or numpy Generator
-    verbose : bool, default False
+    verbose : int, default 0
+        0: silent; >= 1: one line per sweep.
+    n_iter_max : deprecated
+        The old name of ``max_iter`` (a FutureWarning; removed in 0.3).
 
     Returns
     -------
@@ -320,9 +325,10 @@ def ht_complete(
     >>> res.converged, res.ranks
     (True, (1, 1, 1, 1, 1, 1, 1))
     """
+    max_iter = renamed_value("ht_complete", "n_iter_max", n_iter_max, "max_iter", max_iter)
     entries = observed_entries(indices_or_tensor, values, shape, mask)
-    validation_fraction, regularization, n_iter_max, tol, max_rank = check_completion_args(
-        validation_fraction, regularization, n_iter_max, tol, max_rank
+    validation_fraction, regularization, max_iter, tol, max_rank = check_completion_args(
+        validation_fraction, regularization, max_iter, tol, max_rank
     )
     tree = check_tree(tree, len(entries.shape))
     caps = _ht_caps(entries.shape, tree, max_rank)
@@ -340,7 +346,7 @@ def ht_complete(
         tol=tol,
         validation_fraction=validation_fraction,
         regularization=regularization,
-        n_iter_max=n_iter_max,
+        max_iter=max_iter,
         refit=refit,
         rng=random_state,
         verbose=verbose,
@@ -358,10 +364,11 @@ def cp_complete(
     max_rank: int | None = None,
     validation_fraction: float = 0.1,
     regularization: float = 1e-13,
-    n_iter_max: int = 100,
+    max_iter: int = 100,
     refit: bool = True,
     random_state=None,
-    verbose: bool = False,
+    verbose: int = 0,
+    n_iter_max=DEPRECATED,
 ) -> CompletionResult:
     """CP completion: ALS over the factors on the observed entries, rank grown by one term.
 
@@ -382,11 +389,14 @@ def cp_complete(
     max_rank : int or None
     validation_fraction : float in [0, 1), default 0.1
     regularization : float >= 0, default 1e-13
-    n_iter_max : int, default 100
+    max_iter : int, default 100
         Most sweeps per rank.
     refit : bool, default True
     random_state : None, int or numpy Generator
-    verbose : bool, default False
+    verbose : int, default 0
+        0: silent; >= 1: one line per sweep.
+    n_iter_max : deprecated
+        The old name of ``max_iter`` (a FutureWarning; removed in 0.3).
 
     Returns
     -------
@@ -410,9 +420,10 @@ def cp_complete(
     >>> bool(np.linalg.norm(res.tensor.to_tensor() - full) < 1e-6 * np.linalg.norm(full))
     True
     """
+    max_iter = renamed_value("cp_complete", "n_iter_max", n_iter_max, "max_iter", max_iter)
     entries = observed_entries(indices_or_tensor, values, shape, mask)
-    validation_fraction, regularization, n_iter_max, tol, max_rank = check_completion_args(
-        validation_fraction, regularization, n_iter_max, tol, max_rank
+    validation_fraction, regularization, max_iter, tol, max_rank = check_completion_args(
+        validation_fraction, regularization, max_iter, tol, max_rank
     )
     cap = int(np.prod(entries.shape, dtype=object)) // max(entries.shape)
     cap = cap if max_rank is None else min(cap, max_rank)
@@ -426,7 +437,7 @@ def cp_complete(
         tol=tol,
         validation_fraction=validation_fraction,
         regularization=regularization,
-        n_iter_max=n_iter_max,
+        max_iter=max_iter,
         refit=refit,
         rng=random_state,
         verbose=verbose,

@@ -8,6 +8,7 @@ import numpy as np
 import tensorly as tl
 from tensorly.tt_tensor import TTTensor
 
+from .._deprecation import DEPRECATED, renamed_value
 from ._common import check_tt_rank
 from ._completion import (
     CompletionResult,
@@ -151,10 +152,11 @@ def tt_complete(
     max_rank: int | None = None,
     validation_fraction: float = 0.1,
     regularization: float = 1e-13,
-    n_iter_max: int = 50,
+    max_iter: int = 50,
     refit: bool = True,
     random_state=None,
-    verbose: bool = False,
+    verbose: int = 0,
+    n_iter_max=DEPRECATED,
 ) -> CompletionResult:
     """TT completion: a TT tensor fitted to observed entries, with rank growth on held-out ones.
 
@@ -192,14 +194,16 @@ def tt_complete(
         rules then watch the training error).
     regularization : float >= 0, default 1e-13
         Ridge weight of each slice's solve, relative to the mean diagonal of its Gram matrix.
-    n_iter_max : int, default 50
+    max_iter : int, default 50
         Most sweeps (one left-to-right and one right-to-left pass) per rank.
     refit : bool, default True
         Refit the kept model on all observed entries (training and validation).
     random_state : None, int or numpy Generator
         The validation split, the start and the growth directions.
-    verbose : bool, default False
-        Print one line per sweep (ranks, training and validation error, seconds).
+    verbose : int, default 0
+        0: silent; >= 1: one line per sweep (ranks, training and validation error, seconds).
+    n_iter_max : deprecated
+        The old name of ``max_iter`` (a FutureWarning; removed in 0.3).
 
     Returns
     -------
@@ -236,9 +240,10 @@ def tt_complete(
     >>> bool(err < 1e-6)
     True
     """
+    max_iter = renamed_value("tt_complete", "n_iter_max", n_iter_max, "max_iter", max_iter)
     entries = observed_entries(indices_or_tensor, values, shape, mask)
-    validation_fraction, regularization, n_iter_max, tol, max_rank = check_completion_args(
-        validation_fraction, regularization, n_iter_max, tol, max_rank
+    validation_fraction, regularization, max_iter, tol, max_rank = check_completion_args(
+        validation_fraction, regularization, max_iter, tol, max_rank
     )
     d = len(entries.shape)
     caps = _tt_caps(entries.shape, max_rank)
@@ -256,7 +261,7 @@ def tt_complete(
         tol=tol,
         validation_fraction=validation_fraction,
         regularization=regularization,
-        n_iter_max=n_iter_max,
+        max_iter=max_iter,
         refit=refit,
         rng=random_state,
         verbose=verbose,

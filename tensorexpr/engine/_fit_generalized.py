@@ -30,6 +30,7 @@ from ..validation import (
     check_random_state,
     check_real,
     check_size,
+    check_verbose,
 )
 from ._cache import cached
 from ._evaluate import grid
@@ -411,6 +412,7 @@ def fit_generalized(
     random_state=None,
     init: TensorNetwork | None = None,
     polish: int = 0,
+    verbose: int = 0,
 ) -> GeneralizedFit:
     """Fit a generalized CP / TT / HT network to a grid tensor by gradient descent.
 
@@ -456,6 +458,8 @@ def fit_generalized(
         operator (no smoothing). Adam finds the right piece of the piecewise-multilinear
         landscape, these steps converge within it (to ~1e-12 where Adam stops near 1e-5).
         Each forms the Jacobian of all M^d residuals (n_params columns).
+    verbose : int, default 0
+        0: silent; >= 1: one line per restart (steps run, relative error).
 
     Returns
     -------
@@ -483,6 +487,7 @@ def fit_generalized(
     learning_rate = check_real(learning_rate, "learning_rate", 0.0, low_open=True)
     rng = check_random_state(random_state)
     polish = check_positive_int(polish, "polish", minimum=0)
+    verbose = check_verbose(verbose)
     op = get_operator(spec.xi)
 
     scale = float(np.linalg.norm(arr)) / np.sqrt(arr.size)  # fit at unit RMS, scale back
@@ -516,6 +521,12 @@ def fit_generalized(
         net = _fitted_network(spec, trainer.values(), scale)
         err = _relative_error(net, arr)
         restart_errors.append(err)
+        if verbose:
+            print(
+                f"fit_generalized: restart {restart + 1}/{n_restarts}, {n_iter} steps, "
+                f"relative error {err:.3e}",
+                flush=True,
+            )
         if best is None or err < best[0]:
             best = (err, net, history, n_iter)
         if err <= tol:

@@ -108,7 +108,7 @@ def _one_network(M, d, R, sample, distribution, input_matrices, seed, method, me
         "rank": found.rank,
         "method": found.method,
         "gap": found.gap,
-        "tol": found.tol,
+        "atol": found.atol,
     }
 
 

@@ -140,7 +140,7 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
                 "bound": bound,
                 "rank_random": found.rank,
                 "rank_witness": witness.rank,
-                "tol": found.tol,
+                "atol": found.atol,
                 "gap_random": found.gap,
                 "cond_F": float(np.linalg.cond(F)),
                 "method": "dense",

@@ -107,7 +107,7 @@ def _row(M: int, d: int, found, bound, net, error, method: str) -> dict:
         "R": M,
         "rank": found.rank,
         "expected_rank": expected_rank,
-        "tol": found.tol,
+        "atol": found.atol,
         "gap": found.gap,
         "bound": bound.bound,
         "expected_bound": -(-expected_rank // (M * d // 2)),

@@ -8,7 +8,13 @@ import tensorly as tl
 from ..features import FeatureMap, LinearFeatures, check_feature_map
 from ..ht_tensor import HTTensor
 from ..trees import DimensionTree, check_tree
-from ..validation import as_float_array, check_positive_int, check_random_state, check_size
+from ..validation import (
+    as_float_array,
+    check_positive_int,
+    check_random_state,
+    check_rank,
+    check_size,
+)
 from ._base import Layout, TensorNetwork, combine_blocks
 
 __all__ = ["HTNetwork", "HTLayout", "node_name"]
@@ -17,6 +23,23 @@ __all__ = ["HTNetwork", "HTLayout", "node_name"]
 def node_name(tree: DimensionTree, node: int) -> str:
     """Engine name of an internal node: the modes below it, ``"node_0_1"``."""
     return "node_" + "_".join(str(k) for k in tree.modes(node))
+
+
+def _node_ranks(rank, tree: DimensionTree, n_outputs: int) -> list[int]:
+    """Ranks of the tree nodes in post-order (root last: n_outputs): an int (every non-root
+    node), one int per non-root node, or one per node."""
+    n = tree.n_nodes
+    ranks = check_rank(rank, (n - 1, n), f"{n - 1} or {n} ints (tree nodes in post-order)")
+    if isinstance(ranks, int):
+        return [ranks] * (n - 1) + [n_outputs]
+    if len(ranks) == n - 1:
+        return [*ranks, n_outputs]
+    if ranks[-1] != n_outputs:
+        raise ValueError(
+            f"rank as a list of {n} ints (one per tree node) must end with the root's "
+            f"n_outputs={n_outputs}, got {ranks}"
+        )
+    return ranks
 
 
 class HTNetwork(TensorNetwork):
@@ -96,7 +119,7 @@ class HTNetwork(TensorNetwork):
         cls,
         d: int,
         feature_map: FeatureMap,
-        rank: int,
+        rank,
         xi="product",
         n_outputs: int = 1,
         tree: DimensionTree | None = None,
@@ -109,8 +132,9 @@ class HTNetwork(TensorNetwork):
         d : int
             Number of positions.
         feature_map : FeatureMap
-        rank : int
-            Rank of every non-root node.
+        rank : int or list of ints
+            Rank of every non-root node: one int, one per non-root node, or one per node
+            (tree nodes in post-order, as :attr:`ranks`; the root's entry is ``n_outputs``).
         xi : str or Operator, default "product"
         n_outputs : int, default 1
         tree : DimensionTree, optional
@@ -122,23 +146,24 @@ class HTNetwork(TensorNetwork):
         HTNetwork
         """
         d = check_positive_int(d, "d")
-        r = check_positive_int(rank, "rank")
         C = check_positive_int(n_outputs, "n_outputs")
         tree = check_tree(tree, d)
+        r = _node_ranks(rank, tree, C)
         m = check_feature_map(feature_map).n_features
         rng = check_random_state(random_state)
+        shapes = [
+            (m, r[node]) if tree.is_leaf(node) else (*(r[c] for c in tree.children(node)), r[node])
+            for node in range(tree.n_nodes)
+        ]
         check_size(
-            8 * (d * m * r + (d - 2) * r**3 + r * r * C),
-            f"rank={r}, d={d}",
+            8 * sum(int(np.prod(shape, dtype=object)) for shape in shapes),
+            f"rank={rank}, d={d}",
             f"the factors of an HTNetwork (m={m})",
         )
-        factors = []
-        for node in range(tree.n_nodes):
-            out = C if node == tree.root else r
-            if tree.is_leaf(node):
-                factors.append(rng.standard_normal((m, out)) / np.sqrt(m))
-            else:
-                factors.append(rng.standard_normal((r, r, out)) / r)
+        factors = [
+            rng.standard_normal(shape) / np.sqrt(np.prod(shape[:-1], dtype=float))
+            for shape in shapes
+        ]
         return cls(factors, feature_map, tree=tree, xi=xi)
 
     @property
