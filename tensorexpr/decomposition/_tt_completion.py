@@ -36,8 +36,8 @@ def _slice_products(vecs: np.ndarray, core: np.ndarray, groups, side: str) -> np
     (``side="left"``) or ``core[:, i_s, :] @ vecs[s]`` (``"right"``).
 
     One matmul per slice ``i`` over the samples in it (``groups`` from ``slice_groups``),
-    instead of an einsum over a gathered ``(r, N, r)`` copy of the core: about 2x faster at rank
-    4, 3.5x at rank 12 (``benchmarks/bench_completion.py``, section 5).
+    instead of an einsum over a gathered ``(r, N, r)`` copy of the core: 2-3.5x faster at rank
+    8, 3.5-4.5x at rank 12, no gain at rank 4 (``benchmarks/bench_completion.py``, section 5).
     """
     order, starts = groups
     out = np.empty((len(vecs), core.shape[2] if side == "left" else core.shape[0]))
