@@ -115,16 +115,30 @@ def test_float32_and_backend_come_back():
     assert all("float64" in str(tl.context(f)["dtype"]) for f in res.tensor.factors)
 
 
-def test_other_backend_inputs_and_outputs():
-    torch = pytest.importorskip("torch")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_every_backend_and_dtype_in_and_out(backend, dtype):
+    """Backend tensors in (the mask form), backend factors of the values' dtype out, for the
+    three formats; each checked against the dense tensor."""
     rng = np.random.default_rng(6)
     shape = (5, 5, 5)
-    full = tl.to_numpy(_random_tt(shape, 2, rng).to_tensor())
-    idx, vals, mask = _entries(full, 0.6, rng)
-    with te.backend_context("pytorch"):
-        res = te.tt_complete(torch.tensor(full), mask=torch.tensor(mask), rank=2, random_state=0)
-        assert all(isinstance(c, torch.Tensor) for c in res.tensor.factors)
-        assert _rel(res.tensor.to_tensor(), full) < 1e-8
+    with te.backend_context("numpy"):
+        full = _random_tt(shape, 2, rng).to_tensor().astype(dtype)
+    cp_full = np.einsum("ri,rj,rk->ijk", *rng.standard_normal((3, 2, 8))).astype(dtype)
+    tol = 1e-4 if dtype == "float32" else 1e-8
+    ctx = {"dtype": getattr(tl.backend, dtype)}
+    runs = [
+        (te.tt_complete, full, {"rank": 2}),
+        (te.ht_complete, full, {"rank": [2, 4, 2, 2, 1]}),  # mode 1 of a TT: rank 2 * 2
+        (te.cp_complete, cp_full, {"rank": 2}),
+    ]
+    for fn, dense, kw in runs:
+        observed = tl.tensor(rng.random(dense.shape) < 0.6)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # tol reached: no warning
+            res = fn(tl.tensor(dense, **ctx), mask=observed, tol=tol / 10, random_state=0, **kw)
+        factors = res.tensor.factors
+        assert all(tl.is_tensor(f) and dtype in str(tl.context(f)["dtype"]) for f in factors)
+        assert _rel(res.tensor.to_tensor(), dense) < tol, fn.__name__
 
 
 def test_verbose_prints_one_line_per_sweep(capsys):

@@ -41,14 +41,19 @@ class HTModel:
     Kronecker product of its children's frame rows and its outer vector. A sweep visits the
     nodes in post-order; each leaf is solved slice by slice (an ``r``-sized solve per index),
     each transfer tensor by one ridge least-squares problem of ``r_l r_r r_t`` unknowns over all
-    samples. After a node's update its factor is made orthonormal (QR) and the triangular part
-    moves into the parent, as in the HT orthogonalisation.
+    samples. Before a node is solved the orthogonality centre moves to it (QR steps along the
+    tree path, as in the TT sweep): every other factor is orthonormal towards it, so its frames
+    and outer vector are orthonormal bases of the full tensor and the local problem is as well
+    conditioned as the sampling allows. Without this gauge (the centre at the root) the outer
+    vectors carry the decay of the singular values, the normal equations square it, and the
+    training error of an exact rank-3 HT tensor stalled near 5e-8 (docs/completion.md).
     """
 
     def __init__(self, shape, tree: DimensionTree, ranks: list[int], caps: list[int]):
         self.shape, self.tree = tuple(shape), tree
         self.rank_list, self.caps = list(ranks), caps
         self.factors: list[np.ndarray] = []
+        self.center = tree.root  # the node that is not orthonormal (the gauge)
 
     @property
     def ranks(self) -> tuple[int, ...]:
@@ -96,6 +101,39 @@ class HTModel:
     def _orthogonalize(self) -> None:
         for node in range(self.tree.n_nodes - 1):
             self._orthonormalize(node)
+        self.center = self.tree.root
+
+    def _move_down(self, child: int) -> None:
+        """Move the centre from ``child``'s parent to ``child``: QR of the parent's transfer
+        tensor unfolded with the child's axis as columns, the triangular factor into the child."""
+        parent = self.tree.parent(child)
+        b = self.factors[parent]
+        axes = (1, 2, 0) if self.tree.children(parent)[0] == child else (0, 2, 1)
+        moved = b.transpose(axes)
+        q, rr = np.linalg.qr(moved.reshape(-1, moved.shape[-1]))
+        q = q.reshape(*moved.shape[:-1], q.shape[1])
+        self.factors[parent] = q.transpose(np.argsort(axes))
+        self.factors[child] = np.tensordot(self.factors[child], rr, axes=([-1], [1]))
+        self.rank_list[child] = q.shape[-1]
+
+    def _path(self, node: int) -> list[int]:
+        path = [node]
+        while path[-1] != self.tree.root:
+            path.append(self.tree.parent(path[-1]))
+        return path
+
+    def _move_center(self, node: int, idx: np.ndarray, frames: list) -> None:
+        """Move the orthogonality centre to ``node`` along the tree path; the frames of the
+        nodes whose factor changed are recomputed (their parents' frames do not change)."""
+        up, down = self._path(self.center), self._path(node)
+        common = set(up) & set(down)
+        for child in up[: next(i for i, v in enumerate(up) if v in common)]:
+            self._orthonormalize(child)
+            frames[child] = self._frame(child, idx, frames)
+        for child in reversed(down[: next(i for i, v in enumerate(down) if v in common)]):
+            self._move_down(child)
+            frames[child] = self._frame(child, idx, frames)
+        self.center = node
 
     def _frame(self, node: int, idx: np.ndarray, frames: list) -> np.ndarray:
         ch = self.tree.children(node)
@@ -115,9 +153,7 @@ class HTModel:
 
     def _outer(self, node: int, frames: list, m: int) -> np.ndarray:
         """The sample's vector of everything outside ``node`` (root: ones), top-down."""
-        path = [node]
-        while path[-1] != self.tree.root:
-            path.append(self.tree.parent(path[-1]))
+        path = self._path(node)
         outer = np.ones((m, 1))
         for parent, child in zip(path[:0:-1], path[-2::-1], strict=True):
             b = self.factors[parent]
@@ -135,6 +171,7 @@ class HTModel:
         tree, m = self.tree, len(y)
         frames = self._frames(idx)
         for node in range(tree.n_nodes):
+            self._move_center(node, idx, frames)
             outer = self._outer(node, frames, m)
             ch = tree.children(node)
             if ch is None:
@@ -144,8 +181,6 @@ class HTModel:
                 design = _kron_rows(frames[ch[0]], frames[ch[1]], outer)
                 sol = solve_ridge(design.T @ design, design.T @ y, regularization)
                 self.factors[node] = sol.reshape(self.factors[node].shape)
-            if node != tree.root:
-                self._orthonormalize(node)
             frames[node] = self._frame(node, idx, frames)
 
     def grow(self, rng) -> bool:
