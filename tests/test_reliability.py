@@ -131,7 +131,8 @@ def test_disk_full_keeps_the_previous_files(tmp_path):
 
 
 _SAVE_LOOP = """
-import sys
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # even if the runner ignores SIGINT
 import tensorexpr as te
 nets = [te.TTNetwork.random(6, te.TrigFeatures(), rank=r, random_state=0) for r in (30, 40)]
 print("ready", flush=True)
