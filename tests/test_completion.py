@@ -230,4 +230,3 @@ def test_argument_errors():
         te.tt_complete(idx, vals, (2, 2), rank=[1, 0, 1])
     with pytest.raises(TypeError, match="indices must be an int array"):
         te.tt_complete(np.array([[0.5, 1.0]]), vals, (2, 2))
-
