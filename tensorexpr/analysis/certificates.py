@@ -449,20 +449,27 @@ def _exact_certificate(entries, tuples, chosen, kron, reselect, memory_limit):
         check_memory(int(need), memory_limit, f"an exact {len(rows)} x {len(cols)} submatrix")
         rank = rank_mod_p(entries.residues(rows, cols, S, T, subsets, p), p)
     return WidthCertificate(
-        d=entries.d,
-        n_templates=entries.M,
-        row_modes=tuple(S),
-        row_tuples=np.asarray(rows, dtype=np.int64),
-        col_tuples=np.asarray(cols, dtype=np.int64),
+        **_located(entries, rows, cols, S, chosen),
         rank=rank,
         sigma=0.0,
         margin=0.0,
         entry_error=0.0,
         svd_error=0.0,
-        selection=chosen,
         singular_values=np.zeros(0),
         exact=True,
         prime=p,
+    )
+
+
+def _located(entries, rows, cols, S, selection) -> dict:
+    """The fields every certificate shares: where its submatrix sits in the grid tensor."""
+    return dict(
+        d=entries.d,
+        n_templates=entries.M,
+        row_modes=tuple(S),
+        row_tuples=np.asarray(rows, dtype=np.int64),
+        col_tuples=np.asarray(cols, dtype=np.int64),
+        selection=selection,
         diagnostic=entries.diagnostic,
     )
 
@@ -489,7 +496,7 @@ def _float_certificate(entries, tuples, chosen, entry_error) -> WidthCertificate
     else:
         err = 0.0  # given data (a tensor), or a black box taken as exact
     del W
-    return _certificate(B, err, rows, cols, S, entries, chosen, entries.diagnostic)
+    return _certificate(B, err, rows, cols, S, entries, chosen)
 
 
 def _entry_bound(gamma: float, weights) -> float:
@@ -499,25 +506,19 @@ def _entry_bound(gamma: float, weights) -> float:
     return gamma / (1.0 - gamma) * norm
 
 
-def _certificate(B, entry_err, rows, cols, S, entries, selection, diag) -> WidthCertificate:
+def _certificate(B, entry_err, rows, cols, S, entries, selection) -> WidthCertificate:
     s = np.linalg.svd(B, compute_uv=False) if B.size else np.zeros(0)
     svd_err = svd_error_bound(B) if B.size else 0.0
     margin = entry_err + svd_err
     rank = int(np.sum(s > margin))
     return WidthCertificate(
-        d=entries.d,
-        n_templates=entries.M,
-        row_modes=tuple(S),
-        row_tuples=np.asarray(rows, dtype=np.int64),
-        col_tuples=np.asarray(cols, dtype=np.int64),
+        **_located(entries, rows, cols, S, selection),
         rank=rank,
         sigma=float(s[rank - 1]) if rank else 0.0,
         margin=float(margin),
         entry_error=float(entry_err),
         svd_error=float(svd_err),
-        selection=selection,
         singular_values=s,
-        diagnostic=diag,
     )
 
 
