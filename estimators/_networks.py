@@ -62,6 +62,15 @@ Parameters
 ----------
 rank : int, default {rank_default}
     {rank}
+n_members : int, default 1
+    Number of networks trained side by side, from their own initialisations, on one
+    feature map f, and averaged: the scores are the mean of the members' scores, each
+    member is trained on its own loss. The members run in one vectorised graph (one
+    TensorFlow call per step); the mean is one network of rank ``n_members * rank``
+    (block-diagonal cores, exact for xi = "product"; concatenated units for CP, any xi),
+    which :attr:`network_` returns. Several members with a smaller rank average out the
+    seed-to-seed spread of small sets at about the cost of one network (docs/estimators.md,
+    "members"); other xi for TT and HT need ``n_members=1``.
 n_features : int, default 16
     Size m of the feature map f for the learned maps ("relu", "linear"): ``m - 1``
     units plus a constant 1. For "poly" the degree is ``max(1, (m - 1) // n)``;
@@ -261,6 +270,7 @@ class TTNetworkEstimator(NetworkEstimator):
     def __init__(
         self,
         rank=24,
+        n_members=1,
         n_features=16,
         feature_map="relu",
         xi="product",
@@ -284,6 +294,7 @@ class TTNetworkEstimator(NetworkEstimator):
     ):
         super().__init__(
             rank=rank,
+            n_members=n_members,
             n_features=n_features,
             feature_map=feature_map,
             xi=xi,
@@ -341,6 +352,7 @@ class HTNetworkEstimator(NetworkEstimator):
     def __init__(
         self,
         rank=16,
+        n_members=1,
         n_features=16,
         feature_map="relu",
         xi="product",
@@ -364,6 +376,7 @@ class HTNetworkEstimator(NetworkEstimator):
     ):
         super().__init__(
             rank=rank,
+            n_members=n_members,
             n_features=n_features,
             feature_map=feature_map,
             xi=xi,

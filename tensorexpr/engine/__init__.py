@@ -19,9 +19,9 @@ from .._tensorflow import import_tensorflow
 from ..networks import KINDS
 from ..networks.ht import node_name
 from ._cache import MAX_ENTRIES, cache_size, cached, clear_cache
-from ._evaluate import contract, grid, scores
+from ._evaluate import contract, grid, member_scores, scores
 from ._fit_generalized import GeneralizedFit, fit_generalized
-from ._spec import NetworkSpec, init_params, param_names, to_network
+from ._spec import NetworkSpec, init_params, member_spec, param_names, param_shapes, to_network
 from ._train import LOSSES, NetworkTrainer, network_trainer, scores_function
 
 __all__ = [
@@ -39,9 +39,12 @@ __all__ = [
     "grid",
     "import_tensorflow",
     "init_params",
+    "member_scores",
+    "member_spec",
     "network_trainer",
     "node_name",
     "param_names",
+    "param_shapes",
     "scores",
     "scores_function",
     "to_network",

@@ -25,9 +25,9 @@ import numpy as np
 from .._tensorflow import import_tensorflow
 from ..networks.ht import node_name
 from ..operators import Operator, get_operator
-from ._spec import NetworkSpec
+from ._spec import NetworkSpec, member_spec
 
-__all__ = ["contract", "scores", "grid", "RECURSIONS", "UNROLL_MAX"]
+__all__ = ["contract", "scores", "member_scores", "grid", "RECURSIONS", "UNROLL_MAX"]
 
 #: Longer trains run in a ``tf.scan`` loop instead of being unrolled into the graph.
 UNROLL_MAX = 64
@@ -260,10 +260,26 @@ def scores(spec: NetworkSpec, params: dict, F, xi_fn=None):
     v : tf.Tensor of shape (batch, n_outputs)
     L : tf.Tensor of shape (batch,)
         Zero when the operator is neither the product nor positively homogeneous.
+        With several members (``spec.members``) the scores are the members' mean.
     """
+    if spec.members > 1:
+        tf = import_tensorflow()
+        v, L = member_scores(spec, params, F, xi_fn)
+        top = tf.reduce_max(L, axis=0)
+        weights = tf.expand_dims(tf.exp(L - top), -1)  # each member's scale, <= 1
+        return tf.reduce_mean(weights * v, axis=0), top
     op = get_operator(spec.xi)
     log_scale = op.is_product or op.positively_homogeneous
     return RECURSIONS[spec.kind][0](spec, op, xi_fn or op.tf_function, params, F, log_scale)
+
+
+def member_scores(spec: NetworkSpec, params: dict, F, xi_fn=None):
+    """``(v, L)`` of every member of a spec with ``members > 1``: shapes (K, batch, C) and
+    (K, batch); the members' recursions vectorised into one graph (``tf.vectorized_map``), so
+    that K members cost about the operations of one."""
+    tf = import_tensorflow()
+    one = member_spec(spec)
+    return tf.vectorized_map(lambda p: scores(one, p, F, xi_fn), params)
 
 
 def grid(spec: NetworkSpec, params: dict, F, xi_fn=None):

@@ -11,7 +11,7 @@ belong to the kind's layout (``tensorexpr.networks.layout_of(kind)``: ``factors`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,7 +21,14 @@ from ..operators import get_operator
 from ..trees import DimensionTree
 from ..validation import check_size
 
-__all__ = ["NetworkSpec", "param_names", "init_params", "to_network"]
+__all__ = [
+    "NetworkSpec",
+    "param_names",
+    "param_shapes",
+    "member_spec",
+    "init_params",
+    "to_network",
+]
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,12 @@ class NetworkSpec:
         TT only: one middle core for every position from 2 to d - 1 (parameter
         ``core_middle`` (r, L, r) instead of ``cores_middle``): the recurrent network with the
         same weights at every step (docs/theory.md section 7).
+    members : int, default 1
+        Number of networks of these shapes trained side by side and averaged: every
+        parameter gains a leading axis of this length (:func:`param_shapes`), the scores are
+        the members' mean (``scores``) and :func:`to_network` merges them into one network of
+        rank ``members * rank`` that computes that mean exactly (each layout's
+        ``merge_members``).
     """
 
     kind: str
@@ -60,6 +73,7 @@ class NetworkSpec:
     tree: object = None
     hidden_size: int | None = None
     shared_cores: bool = False
+    members: int = 1
 
     @property
     def width(self) -> int:
@@ -70,9 +84,22 @@ class NetworkSpec:
         return DimensionTree(self.tree)
 
 
+def member_spec(spec: NetworkSpec) -> NetworkSpec:
+    """The spec of one member (``members=1``): what the kind's layout describes."""
+    return spec if spec.members == 1 else replace(spec, members=1)
+
+
 def param_names(spec: NetworkSpec) -> list[str]:
     """The parameter names of a spec, in a fixed order (its kind's :class:`Layout`)."""
-    return layout_of(spec.kind).names(spec)
+    return layout_of(spec.kind).names(member_spec(spec))
+
+
+def param_shapes(spec: NetworkSpec) -> dict[str, tuple[int, ...]]:
+    """The parameter shapes: the layout's, behind a leading ``(members,)`` axis if several."""
+    shapes = layout_of(spec.kind).shapes(member_spec(spec))
+    if spec.members == 1:
+        return shapes
+    return {k: (spec.members, *shape) for k, shape in shapes.items()}
 
 
 def init_params(
@@ -85,13 +112,16 @@ def init_params(
     diagonal ``B[a, a, a] = 1`` (see each layout's ``init``). The size is checked first:
     parameters, gradients and Adam's two moments.
     """
-    layout = layout_of(spec.kind)
+    layout, one = layout_of(spec.kind), member_spec(spec)
     check_size(
-        4 * 8 * layout.n_params(spec),
-        f"rank={spec.rank}, d={spec.d}",
+        4 * 8 * spec.members * layout.n_params(one),
+        f"rank={spec.rank}, d={spec.d}, members={spec.members}",
         f"training a {spec.kind.upper()} network (m={spec.m}, n_outputs={spec.n_outputs})",
     )
-    return layout.init(spec, rng, constant_index)
+    if spec.members == 1:
+        return layout.init(spec, rng, constant_index)
+    drawn = [layout.init(one, rng, constant_index) for _ in range(spec.members)]
+    return {k: np.stack([p[k] for p in drawn]) for k in drawn[0]}
 
 
 def to_network(
@@ -112,4 +142,9 @@ def to_network(
     CPNetwork, TTNetwork or HTNetwork
     """
     p = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
-    return layout_of(spec.kind).to_network(spec, p, feature_map, get_operator(spec.xi))
+    layout, op = layout_of(spec.kind), get_operator(spec.xi)
+    if spec.members > 1:
+        one = member_spec(spec)
+        members = [{k: v[i] for k, v in p.items()} for i in range(spec.members)]
+        spec, p = layout.merge_members(one, members, op)
+    return layout.to_network(spec, p, feature_map, op)

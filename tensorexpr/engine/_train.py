@@ -17,10 +17,9 @@ import numpy as np
 
 from .._tensorflow import import_tensorflow
 from ..features import PARAM_PREFIX, FeatureMap, prefixed
-from ..networks import layout_of
 from ._cache import cached
-from ._evaluate import scores
-from ._spec import NetworkSpec, param_names
+from ._evaluate import member_scores, scores
+from ._spec import NetworkSpec, param_names, param_shapes
 
 __all__ = ["LOSSES", "NetworkTrainer", "network_trainer", "scores_function", "feature_key"]
 
@@ -66,7 +65,7 @@ def scores_function(spec: NetworkSpec, feature_map: FeatureMap, dtype: str):
         # one trace per network: fixed parameter shapes, any number of rows (without a
         # signature every new batch size traced again, and TensorFlow warned of retracing)
         tf_dtype = getattr(tf, dtype)
-        shapes = layout_of(spec.kind).shapes(spec)
+        shapes = param_shapes(spec)
         fshapes = feature_map.trainable_params()
         signature = [
             [tf.TensorSpec(shapes[k], tf_dtype) for k in names],
@@ -144,7 +143,7 @@ class NetworkTrainer:
 
     def _shapes(self) -> dict:
         """The shapes of the network's parameters (its layout's) and the feature map's."""
-        shapes = layout_of(self.spec.kind).shapes(self.spec)
+        shapes = param_shapes(self.spec)
         fshapes = {k: v.shape for k, v in self.feature_map.trainable_params().items()}
         return {**shapes, **prefixed(fshapes)}
 
@@ -152,16 +151,28 @@ class NetworkTrainer:
         n = len(self.names)
         fparams = dict(zip(self.fnames, self.variables[n:], strict=True))
         F = _features(self.feature_map, fparams, X, keep)
-        return scores(self.spec, dict(zip(self.names, self.variables[:n], strict=True)), F)
+        params = dict(zip(self.names, self.variables[:n], strict=True))
+        if self.spec.members > 1:  # each member's own scores: each is trained on its loss
+            return member_scores(self.spec, params, F)
+        return scores(self.spec, params, F)
 
     def _weighted_loss(self, tf, X, y, w, keep):
-        """``sum_i w_i loss_i`` over a batch (``keep``: the dropout mask, or None)."""
+        """``sum_i w_i loss_i`` over a batch (``keep``: the dropout mask, or None); with
+        several members, the mean over the members of each member's loss."""
         v, L = self._forward(X, keep)
-        z = v * tf.expand_dims(tf.exp(tf.minimum(L, _LOG_CLIP)), 1)
+        z = v * tf.expand_dims(tf.exp(tf.minimum(L, _LOG_CLIP)), -1)
+        K = self.spec.members
+        if K > 1:  # (K, batch, C) -> (K * batch, C) against the targets repeated
+            z = tf.reshape(z, [-1, tf.shape(z)[-1]])
+            y, w = tf.tile(y, [K]), tf.tile(w, [K]) / K
         return tf.reduce_sum(w * _per_sample_loss(tf, self.loss, z, y))
 
     def _penalty(self, tf):
-        return tf.add_n([tf.reduce_sum(tf.square(q)) for q in self.variables])
+        """The squared norm of the parameters, the members' mean for the network's."""
+        n = len(self.names)
+        network = tf.add_n([tf.reduce_sum(tf.square(q)) for q in self.variables[:n]])
+        features = [tf.reduce_sum(tf.square(q)) for q in self.variables[n:]]
+        return network / self.spec.members + (tf.add_n(features) if features else 0.0)
 
     def _compile_epoch(self, tf, use_dropout: bool, jit: bool):
         def step(X, y, w, alpha, dropout, seed):

@@ -20,6 +20,7 @@ them); see docs/theory.md, "Adding a network kind".
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import tensorly as tl
@@ -325,6 +326,50 @@ class Layout:
     def to_network(self, spec, params: dict, feature_map, xi):  # pragma: no cover - abstract
         """The network of engine parameters ``params`` (float64 numpy arrays)."""
         raise NotImplementedError
+
+    #: whether the members' mean is one network for every xi (CP: its units add up), or
+    #: for xi = product only (TT, HT: block-diagonal cores are multilinear)
+    merges_any_xi = False
+
+    def rank_axes(self, spec) -> dict[str, tuple[int, ...]]:  # pragma: no cover - abstract
+        """The axes of every engine array that run over a rank (the axes that grow when
+        networks are merged); None for an array that cannot be merged."""
+        raise NotImplementedError
+
+    def merge_members(self, spec, members: list[dict], xi):
+        """``(spec, params)`` of one network whose scores are the mean of the members'.
+
+        The members' arrays are placed block-diagonally along their rank axes (a rank of
+        ``len(members) * spec.rank``), and the output array is divided by the number of
+        members: scores are multilinear in the blocks for xi = product, and a CP network's
+        units add up for any xi.
+        """
+        K = len(members)
+        if not (self.merges_any_xi or xi.is_product):
+            raise ValueError(
+                f"members={K} {self.kind.upper()} networks merge into one network only for "
+                f"xi='product', got xi={xi.name!r}"
+            )
+        output = self.output_name(spec)
+        merged = {}
+        for name, axes in self.rank_axes(spec).items():
+            blocks = [np.asarray(p[name]) for p in members]
+            if axes is None:
+                raise ValueError(
+                    f"members={K}: the {self.kind.upper()} array {name!r} of "
+                    "each member cannot be merged"
+                )
+            out = np.zeros(
+                [n * K if a in axes else n for a, n in enumerate(blocks[0].shape)], blocks[0].dtype
+            )
+            for k, block in enumerate(blocks):
+                where = tuple(
+                    slice(k * n, (k + 1) * n) if a in axes else slice(None)
+                    for a, n in enumerate(block.shape)
+                )
+                out[where] = block if axes else out[where] + block
+            merged[name] = out / K if name == output else out
+        return replace(spec, rank=K * spec.rank), merged
 
     def params_of(self, network) -> dict:  # pragma: no cover - abstract
         """The engine parameters of a network: the inverse of :meth:`to_network`."""

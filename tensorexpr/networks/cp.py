@@ -179,6 +179,11 @@ class CPLayout(Layout):
     def output_name(self, spec):
         return "weights"
 
+    merges_any_xi = True
+
+    def rank_axes(self, spec):
+        return {"factors": (2,), "weights": (0,)}
+
     def init(self, spec, rng, constant_index):
         """Factors ``N(0, 1/(4m))`` plus 1 on the constant feature; weights ``N(0, 1/R)``."""
         d, m, r, C = spec.d, spec.m, spec.rank, spec.n_outputs

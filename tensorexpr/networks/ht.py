@@ -249,6 +249,13 @@ class HTLayout(Layout):
         tree = spec.dimension_tree()
         return node_name(tree, tree.root) if spec.d > 1 else "leaves"
 
+    def rank_axes(self, spec):
+        output, leaves = self.output_name(spec), (2,) if spec.d > 1 else ()
+        return {
+            k: leaves if k == "leaves" else (0, 1) if k == output else (0, 1, 2)
+            for k in self.shapes(spec)
+        }
+
     def init(self, spec, rng, constant_index):
         """Leaves ``N(0, 1/(4m))`` plus 1 on the constant feature; internal nodes a diagonal
         ``B[a, a, a] = 1`` plus ``N(0, 1/(4r^2))``; the root ``N(0, 1/r^2)``."""

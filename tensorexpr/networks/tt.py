@@ -273,6 +273,16 @@ class TTLayout(Layout):
     def output_name(self, spec):
         return "core_last" if spec.d > 1 else "core_first"
 
+    def rank_axes(self, spec):
+        axes = {
+            "core_first": (2,) if spec.d > 1 else (),
+            "cores_middle": (1, 3),
+            "core_middle": (0, 2),
+            "core_last": (0,),
+            "matrices": None,
+        }
+        return {k: axes[k] for k in self.shapes(spec)}
+
     def init(self, spec, rng, constant_index):
         """Every middle core a near-identity step (docs/theory.md section 7).
 

@@ -1,0 +1,141 @@
+"""Several members trained side by side (``n_members``): the mean of their scores is one
+network, checked against the members' own networks; fitting, errors, persistence."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+
+import tensorexpr as te  # noqa: E402
+from estimators import (  # noqa: E402
+    CPNetworkClassifier,
+    CPNetworkRegressor,
+    HTNetworkClassifier,
+    HTNetworkRegressor,
+    TTNetworkClassifier,
+    TTNetworkRegressor,
+)
+from tensorexpr import engine  # noqa: E402
+from tensorexpr.features import split_prefixed  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _sequences(n=90, d=5, n_inputs=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n, d, n_inputs))
+    return X, X[:, ::2, 0].sum(axis=1) - X[:, 1::2, -1].sum(axis=1)
+
+
+def _member_networks(est):
+    """Each member as its own network: the slow path the merged network is checked against."""
+    net, learned = split_prefixed(est._params)
+    fmap = est._feature_map.with_params(**learned) if learned else est._feature_map
+    one = engine.member_spec(est._spec)
+    return [
+        engine.to_network(one, {k: v[i] for k, v in net.items()}, fmap)
+        for i in range(est._spec.members)
+    ]
+
+
+CASES = [
+    (TTNetworkClassifier, {}, 3),
+    (TTNetworkClassifier, {"share_cores": False}, 2),
+    (CPNetworkClassifier, {}, 3),
+    (CPNetworkClassifier, {"xi": "relu_max"}, 2),
+    (HTNetworkClassifier, {}, 3),
+    (HTNetworkClassifier, {"tree": "linear"}, 2),
+]
+
+
+@pytest.mark.parametrize("cls, kwargs, n_classes", CASES)
+def test_network_is_the_mean_of_the_members(cls, kwargs, n_classes):
+    X, score = _sequences()
+    y = np.digitize(score, np.quantile(score, np.linspace(0, 1, n_classes + 1)[1:-1]))
+    clf = cls(rank=3, n_features=4, n_members=3, max_iter=3, random_state=0, **kwargs)
+    clf.fit(X, y)
+    Z = clf.standardize(X)
+    members = [np.asarray(m(Z)) for m in _member_networks(clf)]
+    mean = np.mean(members, axis=0)
+    assert not np.allclose(members[0], members[1])  # the members differ
+    net = clf.network_
+    assert 9 in net.ranks  # three members of rank 3, side by side
+    out = np.asarray(net(Z))
+    dec = clf.decision_function(X)
+    scale = np.abs(mean).max()
+    np.testing.assert_allclose(out, mean, rtol=1e-8, atol=1e-8 * scale)
+    np.testing.assert_allclose(dec, mean, rtol=1e-6, atol=1e-6 * scale)
+
+
+@pytest.mark.parametrize("cls", [TTNetworkRegressor, CPNetworkRegressor, HTNetworkRegressor])
+def test_regressor_members_fit_and_export(cls):
+    X, score = _sequences(seed=1)
+    reg = cls(rank=3, n_features=4, n_members=2, max_iter=40, random_state=0).fit(X, score)
+    assert reg.score(X, score) > 0.5
+    pred = reg.predict(X)
+    out = reg.y_mean_ + reg.y_scale_ * np.asarray(reg.network_(reg.standardize(X)))
+    np.testing.assert_allclose(out, pred, rtol=1e-6, atol=1e-6 * np.abs(pred).max())
+    assert reg.n_params_ == sum(np.size(v) for v in reg._params.values())
+
+
+def test_tt_merge_is_block_diagonal_rank():
+    X, score = _sequences(d=4)
+    clf = TTNetworkClassifier(rank=2, n_features=3, n_members=3, max_iter=2, random_state=0)
+    clf.fit(X, score > 0)
+    assert clf.network_.ranks == (1, 6, 6, 6, 1)
+
+
+def test_members_and_one_network_agree_at_one_member():
+    X, score = _sequences(seed=2)
+    a = TTNetworkClassifier(rank=3, n_features=4, max_iter=3, random_state=0).fit(X, score > 0)
+    b = TTNetworkClassifier(rank=3, n_features=4, n_members=1, max_iter=3, random_state=0)
+    b.fit(X, score > 0)
+    np.testing.assert_array_equal(a.decision_function(X), b.decision_function(X))
+
+
+@pytest.mark.parametrize("cls", [TTNetworkClassifier, HTNetworkClassifier])
+def test_members_need_the_product_for_tt_and_ht(cls):
+    X, score = _sequences()
+    with pytest.raises(ValueError, match=r"n_members=2 needs xi='product'"):
+        cls(n_members=2, xi="relu_max", max_iter=1).fit(X, score > 0)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, "4", True])
+def test_n_members_must_be_a_positive_int(bad):
+    X, score = _sequences()
+    with pytest.raises((ValueError, TypeError), match="n_members must be"):
+        TTNetworkClassifier(n_members=bad, max_iter=1).fit(X, score > 0)
+
+
+def test_warm_start_keeps_the_number_of_members():
+    X, score = _sequences()
+    clf = TTNetworkClassifier(rank=2, n_members=2, max_iter=2, warm_start=True, random_state=0)
+    clf.fit(X, score > 0)
+    clf.set_params(n_members=3)
+    with pytest.raises(ValueError, match="n_members"):
+        clf.fit(X, score > 0)
+    clf.set_params(n_members=2)
+    clf.fit(X, score > 0)  # continues
+
+
+def test_members_pickle_and_partial_fit():
+    X, score = _sequences()
+    clf = CPNetworkClassifier(rank=3, n_members=2, max_iter=3, random_state=0).fit(X, score > 0)
+    back = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+    before = clf.decision_function(X)
+    clf.partial_fit(X, score > 0)
+    assert not np.allclose(clf.decision_function(X), before)
+    assert te.CPNetwork is type(clf.network_)
