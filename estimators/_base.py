@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 import tensorexpr as te
 from tensorexpr import engine
 from tensorexpr.features import prefixed, split_prefixed
+from tensorexpr.networks import layout_of
 from tensorexpr.validation import check_choice, check_positive_int, check_sample_weight
 
 from ._constraints import Boolean, Int, NoneValue, Options, Real, validate_params
@@ -412,8 +413,7 @@ class NetworkEstimator(BaseEstimator):
     @property
     def _members(self) -> int:
         """``n_members``, checked against xi: several need a mean that is one network."""
-        mergeable = self._kind == "cp" or te.get_operator(self.xi).is_product
-        if self.n_members > 1 and not mergeable:
+        if self.n_members > 1 and not layout_of(self._kind).merges(te.get_operator(self.xi)):
             raise ValueError(
                 f"n_members={self.n_members} needs xi='product' for a {self._kind.upper()} "
                 f"network (the members' mean is then one network of rank n_members * rank), "

@@ -331,6 +331,10 @@ class Layout:
     #: for xi = product only (TT, HT: block-diagonal cores are multilinear)
     merges_any_xi = False
 
+    def merges(self, xi) -> bool:
+        """Whether networks of this kind with operator ``xi`` merge into one (their mean)."""
+        return self.merges_any_xi or xi.is_product
+
     def rank_axes(self, spec) -> dict[str, tuple[int, ...]]:  # pragma: no cover - abstract
         """The axes of every engine array that run over a rank (the axes that grow when
         networks are merged); None for an array that cannot be merged."""
@@ -345,7 +349,7 @@ class Layout:
         units add up for any xi.
         """
         K = len(members)
-        if not (self.merges_any_xi or xi.is_product):
+        if not self.merges(xi):
             raise ValueError(
                 f"members={K} {self.kind.upper()} networks merge into one network only for "
                 f"xi='product', got xi={xi.name!r}"
