@@ -2,7 +2,8 @@
 
 Three shapes of rename (docs/api.rst, "One meaning per name"):
 
-- a keyword argument (:func:`renamed_value`),
+- a keyword argument (:func:`renamed_value`; :func:`renamed_argument` for one without a
+  default, such as the analysed input),
 - an attribute of a result object or an estimator (:class:`renamed_attribute`),
 - a function that returned a tuple and now returns a result object (:class:`TupleResult`).
 """
@@ -17,6 +18,7 @@ __all__ = [
     "DEPRECATED",
     "warn_renamed",
     "renamed_value",
+    "renamed_argument",
     "renamed_attribute",
     "TupleResult",
 ]
@@ -55,6 +57,35 @@ def renamed_value(function: str, old: str, old_value, new: str, new_value):
     (10, 3, 'FutureWarning')
     """
     if isinstance(old_value, str) and old_value == DEPRECATED:
+        return new_value
+    warn_renamed(f"{function}({old}=...)", f"{new}=...", stacklevel=4)
+    return old_value
+
+
+def renamed_argument(function: str, old: str, old_value, new: str, new_value):
+    """The value of a renamed argument that has no default, such as the first one.
+
+    The new name takes the default None in the signature, so that a caller may pass the old
+    keyword alone (``old`` defaults to :data:`DEPRECATED`, as in :func:`renamed_value`).
+    Returns ``new_value``, or ``old_value`` with a FutureWarning; TypeError when neither or
+    both are given. Positional calls are unchanged.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> def rank(source=None, network=DEPRECATED):
+    ...     return renamed_argument("rank", "network", network, "source", source)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     rank(1), rank(network=2), caught[0].category.__name__
+    (1, 2, 'FutureWarning')
+    """
+    given = not (isinstance(old_value, str) and old_value == DEPRECATED)
+    if not given and new_value is None:
+        raise TypeError(f"{function}() missing 1 required argument: {new!r}")
+    if given and new_value is not None:
+        raise TypeError(f"{function}() got both {new!r} and its old name {old!r}: pass {new}")
+    if not given:
         return new_value
     warn_renamed(f"{function}({old}=...)", f"{new}=...", stacklevel=4)
     return old_value

@@ -190,14 +190,14 @@ def test_tt_and_ht_tensors_are_analysed_as_their_dense_tensor():
 
 
 def test_a_score_function_is_refused_where_only_networks_and_tensors_are_analysed():
-    with pytest.raises(TypeError, match="network_or_tensor must be a network or a tensor"):
+    with pytest.raises(TypeError, match="source must be a network or a tensor"):
         te.shallow_width_lower_bound(lambda X: X[:, 0, 0])
 
 
 def test_each_analysis_function_names_the_inputs_it_accepts():
     net = te.TTNetwork.random(4, te.LinearFeatures.identity(2), rank=2, random_state=0)
     cert = te.certify_matricization_rank(net)
-    with pytest.raises(TypeError, match="network_or_fn must be a network or a score function"):
+    with pytest.raises(TypeError, match="source must be a network or a score function"):
         te.verify_width_certificate(np.ones((2, 2, 2, 2)), None, cert)
     two = te.TTNetwork.random(4, te.LinearFeatures.identity(2), rank=2, n_outputs=2)
     for analyse in (te.matricization_rank, te.shallow_width_lower_bound):

@@ -73,7 +73,7 @@ def test_matricization_errors():
         te.matricization(T, [0, 1, 2])
     with pytest.raises(ValueError, match="order >= 2"):
         te.matricization(np.zeros(3), "odd")
-    with pytest.raises(ValueError, match="tensor must contain only finite"):
+    with pytest.raises(ValueError, match="source must contain only finite"):
         te.matricization_rank(np.full((2, 2), np.nan))
     with pytest.raises(ValueError, match="atol must be a finite number"):
         te.matricization_rank(T, atol=-1.0)

@@ -15,6 +15,14 @@ import tensorexpr as te
 from tensorexpr.validation import check_verbose
 
 HILBERT = lambda idx: 1.0 / (1.0 + idx.sum(axis=1))  # noqa: E731
+#: the analysis functions, whose first argument (the analysed input) is ``source``, and the
+#: old name of that argument (None: always ``source``)
+ANALYSIS_INPUT_OLD_NAMES = {
+    "matricization_rank": "tensor_or_network",
+    "shallow_width_lower_bound": "network_or_tensor",
+    "certify_matricization_rank": None,
+    "verify_width_certificate": "network_or_fn",
+}
 
 
 def _public_callables():
@@ -44,6 +52,12 @@ def test_signatures_follow_the_table(name, function):
     # the singular-value threshold of the analysis functions is atol; tol is a relative error
     if "atol" in params:
         assert "tol" not in params or params["tol"].default == "deprecated", name
+    # the analysed input is source; its old names survive only as deprecated keywords
+    for old in filter(None, ANALYSIS_INPUT_OLD_NAMES.values()):
+        if old in params:
+            assert params[old].default == "deprecated" and "source" in params, name
+    if name in ANALYSIS_INPUT_OLD_NAMES:
+        assert next(iter(params)) == "source", name
 
 
 def _caught(function):
@@ -94,6 +108,30 @@ def test_the_singular_value_threshold_is_atol():
     assert bound.bound == 1 == te.shallow_width_lower_bound(T, atol=1e-2).bound
     assert len(future) == 1 and future[0].filename == __file__
     assert _caught(lambda: bound.tol)[0] == bound.atol == 1e-2
+
+
+def test_the_old_names_of_the_analysed_input_warn_and_mean_the_same():
+    T = np.diag([1.0, 1e-3, 1e-9]).reshape(3, 3)
+    new = te.matricization_rank(source=T, row_modes=[0])
+    old, future = _caught(lambda: te.matricization_rank(tensor_or_network=T, row_modes=[0]))
+    assert old.rank == new.rank == te.matricization_rank(T, [0]).rank == 3
+    assert len(future) == 1 and future[0].filename == __file__
+    assert "source" in str(future[0].message)
+    new = te.shallow_width_lower_bound(source=T, atol=1e-2)
+    old, future = _caught(lambda: te.shallow_width_lower_bound(network_or_tensor=T, atol=1e-2))
+    assert old.bound == new.bound == 1 and len(future) == 1 and future[0].filename == __file__
+
+    net = te.TTNetwork.random(4, te.LinearFeatures.identity(2), rank=2, random_state=0)
+    cert = te.certify_matricization_rank(source=net)
+    new = te.verify_width_certificate(source=net, templates=None, certificate=cert)
+    old, future = _caught(
+        lambda: te.verify_width_certificate(network_or_fn=net, templates=None, certificate=cert)
+    )
+    assert old == new and bool(old) and len(future) == 1 and future[0].filename == __file__
+    with pytest.raises(TypeError, match="both 'source' and its old name 'network_or_fn'"):
+        te.verify_width_certificate(net, None, cert, network_or_fn=net)
+    with pytest.raises(TypeError, match="missing 1 required argument: 'source'"):
+        te.matricization_rank(row_modes=[0])
 
 
 def test_the_iteration_cap_is_checked_under_its_new_name():

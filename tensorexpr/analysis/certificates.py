@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .._backend import DEFAULT_MEMORY_LIMIT, check_memory
+from .._deprecation import DEPRECATED, renamed_argument
 from ..grid import check_templates
 from ..validation import check_positive_int, check_random_state
 from ._entries import BOUNDED_XI, FeatureDiagnostic, GridEntries, higham_gamma, submatrix_indices
@@ -523,7 +524,11 @@ def _certificate(B, entry_err, rows, cols, S, entries, selection) -> WidthCertif
 
 
 def verify_width_certificate(
-    network_or_fn, templates, certificate: WidthCertificate, entry_error: float | None = None
+    source=None,
+    templates=None,
+    certificate: WidthCertificate | None = None,
+    entry_error: float | None = None,
+    network_or_fn=DEPRECATED,
 ) -> CertificateCheck:
     """Re-check a :class:`WidthCertificate` from the score function alone.
 
@@ -536,7 +541,7 @@ def verify_width_certificate(
 
     Parameters
     ----------
-    network_or_fn : network or callable
+    source : network or callable
         A network (its entry error bound is recomputed from its parameters), or a score
         function ``(batch, d, n) -> (batch,)`` (float certificates only).
     templates : array of shape (M, n), or None
@@ -545,6 +550,8 @@ def verify_width_certificate(
     entry_error : float, optional
         Absolute bound on the error of each value of a score function; default: the
         certificate's recorded Frobenius bound is reused.
+    network_or_fn : deprecated
+        The old name of ``source`` (a FutureWarning; removed in 0.3).
 
     Returns
     -------
@@ -570,11 +577,12 @@ def verify_width_certificate(
     >>> bool(te.verify_width_certificate(net, None, exact))
     True
     """
+    given = renamed_argument(
+        "verify_width_certificate", "network_or_fn", network_or_fn, "source", source
+    )
     if not isinstance(certificate, WidthCertificate):
         raise TypeError(f"certificate must be a WidthCertificate, got {type(certificate).__name__}")
-    source = resolve_input(
-        network_or_fn, templates, certificate.d, "network_or_fn", kinds=("network", "function")
-    )
+    source = resolve_input(given, templates, certificate.d, kinds=("network", "function"))
     is_net = source.kind == "network"
     entries = GridEntries(source, DEFAULT_MEMORY_LIMIT, structured_ok=False)
     if entries.d != certificate.d or entries.M != certificate.n_templates:
@@ -589,7 +597,7 @@ def verify_width_certificate(
         if not is_net:
             raise ValueError(
                 "an exact certificate is re-checked from a network (its exact parameters), "
-                f"got a {type(network_or_fn).__name__}"
+                f"got a {type(given).__name__}"
             )
         entries.check_exact()
         p = next(q for q in PRIMES if q != certificate.prime)
@@ -597,7 +605,7 @@ def verify_width_certificate(
         return CertificateCheck(valid=rank >= r, rank=rank, sigma=0.0, margin=0.0)
     if is_net and templates is not None:
         # the network's own outputs on the tuples, features computed by the network itself
-        entries.own = (network_or_fn, check_templates(source.templates, network_or_fn.n_inputs))
+        entries.own = (given, check_templates(source.templates, given.n_inputs))
     B = entries.submatrix(*tuples)
     if entry_error is not None:
         err = float(entry_error) * np.sqrt(B.size)

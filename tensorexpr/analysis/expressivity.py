@@ -23,7 +23,7 @@ from .._backend import (
     format_bytes,
     to_numpy,
 )
-from .._deprecation import DEPRECATED, renamed_attribute, renamed_value
+from .._deprecation import DEPRECATED, renamed_argument, renamed_attribute, renamed_value
 from ..operators import get_operator, operator_names
 from ..validation import (
     check_memory_limit,
@@ -144,7 +144,7 @@ class MatricizationRank:
 
 
 def matricization_rank(
-    tensor_or_network,
+    source=None,
     row_modes="odd",
     atol: float | None = None,
     templates=None,
@@ -152,15 +152,16 @@ def matricization_rank(
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
     random_state=None,
     tol=DEPRECATED,
+    tensor_or_network=DEPRECATED,
     **submatrix_options,
 ) -> MatricizationRank:
     """Numerical rank of a matricization, in float64, with its tolerance.
 
     Parameters
     ----------
-    tensor_or_network : tensor or network
-        A tensor, or a network: its coefficient tensor W (product networks, when no
-        templates are given) or its grid tensor on ``templates``.
+    source : tensor or network
+        A tensor (dense, TT or HT), or a network: its coefficient tensor W (product networks,
+        when no templates are given) or its grid tensor on ``templates``.
     row_modes : "odd", "even" or sequence of ints, default "odd"
         See :func:`matricization`.
     atol : float >= 0, optional
@@ -182,6 +183,8 @@ def matricization_rank(
     tol : deprecated
         The old name of ``atol`` (a FutureWarning; removed in 0.3): in tensorexpr ``tol`` is a
         relative error.
+    tensor_or_network : deprecated
+        The old name of ``source`` (a FutureWarning; removed in 0.3).
     **submatrix_options
         ``selection``, ``max_size``, ``oversample``, ``entry_error`` of
         :func:`~tensorexpr.analysis.certificates.certify_matricization_rank`.
@@ -205,7 +208,10 @@ def matricization_rank(
     2
     """
     atol = renamed_value("matricization_rank", "tol", tol, "atol", atol)
-    source = resolve_input(tensor_or_network, templates, name="tensor", memory_limit=memory_limit)
+    source = renamed_argument(
+        "matricization_rank", "tensor_or_network", tensor_or_network, "source", source
+    )
+    source = resolve_input(source, templates, memory_limit=memory_limit)
     if submatrix_options and method == "dense":
         raise TypeError(f"options {sorted(submatrix_options)} need method='submatrix' or 'auto'")
     resolved = _resolve_method(method, source, memory_limit, row_modes)
@@ -385,7 +391,7 @@ def _shallow_xi(source: AnalysisInput, xi) -> str:
 
 
 def shallow_width_lower_bound(
-    network_or_tensor,
+    source=None,
     templates=None,
     xi: str | None = None,
     partitions: Sequence = ("odd",),
@@ -394,6 +400,7 @@ def shallow_width_lower_bound(
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
     random_state=None,
     tol=DEPRECATED,
+    network_or_tensor=DEPRECATED,
     **submatrix_options,
 ) -> ShallowWidthBound:
     """Certified lower bound on the width of a shallow network equal to a network or tensor.
@@ -406,8 +413,9 @@ def shallow_width_lower_bound(
 
     Parameters
     ----------
-    network_or_tensor : network or tensor
-        A single-output CP / TT / HT network, or a tensor (a grid or coefficient tensor).
+    source : network or tensor
+        A single-output CP / TT / HT network, or a tensor (a grid or coefficient tensor;
+        dense, TT or HT).
     templates : array of shape (M, n), optional
         For a network: the grid tensor on these templates is analysed. Required for a
         generalized network; for a product network the coefficient tensor W is used when
@@ -431,6 +439,8 @@ def shallow_width_lower_bound(
         For the submatrix's random choices.
     tol : deprecated
         The old name of ``atol`` (a FutureWarning; removed in 0.3).
+    network_or_tensor : deprecated
+        The old name of ``source`` (a FutureWarning; removed in 0.3).
     **submatrix_options
         ``selection``, ``max_size``, ``oversample``, ``entry_error`` of
         :func:`~tensorexpr.analysis.certificates.certify_matricization_rank`.
@@ -459,9 +469,10 @@ def shallow_width_lower_bound(
     9
     """
     atol = renamed_value("shallow_width_lower_bound", "tol", tol, "atol", atol)
-    source = resolve_input(
-        network_or_tensor, templates, name="network_or_tensor", memory_limit=memory_limit
+    source = renamed_argument(
+        "shallow_width_lower_bound", "network_or_tensor", network_or_tensor, "source", source
     )
+    source = resolve_input(source, templates, memory_limit=memory_limit)
     xi_name = _shallow_xi(source, xi)
     term_rank = get_operator(xi_name).term_rank
     if term_rank is None:
