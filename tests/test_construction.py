@@ -152,3 +152,14 @@ def test_construction_ranks_table():
     assert sum(ht.ranks) == sum(ht.product_lower) + 1
     with pytest.raises(ValueError, match="M must be"):
         te.construction_ranks("cp", 1, 4)
+
+
+def test_every_operator_and_kind_has_one_construction():
+    from tensorexpr.analysis.construction import ADDITIVE_GROUPS, BUILDERS, RANKS, XIS
+    from tensorexpr.networks import KINDS
+
+    assert set(BUILDERS) == set(XIS)
+    for table in (*BUILDERS.values(), ADDITIVE_GROUPS, RANKS):
+        assert set(table) == set(KINDS)
+    with pytest.raises(ValueError, match=r"kind must be one of \('cp', 'tt', 'ht'\), got 'mps'"):
+        te.construct_generalized(np.eye(2), "mps")

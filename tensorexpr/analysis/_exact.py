@@ -279,22 +279,7 @@ class ExactNetwork:
         else:
             self.ring = _DyadicRing()
             self.F = dyadic(F)
-        ring = self.ring
-        if net.kind == "tt":
-            self.mats = None if net.matrices is None else [ring.param(c.T) for c in net.matrices]
-            self.first = ring.param(net.cores[0][0])
-            self.cores = [
-                ring.param(np.transpose(c, (1, 0, 2)).reshape(-1, c.shape[2]))
-                for c in net.cores[1:]
-            ]
-        elif net.kind == "cp":
-            self.factors = [ring.param(f) for f in net.factors]
-            self.weights = ring.param(net.weights)
-        else:
-            self.factors = [
-                ring.param(f if net.tree.is_leaf(node) else f.reshape(-1, f.shape[2]))
-                for node, f in enumerate(net.factors)
-            ]
+        self.params = _EXACT_RECURSIONS[net.kind][0](self.ring, net)
 
     def float_only(self) -> bool:
         """Dyadic arithmetic: whether every value stays a float64 integer (fast)."""
@@ -305,51 +290,19 @@ class ExactNetwork:
 
     def values(self, flat: np.ndarray):
         """Values at index tuples ``flat`` (n, d): residues, or a :class:`Dyadic`."""
-        ring, net = self.ring, self.net
-        leaves = [ring.take(self.F, flat[:, k]) for k in range(net.d)]
-        n = len(flat)
-        if net.kind == "tt":
-            a = (
-                leaves
-                if self.mats is None
-                else [ring.dot(leaf, c) for leaf, c in zip(leaves, self.mats, strict=True)]
-            )
-            h = ring.dot(ring.start(net.xi, a[0]), self.first)
-            for t in range(1, net.d):
-                L, r = _width(a[t]), _width(h)
-                pair = ring.combine(
-                    net.xi.name, ring.reshape(a[t], n, L, 1), ring.reshape(h, n, 1, r)
-                )
-                h = ring.dot(ring.reshape(pair, n, L * r), self.cores[t - 1])
-            return ring.reshape(h, n)
-        if net.kind == "cp":
-            z = [ring.dot(leaf, f) for leaf, f in zip(leaves, self.factors, strict=True)]
-            out = z[0]
-            for term in z[1:]:
-                out = ring.combine(net.xi.name, out, term)
-            return ring.reshape(ring.dot(out, self.weights), n)
-        tree = net.tree
-        phi = [None] * tree.n_nodes
-        for k, leaf in enumerate(leaves):
-            node = tree.leaf(k)
-            phi[node] = ring.dot(leaf, self.factors[node])
-        for node in tree.internal_nodes:
-            left, right = tree.children(node)
-            ra, rb = _width(phi[left]), _width(phi[right])
-            pair = ring.combine(
-                net.xi.name, ring.reshape(phi[left], n, ra, 1), ring.reshape(phi[right], n, 1, rb)
-            )
-            phi[node] = ring.dot(ring.reshape(pair, n, ra * rb), self.factors[node])
-        return ring.reshape(phi[tree.root], n)
+        leaves = [self.ring.take(self.F, flat[:, k]) for k in range(self.net.d)]
+        values = _EXACT_RECURSIONS[self.net.kind][1]
+        return values(self.ring, self.net, self.params, leaves, len(flat))
 
     def tt_grid(self, U) -> object:
         """A TT network's values on every tuple over the templates ``U`` (all modes), first
         mode slowest: the grid recursion of docs/theory.md 3, the state of one more mode at
         a time, in blocks of rows."""
         ring, net = self.ring, self.net
+        mats, first, cores = self.params
         leaf = ring.take(self.F, np.asarray(U))
-        a = [leaf] * net.d if self.mats is None else [ring.dot(leaf, c) for c in self.mats]
-        state = ring.dot(ring.start(net.xi, a[0]), self.first)
+        a = [leaf] * net.d if mats is None else [ring.dot(leaf, c) for c in mats]
+        state = ring.dot(ring.start(net.xi, a[0]), first)
         for t in range(1, net.d):
             M, L = len(U), _width(a[t])
             P, r = _length(state), _width(state)
@@ -361,7 +314,7 @@ class ExactNetwork:
                 pair = ring.combine(
                     net.xi.name, ring.reshape(a[t], 1, M, L, 1), ring.reshape(h, n, 1, 1, r)
                 )
-                blocks.append(ring.dot(ring.reshape(pair, n * M, L * r), self.cores[t - 1]))
+                blocks.append(ring.dot(ring.reshape(pair, n * M, L * r), cores[t - 1]))
             state = _concat(blocks)
         return ring.reshape(state, -1)
 
@@ -369,6 +322,73 @@ class ExactNetwork:
         """Values at ``flat`` as residues mod p (dyadic values: of their integers V)."""
         out = self.values(flat)
         return out if self.arithmetic == "mod" else dyadic_mod(out, p)
+
+
+# The exact recursions of each kind, on a ring's numbers: ``params(ring, net)``, the
+# network's parameters in the ring, and ``values(ring, net, params, leaves, n)``, its values
+# from the feature rows ``leaves`` of each mode at n tuples.
+def _tt_params(ring, net):
+    mats = None if net.matrices is None else [ring.param(c.T) for c in net.matrices]
+    first = ring.param(net.cores[0][0])
+    cores = [ring.param(np.transpose(c, (1, 0, 2)).reshape(-1, c.shape[2])) for c in net.cores[1:]]
+    return mats, first, cores
+
+
+def _tt_values(ring, net, params, leaves, n):
+    mats, first, cores = params
+    a = leaves  # the inputs C_t f(x_t) of each step
+    if mats is not None:
+        a = [ring.dot(leaf, c) for leaf, c in zip(leaves, mats, strict=True)]
+    h = ring.dot(ring.start(net.xi, a[0]), first)
+    for t in range(1, net.d):
+        L, r = _width(a[t]), _width(h)
+        pair = ring.combine(net.xi.name, ring.reshape(a[t], n, L, 1), ring.reshape(h, n, 1, r))
+        h = ring.dot(ring.reshape(pair, n, L * r), cores[t - 1])
+    return ring.reshape(h, n)
+
+
+def _cp_params(ring, net):
+    return [ring.param(f) for f in net.factors], ring.param(net.weights)
+
+
+def _cp_values(ring, net, params, leaves, n):
+    factors, weights = params
+    z = [ring.dot(leaf, f) for leaf, f in zip(leaves, factors, strict=True)]
+    out = z[0]
+    for term in z[1:]:
+        out = ring.combine(net.xi.name, out, term)
+    return ring.reshape(ring.dot(out, weights), n)
+
+
+def _ht_params(ring, net):
+    return [
+        ring.param(f if net.tree.is_leaf(node) else f.reshape(-1, f.shape[2]))
+        for node, f in enumerate(net.factors)
+    ]
+
+
+def _ht_values(ring, net, factors, leaves, n):
+    tree = net.tree
+    phi = [None] * tree.n_nodes
+    for k, leaf in enumerate(leaves):
+        node = tree.leaf(k)
+        phi[node] = ring.dot(leaf, factors[node])
+    for node in tree.internal_nodes:
+        left, right = tree.children(node)
+        ra, rb = _width(phi[left]), _width(phi[right])
+        pair = ring.combine(
+            net.xi.name, ring.reshape(phi[left], n, ra, 1), ring.reshape(phi[right], n, 1, rb)
+        )
+        phi[node] = ring.dot(ring.reshape(pair, n, ra * rb), factors[node])
+    return ring.reshape(phi[tree.root], n)
+
+
+#: ``(params, values)`` of each network kind for :class:`ExactNetwork`.
+_EXACT_RECURSIONS = {
+    "tt": (_tt_params, _tt_values),
+    "cp": (_cp_params, _cp_values),
+    "ht": (_ht_params, _ht_values),
+}
 
 
 def _width(x) -> int:
@@ -459,36 +479,48 @@ def structured_matrix(net, F, subsets, S, T, arith) -> np.ndarray:
     keeping one axis for all the modes visited so far, so any d works; frozen modes
     (one template) add no axis.
     """
-    param, mm, mul = arith.param, arith.mm, arith.mul
+    leaf = [F[np.asarray(subsets[k])] for k in range(net.d)]
+    return _STRUCTURED[net.kind](net, leaf, subsets, S, T, arith)
+
+
+def _tt_structured(net, leaf, subsets, S, T, arith) -> np.ndarray:
     d = net.d
-    leaf = [F[np.asarray(subsets[k])] for k in range(d)]
-    if net.kind == "tt":
-        state = _tt_contract(net, leaf, subsets, range(d), np.ones((1, 1)), arith)
-        vector, modes = state[:, 0], list(range(d))
-    elif net.kind == "cp":
-        z = [mm(leaf[k], param(f)) for k, f in enumerate(net.factors)]
-        left = _khatri_rao([z[k] for k in S], mul)
-        right = _khatri_rao([z[k] for k in T], mul)
-        weighted = mul(left, param(net.weights[:, 0])[None, :])
-        return mm(weighted, np.ascontiguousarray(right.T))
-    else:
-        tree = net.tree
-        U, modes_of = [None] * tree.n_nodes, [None] * tree.n_nodes
-        for k in range(d):
-            node = tree.leaf(k)
-            U[node], modes_of[node] = mm(leaf[k], param(net.factors[node])), [k]
-        for node in tree.internal_nodes:
-            lft, rgt = tree.children(node)
-            B = net.factors[node]
-            ra, rb, rc = B.shape
-            t1 = mm(U[lft], param(B.reshape(ra, rb * rc))).reshape(-1, rb, rc)
-            nl = t1.shape[0]
-            t2 = mm(U[rgt], np.ascontiguousarray(np.transpose(t1, (1, 0, 2)).reshape(rb, -1)))
-            U[node] = np.transpose(t2.reshape(-1, nl, rc), (1, 0, 2)).reshape(-1, rc)
-            modes_of[node] = modes_of[lft] + modes_of[rgt]
-            U[lft] = U[rgt] = None
-        vector, modes = U[tree.root][:, 0], modes_of[tree.root]
-    return matricize_vector(vector, modes, subsets, S, T)
+    state = _tt_contract(net, leaf, subsets, range(d), np.ones((1, 1)), arith)
+    return matricize_vector(state[:, 0], list(range(d)), subsets, S, T)
+
+
+def _cp_structured(net, leaf, subsets, S, T, arith) -> np.ndarray:
+    param, mm, mul = arith.param, arith.mm, arith.mul
+    z = [mm(leaf[k], param(f)) for k, f in enumerate(net.factors)]
+    left = _khatri_rao([z[k] for k in S], mul)
+    right = _khatri_rao([z[k] for k in T], mul)
+    weighted = mul(left, param(net.weights[:, 0])[None, :])
+    return mm(weighted, np.ascontiguousarray(right.T))
+
+
+def _ht_structured(net, leaf, subsets, S, T, arith) -> np.ndarray:
+    param, mm = arith.param, arith.mm
+    tree = net.tree
+    U, modes_of = [None] * tree.n_nodes, [None] * tree.n_nodes
+    for k in range(net.d):
+        node = tree.leaf(k)
+        U[node], modes_of[node] = mm(leaf[k], param(net.factors[node])), [k]
+    for node in tree.internal_nodes:
+        lft, rgt = tree.children(node)
+        B = net.factors[node]
+        ra, rb, rc = B.shape
+        t1 = mm(U[lft], param(B.reshape(ra, rb * rc))).reshape(-1, rb, rc)
+        nl = t1.shape[0]
+        t2 = mm(U[rgt], np.ascontiguousarray(np.transpose(t1, (1, 0, 2)).reshape(rb, -1)))
+        U[node] = np.transpose(t2.reshape(-1, nl, rc), (1, 0, 2)).reshape(-1, rc)
+        modes_of[node] = modes_of[lft] + modes_of[rgt]
+        U[lft] = U[rgt] = None
+    return matricize_vector(U[tree.root][:, 0], modes_of[tree.root], subsets, S, T)
+
+
+#: :func:`structured_matrix` of each network kind: ``(net, leaf, subsets, S, T, arith)``,
+#: ``leaf[k]`` the feature rows of mode k's templates.
+_STRUCTURED = {"tt": _tt_structured, "cp": _cp_structured, "ht": _ht_structured}
 
 
 def _tt_contract(net, leaf, subsets, modes, state, arith) -> np.ndarray:

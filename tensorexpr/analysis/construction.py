@@ -134,7 +134,7 @@ def _mismatch(M: int, scale: float = 1.0) -> np.ndarray:
     return scale * (1.0 - np.eye(M))
 
 
-def _relu_max_cp(T, fmap, Finv):
+def _relu_max_cp(T, fmap, Finv, tree):
     # docs/theory.md 8.1: one term per prefix p = (i_1..i_{d-1}),
     #   max(K [i_<d != p], g_p(i_d), 0) = K - 1_p(i_<d) (K - g_p(i_d)),  g_p = T[p, :] - lo >= 0,
     # so the sum over p is (N - 1) K + T - lo, and one constant term removes (N - 1) K - lo.
@@ -152,7 +152,7 @@ def _relu_max_cp(T, fmap, Finv):
     return CPNetwork([Finv @ zk for zk in z], fmap, weights=weights, xi="relu_max")
 
 
-def _relu_max_tt(T, fmap, Finv):
+def _relu_max_tt(T, fmap, Finv, tree):
     # docs/theory.md 8.2. Steps t < t* carry the mismatch indicators u_t[P] = [i_<=t != P]
     # of all prefixes P (rank M^t); step t* turns them into the values W[s] = T[i_<=t*, s] - lo
     # of all suffixes s (rank M^(d-t*)); steps t > t* select W[(i_t, s')] by
@@ -292,19 +292,26 @@ def _relu_max_ht(T, fmap, Finv, tree):
 
 
 # -- product ------------------------------------------------------------------------------
-def _product(T, kind, fmap, Finv, tree):
+# built on the numpy backend (the decompositions compute there)
+def _product_cp(T, fmap, Finv, tree):
+    # slices: T = sum_p e_p1 (x) ... (x) e_p(d-1) (x) T[p, :], width M^(d-1)
     d, M = T.ndim, T.shape[0]
+    N = M ** (d - 1)
+    prefixes = np.array(list(product(range(M), repeat=d - 1))).reshape(N, d - 1)
+    z = [np.eye(M)[:, prefixes[:, k]] for k in range(d - 1)] + [T.reshape(N, M).T]
     with tl.backend_context("numpy"):
-        if kind == "cp":
-            # slices: T = sum_p e_p1 (x) ... (x) e_p(d-1) (x) T[p, :], width M^(d-1)
-            N = M ** (d - 1)
-            prefixes = np.array(list(product(range(M), repeat=d - 1))).reshape(N, d - 1)
-            z = [np.eye(M)[:, prefixes[:, k]] for k in range(d - 1)] + [T.reshape(N, M).T]
-            return CPNetwork([Finv @ zk for zk in z], fmap, xi="product")
-        if kind == "tt":
-            tt = tt_svd(T)
-            cores = [np.einsum("mi,jik->jmk", Finv, np.asarray(c)) for c in tt.factors]
-            return TTNetwork(cores, fmap, xi="product")
+        return CPNetwork([Finv @ zk for zk in z], fmap, xi="product")
+
+
+def _product_tt(T, fmap, Finv, tree):
+    with tl.backend_context("numpy"):
+        tt = tt_svd(T)
+        cores = [np.einsum("mi,jik->jmk", Finv, np.asarray(c)) for c in tt.factors]
+        return TTNetwork(cores, fmap, xi="product")
+
+
+def _product_ht(T, fmap, Finv, tree):
+    with tl.backend_context("numpy"):
         ht = ht_svd(T, tree=tree)
         factors = [
             Finv @ np.asarray(f) if tree.is_leaf(node) else np.asarray(f)
@@ -314,13 +321,13 @@ def _product(T, kind, fmap, Finv, tree):
 
 
 # -- relu_sum -----------------------------------------------------------------------------
-def _split(kind: str, d: int, tree: DimensionTree | None) -> list[tuple[int, ...]]:
-    """The groups of modes a relu_sum network of this kind is additive over (theory 8.4)."""
-    if kind == "cp":
-        return [(k,) for k in range(d)]
-    if kind == "tt":
-        return [tuple(range(d - 1)), (d - 1,)]
-    return [tree.modes(c) for c in tree.children(tree.root)]
+#: The groups of modes a relu_sum network of each kind is additive over (theory 8.4):
+#: ``groups(d, tree)``.
+ADDITIVE_GROUPS = {
+    "cp": lambda d, tree: [(k,) for k in range(d)],
+    "tt": lambda d, tree: [tuple(range(d - 1)), (d - 1,)],
+    "ht": lambda d, tree: [tree.modes(c) for c in tree.children(tree.root)],
+}
 
 
 def relu_sum_projection(tensor, kind: str = "cp", tree: DimensionTree | None = None) -> np.ndarray:
@@ -358,7 +365,7 @@ def relu_sum_projection(tensor, kind: str = "cp", tree: DimensionTree | None = N
     d = T.ndim
     mean = T.mean()
     fit = np.full(T.shape, mean)
-    for group in _split(kind, d, tree):
+    for group in ADDITIVE_GROUPS[kind](d, tree):
         other = tuple(k for k in range(d) if k not in group)
         marginal = T.mean(axis=other, keepdims=True) - mean
         fit = fit + marginal
@@ -399,33 +406,43 @@ def relu_sum_floor(tensor, kind: str = "cp", tree: DimensionTree | None = None) 
     return float(np.linalg.norm(T - relu_sum_projection(T, kind, tree)) / norm)
 
 
-def _relu_sum(T, kind, fmap, Finv, tree):
+def _relu_sum_cp(T, fmap, Finv, tree):
+    # one term sum_k relu(z_k[i_k]) with z_k >= 0, one constant term (relu(1) d times)
     d, M = T.ndim, T.shape[0]
-    P = relu_sum_projection(T, kind, tree)
+    P = relu_sum_projection(T, "cp", tree)
     mean = P.mean()
-    if kind == "cp":
-        # one term sum_k relu(z_k[i_k]) with z_k >= 0, one constant term (relu(1) d times)
-        marginals = [P.mean(axis=tuple(j for j in range(d) if j != k)) - mean for k in range(d)]
-        z = [g - g.min() for g in marginals]
-        constant = mean + sum(g.min() for g in marginals)
-        factors = [Finv @ np.stack([zk, np.ones(M)], axis=1) for zk in z]
-        return CPNetwork(factors, fmap, weights=np.array([1.0, constant / d]), xi="relu_sum")
-    # TT / HT: indicator states relu(h[P]) = [i_S == P] built by h = e_c + 1_P - 1
-    # (the -1 from the constant sums of indicators), then a linear output layer.
-    if kind == "tt":
-        f = P.reshape(-1, M).mean(axis=0) - mean  # function of i_d
-        g = P.reshape(-1, M).mean(axis=1)  # function of i_<d
-        cores = []
-        for t in range(1, d):
-            r_prev = M ** (t - 1)
-            core = np.zeros((r_prev, M, r_prev * M))
-            for p in range(r_prev):
-                core[p, np.arange(M), p * M + np.arange(M)] = 1.0
-            if t > 1:
-                core -= 1.0 / (r_prev + M)
-            cores.append(core)
-        cores.append(_sum_output(g, f)[:, :, None])
-        return TTNetwork(cores, fmap, xi="relu_sum", matrices=[Finv.T] * d)
+    marginals = [P.mean(axis=tuple(j for j in range(d) if j != k)) - mean for k in range(d)]
+    z = [g - g.min() for g in marginals]
+    constant = mean + sum(g.min() for g in marginals)
+    factors = [Finv @ np.stack([zk, np.ones(M)], axis=1) for zk in z]
+    return CPNetwork(factors, fmap, weights=np.array([1.0, constant / d]), xi="relu_sum")
+
+
+# TT / HT: indicator states relu(h[P]) = [i_S == P] built by h = e_c + 1_P - 1
+# (the -1 from the constant sums of indicators), then a linear output layer.
+def _relu_sum_tt(T, fmap, Finv, tree):
+    d, M = T.ndim, T.shape[0]
+    P = relu_sum_projection(T, "tt", tree)
+    mean = P.mean()
+    f = P.reshape(-1, M).mean(axis=0) - mean  # function of i_d
+    g = P.reshape(-1, M).mean(axis=1)  # function of i_<d
+    cores = []
+    for t in range(1, d):
+        r_prev = M ** (t - 1)
+        core = np.zeros((r_prev, M, r_prev * M))
+        for p in range(r_prev):
+            core[p, np.arange(M), p * M + np.arange(M)] = 1.0
+        if t > 1:
+            core -= 1.0 / (r_prev + M)
+        cores.append(core)
+    cores.append(_sum_output(g, f)[:, :, None])
+    return TTNetwork(cores, fmap, xi="relu_sum", matrices=[Finv.T] * d)
+
+
+def _relu_sum_ht(T, fmap, Finv, tree):
+    M = T.shape[0]
+    P = relu_sum_projection(T, "ht", tree)
+    mean = P.mean()
     factors = [None] * tree.n_nodes
     for node in range(tree.n_nodes):
         if tree.is_leaf(node):
@@ -456,6 +473,15 @@ def _sum_output(u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 # -- public -------------------------------------------------------------------------------
+#: The construction of every operator (``XIS``) and network kind (``KINDS``):
+#: ``build(T, fmap, Finv, tree)``, ``tree`` None but for HT.
+BUILDERS = {
+    "relu_max": {"cp": _relu_max_cp, "tt": _relu_max_tt, "ht": _relu_max_ht},
+    "product": {"cp": _product_cp, "tt": _product_tt, "ht": _product_ht},
+    "relu_sum": {"cp": _relu_sum_cp, "tt": _relu_sum_tt, "ht": _relu_sum_ht},
+}
+
+
 def construct_generalized(
     tensor,
     kind: str = "cp",
@@ -518,15 +544,7 @@ def construct_generalized(
     xi = _check_choice(get_operator(xi).name if not isinstance(xi, str) else xi, "xi", XIS)
     tree = _check_tree(tree, kind, T.ndim)
     fmap, Finv = _features(T.shape[0], templates, feature_map)
-    if xi == "product":
-        return _product(T, kind, fmap, Finv, tree)
-    if xi == "relu_sum":
-        return _relu_sum(T, kind, fmap, Finv, tree)
-    if kind == "cp":
-        return _relu_max_cp(T, fmap, Finv)
-    if kind == "tt":
-        return _relu_max_tt(T, fmap, Finv)
-    return _relu_max_ht(T, fmap, Finv, tree)
+    return BUILDERS[xi][kind](T, fmap, Finv, tree)
 
 
 @dataclass(frozen=True)
@@ -561,6 +579,25 @@ class ConstructionRanks:
     ranks: tuple[int, ...]
     one_entry_per_term: int
     product_lower: tuple[int, ...]
+
+
+def _cp_ranks(net, M: int, d: int, tree):
+    return (net.rank,), (-(-(M**d) // (d * (M - 1) + 1)),)
+
+
+def _tt_ranks(net, M: int, d: int, tree):
+    return tuple(net.ranks[1:-1]), tuple(min(M**t, M ** (d - t)) for t in range(1, d))
+
+
+def _ht_ranks(net, M: int, d: int, tree):
+    nodes = [n for n in range(tree.n_nodes) if n != tree.root]
+    ranks = tuple(net.ranks[n] for n in nodes)
+    return ranks, tuple(min(M ** len(tree.modes(n)), M ** (d - len(tree.modes(n)))) for n in nodes)
+
+
+#: ``(ranks, product_lower)`` of :class:`ConstructionRanks` for each kind:
+#: ``ranks(net, M, d, tree)``.
+RANKS = {"cp": _cp_ranks, "tt": _tt_ranks, "ht": _ht_ranks}
 
 
 def construction_ranks(
@@ -599,14 +636,5 @@ def construction_ranks(
     tree = _check_tree(tree, kind, d)
     T = np.random.default_rng(0).standard_normal((M,) * d)
     net = construct_generalized(T, kind, xi, tree=tree)
-    if kind == "cp":
-        ranks = (net.rank,)
-        lower = (-(-(M**d) // (d * (M - 1) + 1)),)
-    elif kind == "tt":
-        ranks = tuple(net.ranks[1:-1])
-        lower = tuple(min(M**t, M ** (d - t)) for t in range(1, d))
-    else:
-        nodes = [n for n in range(tree.n_nodes) if n != tree.root]
-        ranks = tuple(net.ranks[n] for n in nodes)
-        lower = tuple(min(M ** len(tree.modes(n)), M ** (d - len(tree.modes(n)))) for n in nodes)
+    ranks, lower = RANKS[kind](net, M, d, tree)
     return ConstructionRanks(kind, xi, M, d, ranks, M**d, lower)
