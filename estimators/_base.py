@@ -354,23 +354,29 @@ class NetworkEstimator(BaseEstimator):
         else:
             self._dtype = self.dtype
         self._check_size(n_samples)
-        self._feature_map = te.make_feature_map(
-            self.feature_map, self.n_inputs_, self.n_features, self._rng
-        )
+        K, own = self._members, self._own_features
+        # members with their own features: one map holding K blocks and the shared constant
+        size = K * (self.n_features - 1) + 1 if own else self.n_features
+        self._feature_map = te.make_feature_map(self.feature_map, self.n_inputs_, size, self._rng)
+        constant = self._feature_map.constant_index
+        m = self.n_features if own else self._feature_map.n_features
         self._spec = engine.NetworkSpec(
             kind=self._kind,
             xi=te.get_operator(self.xi).name,
             d=self.d_,
-            m=self._feature_map.n_features,
+            m=m,
             rank=self.rank,
             n_outputs=self._n_outputs,
             tree=self._tree_structure(),
             shared_cores=self._shared_cores(),
-            members=self._members,
+            members=K,
+            member_features=engine.member_feature_index(K, m, constant) if own else None,
         )
         if self.feature_map == "relu":
             self._feature_map = _revive_dead_units(self._feature_map, seq, sw)
-        params = engine.init_params(self._spec, self._rng, self._feature_map.constant_index)
+        # a member reads its own features with the constant last (member_feature_index)
+        member_constant = (m - 1 if constant is not None else None) if own else constant
+        params = engine.init_params(self._spec, self._rng, member_constant)
         params.update(prefixed(self._feature_map.trainable_params()))
         self._params = params
         self._fitted_network_args = self._network_args()
@@ -395,7 +401,7 @@ class NetworkEstimator(BaseEstimator):
         else:
             network = d * m * r + max(d - 1, 0) * r**3
         network *= self._members
-        feature = n * m + m
+        feature = (n * m + m) * (self._members if self._own_features else 1)
         batch = self._members * min(self.batch_size, n_samples) * d * (m + r * r)
         needed = 8 * (4 * (network + feature) + 4 * batch)
         try:
@@ -420,6 +426,13 @@ class NetworkEstimator(BaseEstimator):
                 f"got xi={self.xi!r}: use n_members=1"
             )
         return self.n_members
+
+    @property
+    def _own_features(self) -> bool:
+        """Whether each member learns its own features (the maps with learned weights) rather
+        than all members reading one f(x): measured to make the members differ as separate
+        fits do (docs/estimators.md, "Several members")."""
+        return self._members > 1 and self.feature_map in ("relu", "linear")
 
     def _network_args(self) -> tuple:
         return (

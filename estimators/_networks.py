@@ -63,14 +63,17 @@ Parameters
 rank : int, default {rank_default}
     {rank}
 n_members : int, default 1
-    Number of networks trained side by side, from their own initialisations, on one
-    feature map f, and averaged: the scores are the mean of the members' scores, each
-    member is trained on its own loss. The members run in one vectorised graph (one
-    TensorFlow call per step); the mean is one network of rank ``n_members * rank``
-    (block-diagonal cores, exact for xi = "product"; concatenated units for CP, any xi),
-    which :attr:`network_` returns. Several members with a smaller rank average out the
-    seed-to-seed spread of small sets at about the cost of one network (docs/estimators.md,
-    "members"); other xi for TT and HT need ``n_members=1``.
+    Number of networks trained side by side, from their own initialisations, and
+    averaged: the scores are the mean of the members' scores, each member is trained on
+    its own loss. With a learned map ("relu", "linear") each member learns its own
+    ``n_features - 1`` units (the map holds ``n_members * (n_features - 1) + 1``
+    features, the constant shared); with a fixed map all read one f. The members run in
+    one vectorised graph (one TensorFlow call per step); the mean is one network of rank
+    ``n_members * rank`` (block-diagonal cores, exact for xi = "product"; concatenated
+    units for CP, any xi), which :attr:`network_` returns. Several members with a
+    smaller rank average out the seed-to-seed spread of small sets at about the cost of
+    one network (docs/estimators.md, "members"); other xi for TT and HT need
+    ``n_members=1``.
 n_features : int, default 16
     Size m of the feature map f for the learned maps ("relu", "linear"): ``m - 1``
     units plus a constant 1. For "poly" the degree is ``max(1, (m - 1) // n)``;

@@ -43,11 +43,16 @@ def _member_networks(est):
     """Each member as its own network: the slow path the merged network is checked against."""
     net, learned = split_prefixed(est._params)
     fmap = est._feature_map.with_params(**learned) if learned else est._feature_map
-    one = engine.member_spec(est._spec)
-    return [
-        engine.to_network(one, {k: v[i] for k, v in net.items()}, fmap)
-        for i in range(est._spec.members)
-    ]
+    one, index = engine.member_spec(est._spec), est._spec.member_features
+    out = []
+    for i in range(est._spec.members):
+        own = fmap
+        if index is not None:  # member i's own map: its units, then the constant
+            units = list(index[i][:-1])
+            assert index[i][-1] == fmap.constant_index
+            own = fmap.with_params(A=fmap.A[units], b=fmap.b[units])
+        out.append(engine.to_network(one, {k: v[i] for k, v in net.items()}, own))
+    return out
 
 
 CASES = [
@@ -57,6 +62,7 @@ CASES = [
     (CPNetworkClassifier, {"xi": "relu_max"}, 2),
     (HTNetworkClassifier, {}, 3),
     (HTNetworkClassifier, {"tree": "linear"}, 2),
+    (TTNetworkClassifier, {"feature_map": "poly"}, 2),  # no learned map: one shared f
 ]
 
 
@@ -138,3 +144,22 @@ def test_members_pickle_and_partial_fit():
     clf.partial_fit(X, score > 0)
     assert not np.allclose(clf.decision_function(X), before)
     assert te.CPNetwork is type(clf.network_)
+
+
+def test_members_learn_their_own_features():
+    """A learned map (relu, linear) holds one block of features per member and the shared
+    constant; a fixed map (trig, poly) is read whole by every member."""
+    X, y = _sequences()
+    reg = TTNetworkRegressor(rank=2, n_features=4, n_members=3, max_iter=2, random_state=0)
+    reg.fit(X, y)
+    fmap, index = reg._feature_map, reg._spec.member_features
+    assert fmap.n_features == 3 * (4 - 1) + 1 and reg._spec.m == 4
+    units = [set(block[:-1]) for block in index]
+    assert set().union(*units) == set(range(fmap.n_features)) - {fmap.constant_index}
+    assert sum(map(len, units)) == 9  # disjoint blocks of 3
+    assert all(block[-1] == fmap.constant_index for block in index)
+    assert reg.network_.feature_map.n_features == 10  # the merged network reads the one map
+    shared = TTNetworkRegressor(rank=2, n_members=3, feature_map="trig", max_iter=2)
+    shared.fit(X, y)
+    assert shared._spec.member_features is None
+    assert shared.network_.feature_map.n_features == shared._feature_map.n_features

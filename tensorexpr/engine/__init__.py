@@ -21,7 +21,15 @@ from ..networks.ht import node_name
 from ._cache import MAX_ENTRIES, cache_size, cached, clear_cache
 from ._evaluate import contract, grid, member_scores, scores
 from ._fit_generalized import GeneralizedFit, fit_generalized
-from ._spec import NetworkSpec, init_params, member_spec, param_names, param_shapes, to_network
+from ._spec import (
+    NetworkSpec,
+    init_params,
+    member_feature_index,
+    member_spec,
+    param_names,
+    param_shapes,
+    to_network,
+)
 from ._train import LOSSES, NetworkTrainer, network_trainer, scores_function
 
 __all__ = [
@@ -41,6 +49,7 @@ __all__ = [
     "init_params",
     "member_scores",
     "member_spec",
+    "member_feature_index",
     "network_trainer",
     "node_name",
     "param_names",

@@ -251,7 +251,8 @@ def scores(spec: NetworkSpec, params: dict, F, xi_fn=None):
     params : dict of TensorFlow tensors
         Named as in :func:`~tensorexpr.engine.param_names`.
     F : tf.Tensor of shape (batch, d, m)
-        The features ``f(x_k)`` of every position.
+        The features ``f(x_k)`` of every position (with ``spec.member_features``, of the
+        map that holds every member's features).
     xi_fn : callable, optional
         xi on TensorFlow tensors; the operator's ``tf_function`` by default.
 
@@ -279,7 +280,11 @@ def member_scores(spec: NetworkSpec, params: dict, F, xi_fn=None):
     that K members cost about the operations of one."""
     tf = import_tensorflow()
     one = member_spec(spec)
-    return tf.vectorized_map(lambda p: scores(one, p, F, xi_fn), params)
+    if spec.member_features is None:  # every member reads all of f(x)
+        return tf.vectorized_map(lambda p: scores(one, p, F, xi_fn), params)
+    # each member its own features: (batch, d, K, m) -> (K, batch, d, m), mapped with its params
+    own = tf.transpose(tf.gather(F, spec.member_features, axis=-1), [2, 0, 1, 3])
+    return tf.vectorized_map(lambda pf: scores(one, pf[0], pf[1], xi_fn), (params, own))
 
 
 def grid(spec: NetworkSpec, params: dict, F, xi_fn=None):

@@ -26,6 +26,7 @@ __all__ = [
     "param_names",
     "param_shapes",
     "member_spec",
+    "member_feature_index",
     "init_params",
     "to_network",
 ]
@@ -62,6 +63,10 @@ class NetworkSpec:
         the members' mean (``scores``) and :func:`to_network` merges them into one network of
         rank ``members * rank`` that computes that mean exactly (each layout's
         ``merge_members``).
+    member_features : tuple of tuples of int, optional
+        With several members: the features of f(x) each member reads, ``m`` of them, from one
+        feature map holding every member's own features (``member_features[k][j]`` is member
+        k's feature j; :func:`member_feature_index`). None: every member reads all of f(x).
     """
 
     kind: str
@@ -74,6 +79,7 @@ class NetworkSpec:
     hidden_size: int | None = None
     shared_cores: bool = False
     members: int = 1
+    member_features: tuple | None = None
 
     @property
     def width(self) -> int:
@@ -86,7 +92,25 @@ class NetworkSpec:
 
 def member_spec(spec: NetworkSpec) -> NetworkSpec:
     """The spec of one member (``members=1``): what the kind's layout describes."""
-    return spec if spec.members == 1 else replace(spec, members=1)
+    return spec if spec.members == 1 else replace(spec, members=1, member_features=None)
+
+
+def member_feature_index(members: int, m: int, constant_index: int | None) -> tuple:
+    """Which features of one map of every member's own features each member reads.
+
+    The map holds ``members`` blocks of ``m - 1`` features and one constant shared by all
+    (``constant_index``, the constant of every member), or ``members`` blocks of ``m``
+    without a constant. Member k reads its block in order, then the constant: its own map of
+    ``m`` features with the constant last (:func:`init_params` is given ``m - 1``).
+    """
+    own = m - (constant_index is not None)
+    size = members * own + (constant_index is not None)
+    units = [i for i in range(size) if i != constant_index]
+    return tuple(
+        tuple(units[k * own : (k + 1) * own])
+        + ((constant_index,) if constant_index is not None else ())
+        for k in range(members)
+    )
 
 
 def param_names(spec: NetworkSpec) -> list[str]:
@@ -146,5 +170,7 @@ def to_network(
     if spec.members > 1:
         one = member_spec(spec)
         members = [{k: v[i] for k, v in p.items()} for i in range(spec.members)]
-        spec, p = layout.merge_members(one, members, op)
+        index = spec.member_features
+        features = None if index is None else (feature_map.n_features, index)
+        spec, p = layout.merge_members(one, members, op, features)
     return layout.to_network(spec, p, feature_map, op)

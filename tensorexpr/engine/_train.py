@@ -172,7 +172,10 @@ class NetworkTrainer:
         n = len(self.names)
         network = tf.add_n([tf.reduce_sum(tf.square(q)) for q in self.variables[:n]])
         features = [tf.reduce_sum(tf.square(q)) for q in self.variables[n:]]
-        return network / self.spec.members + (tf.add_n(features) if features else 0.0)
+        features = tf.add_n(features) if features else 0.0
+        if self.spec.member_features is not None:  # the members' own features: their mean too
+            features = features / self.spec.members
+        return network / self.spec.members + features
 
     def _compile_epoch(self, tf, use_dropout: bool, jit: bool):
         def step(X, y, w, alpha, dropout, seed):

@@ -340,13 +340,24 @@ class Layout:
         networks are merged); None for an array that cannot be merged."""
         raise NotImplementedError
 
-    def merge_members(self, spec, members: list[dict], xi):
+    def feature_axes(self, spec) -> dict[str, int | None]:  # pragma: no cover - abstract
+        """The axis of every engine array that runs over the features of f(x); None for an
+        array that does not read f(x) (HT's internal nodes)."""
+        raise NotImplementedError
+
+    def merge_members(self, spec, members: list[dict], xi, features=None):
         """``(spec, params)`` of one network whose scores are the mean of the members'.
 
         The members' arrays are placed block-diagonally along their rank axes (a rank of
         ``len(members) * spec.rank``), and the output array is divided by the number of
         members: scores are multilinear in the blocks for xi = product, and a CP network's
         units add up for any xi.
+
+        ``features``, when the members read their own features of one feature map:
+        ``(n_features, index)``, the map's size and, for member k, the features it reads
+        (``index[k][j]`` is its feature j). Each array is then also spread along its feature
+        axis to the map's size, member k's values at ``index[k]`` and zeros elsewhere: member
+        k's block meets its own features only, so the merged network still computes the mean.
         """
         K = len(members)
         if not self.merges(xi):
@@ -355,14 +366,20 @@ class Layout:
                 f"xi='product', got xi={xi.name!r}"
             )
         output = self.output_name(spec)
+        feature_axes = self.feature_axes(spec) if features is not None else {}
         merged = {}
         for name, axes in self.rank_axes(spec).items():
-            blocks = [np.asarray(p[name]) for p in members]
             if axes is None:
                 raise ValueError(
                     f"members={K}: the {self.kind.upper()} array {name!r} of "
                     "each member cannot be merged"
                 )
+            blocks = [np.asarray(p[name]) for p in members]
+            if feature_axes.get(name) is not None:
+                blocks = [
+                    _spread(block, feature_axes[name], features[0], features[1][k])
+                    for k, block in enumerate(blocks)
+                ]
             out = np.zeros(
                 [n * K if a in axes else n for a, n in enumerate(blocks[0].shape)], blocks[0].dtype
             )
@@ -373,7 +390,8 @@ class Layout:
                 )
                 out[where] = block if axes else out[where] + block
             merged[name] = out / K if name == output else out
-        return replace(spec, rank=K * spec.rank), merged
+        m = spec.m if features is None else features[0]
+        return replace(spec, rank=K * spec.rank, m=m), merged
 
     def params_of(self, network) -> dict:  # pragma: no cover - abstract
         """The engine parameters of a network: the inverse of :meth:`to_network`."""
@@ -398,3 +416,15 @@ class Layout:
     def fitted(self, network):
         """The network a gradient fit returns (a kind may simplify it); the same by default."""
         return network
+
+
+def _spread(block: np.ndarray, axis: int, size: int, index) -> np.ndarray:
+    """``block`` with its ``axis`` spread to ``size``: entry j moves to ``index[j]``, zeros
+    elsewhere (a member's array against the features of a larger map)."""
+    shape = list(block.shape)
+    shape[axis] = size
+    out = np.zeros(shape, block.dtype)
+    where = [slice(None)] * block.ndim
+    where[axis] = np.asarray(index)
+    out[tuple(where)] = block
+    return out

@@ -184,6 +184,9 @@ class CPLayout(Layout):
     def rank_axes(self, spec):
         return {"factors": (2,), "weights": (0,)}
 
+    def feature_axes(self, spec):
+        return {"factors": 1, "weights": None}
+
     def init(self, spec, rng, constant_index):
         """Factors ``N(0, 1/(4m))`` plus 1 on the constant feature; weights ``N(0, 1/R)``."""
         d, m, r, C = spec.d, spec.m, spec.rank, spec.n_outputs

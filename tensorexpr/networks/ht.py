@@ -256,6 +256,9 @@ class HTLayout(Layout):
             for k in self.shapes(spec)
         }
 
+    def feature_axes(self, spec):
+        return {k: 1 if k == "leaves" else None for k in self.shapes(spec)}
+
     def init(self, spec, rng, constant_index):
         """Leaves ``N(0, 1/(4m))`` plus 1 on the constant feature; internal nodes a diagonal
         ``B[a, a, a] = 1`` plus ``N(0, 1/(4r^2))``; the root ``N(0, 1/r^2)``."""

@@ -283,6 +283,13 @@ class TTLayout(Layout):
         }
         return {k: axes[k] for k in self.shapes(spec)}
 
+    def feature_axes(self, spec):
+        # with matrices C_t the cores read C_t f(x_t), not f(x_t): only the matrices read f
+        if spec.hidden_size is not None:
+            return {k: 2 if k == "matrices" else None for k in self.shapes(spec)}
+        axes = {"core_first": 1, "cores_middle": 2, "core_middle": 1, "core_last": 1}
+        return {k: axes[k] for k in self.shapes(spec)}
+
     def init(self, spec, rng, constant_index):
         """Every middle core a near-identity step (docs/theory.md section 7).
 
