@@ -5,10 +5,12 @@ returning ``(batch, m)``. Parameters are stored as float64 numpy arrays and cast
 the input's backend and dtype at call time, so a map built under one backend keeps
 working after :func:`tensorexpr.set_backend`.
 
-Each map is defined once, here, with its two implementations: tensorly (``__call__``) and
-TensorFlow (:meth:`FeatureMap.tf_call`, which the TensorFlow engine trains through, the learned
-parameters passed in as TensorFlow variables). :func:`make_feature_map` builds the maps the
-estimators name (``"relu"``, ``"linear"``, ``"trig"``, ``"poly"``).
+Each map is defined once, here, in tensorly (``__call__``). This module holds no TensorFlow
+code: the maps' TensorFlow forms, which the TensorFlow engine trains through (the learned
+parameters passed in as TensorFlow variables), are the engine's,
+:func:`tensorexpr.engine.feature_form`; a user's own :class:`FeatureMap` subclass gives its
+form by a method ``_tf_transform(self, tf, x, params)``. :func:`make_feature_map` builds the
+maps the estimators name (``"relu"``, ``"linear"``, ``"trig"``, ``"poly"``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 import tensorly as tl
 
 from ._backend import relu, tensor_like
-from ._tensorflow import import_tensorflow
+from ._deprecation import warn_renamed
 from .validation import (
     as_float_array,
     check_callable_output,
@@ -43,7 +45,12 @@ class FeatureMap:
     """Base class of feature maps: ``n_inputs`` (n) in, ``n_features`` (m) out.
 
     Subclasses set ``n_inputs`` and ``n_features`` and implement ``_transform`` on a
-    validated ``(batch, n)`` tensor, and ``get_params``.
+    validated ``(batch, n)`` tensor, and ``get_params``. To be trained by the TensorFlow engine
+    (the estimators, :func:`tensorexpr.engine.feature_form`) a subclass also defines
+    ``_tf_transform(self, tf, x, params)``: the map on a TensorFlow tensor ``(..., n) ->
+    (..., m)`` in TensorFlow ops (``tf`` the module), its learned parameters
+    (:meth:`trainable_params`) given in ``params``; without it the engine raises a TypeError
+    naming the class.
 
     Examples
     --------
@@ -79,27 +86,27 @@ class FeatureMap:
         raise NotImplementedError
 
     def tf_call(self, x, params: dict | None = None):
-        """The map on a TensorFlow tensor ``(..., n) -> (..., m)``.
+        """The map on a TensorFlow tensor: deprecated, use
+        :func:`tensorexpr.engine.feature_form(fmap, x, params) <tensorexpr.engine.feature_form>`
+        (the same values; this name warns and stops working in 0.3).
 
         Parameters
         ----------
         x : tf.Tensor of shape (..., n)
         params : dict, optional
-            TensorFlow tensors replacing the learned parameters
-            (:meth:`trainable_params`), e.g. variables being trained.
+            TensorFlow tensors replacing the learned parameters (:meth:`trainable_params`).
 
         Returns
         -------
         tf.Tensor of shape (..., m), with the dtype of ``x``
         """
-        tf = import_tensorflow()
-        values = self.trainable_params()
-        values.update(params or {})
-        values = {k: tf.cast(v, x.dtype) for k, v in values.items()}
-        return self._tf_transform(tf, x, values)
+        warn_renamed(
+            "FeatureMap.tf_call", "tensorexpr.engine.feature_form(fmap, x, params)", stacklevel=3
+        )
+        # the one upward import of the bottom layer, a deprecation shim (tests/test_layering.py)
+        from .engine import feature_form
 
-    def _tf_transform(self, tf, x, params):  # pragma: no cover - abstract
-        raise NotImplementedError
+        return feature_form(self, x, params)
 
     def trainable_params(self) -> dict:
         """The parameters a training may learn (float64 numpy arrays), by name."""
@@ -185,14 +192,6 @@ class _AffineFeatures(FeatureMap):
             z = tl.concatenate([z, tl.ones((tl.shape(z)[0], 1), **tl.context(z))], axis=1)
         return z
 
-    def _tf_affine(self, tf, x, params):
-        return tf.einsum("...n,mn->...m", x, params["A"]) + params["b"]
-
-    def _tf_finish(self, tf, z):
-        if self.append_constant:
-            z = tf.concat([z, tf.ones_like(z[..., :1])], axis=-1)
-        return z
-
     def trainable_params(self) -> dict:
         return {"A": self.A.copy(), "b": self.b.copy()}
 
@@ -241,9 +240,6 @@ class ReLUFeatures(_AffineFeatures):
     def _transform(self, x):
         return self._finish(relu(self._affine(x)))
 
-    def _tf_transform(self, tf, x, params):
-        return self._tf_finish(tf, tf.nn.relu(self._tf_affine(tf, x, params)))
-
 
 class LinearFeatures(_AffineFeatures):
     """Affine features ``f(x) = A x + b``; ``LinearFeatures.identity(n)`` gives ``f(x) = x``.
@@ -282,9 +278,6 @@ class LinearFeatures(_AffineFeatures):
     def _transform(self, x):
         return self._finish(self._affine(x))
 
-    def _tf_transform(self, tf, x, params):
-        return self._tf_finish(tf, self._tf_affine(tf, x, params))
-
 
 class TrigFeatures(FeatureMap):
     """Fixed features ``[cos(pi x / 2), sin(pi x / 2)]`` per input coordinate (m = 2 n).
@@ -312,11 +305,6 @@ class TrigFeatures(FeatureMap):
         angle = (np.pi / 2) * x
         both = tl.stack([tl.cos(angle), tl.sin(angle)], axis=2)
         return tl.reshape(both, (tl.shape(x)[0], self.n_features))
-
-    def _tf_transform(self, tf, x, params):
-        angle = (np.pi / 2) * x
-        both = tf.stack([tf.cos(angle), tf.sin(angle)], axis=-1)
-        return tf.reshape(both, tf.concat([tf.shape(x)[:-1], [self.n_features]], 0))
 
     def get_params(self) -> dict:
         return {"n_inputs": self.n_inputs}
@@ -354,13 +342,6 @@ class PolynomialFeatures(FeatureMap):
             powers.append(term)
             term = term * x
         return tl.concatenate(powers, axis=1)
-
-    def _tf_transform(self, tf, x, params):
-        powers, term = [tf.ones_like(x[..., :1])], x
-        for _ in range(self.degree):
-            powers.append(term)
-            term = term * x
-        return tf.concat(powers, axis=-1)
 
     @property
     def constant_index(self) -> int | None:

@@ -4,11 +4,13 @@ A generalized network replaces the product in the outer product by an associativ
 commutative operator xi: ``(a (x)_xi b)[i, j] = xi(a[i], b[j])``.
 
 Every operator is defined once, here, by :func:`register_operator`: its name, unit, whether it
-is positively homogeneous, its rule for the term rank of the shallow-width bound, its tensorly
-implementation and its TensorFlow implementation (with a smoothed form for training when the
-exact one has dead gradients). Networks, grid tensors, width bounds, the TensorFlow engine,
-the estimators' ``xi`` and the command line all look operators up here, so an operator
-registered by a user works everywhere by its name.
+is positively homogeneous, its rule for the term rank of the shallow-width bound and its tensorly
+implementation. Networks, grid tensors, width bounds, the TensorFlow engine, the estimators'
+``xi`` and the command line all look operators up here, so an operator registered by a user
+works everywhere by its name. This module holds no TensorFlow code: the TensorFlow forms of the
+operators (and the smoothed forms for training where the exact one has dead gradients) are the
+engine's, :func:`tensorexpr.engine.operator_form` and :func:`tensorexpr.engine.smoothed_form`;
+a user's operator may bring its own (``tf_function=``, ``tf_smoothed=``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import numpy as np
 import tensorly as tl
 
 from ._backend import relu
-from ._tensorflow import import_tensorflow
 from .validation import check_real
 
 __all__ = [
@@ -60,11 +61,16 @@ class Operator:
         ``term_rank(row_sizes, col_sizes)``: the largest matricization rank of one term of a
         generalized shallow network over a partition of the modes with these sizes
         (docs/theory.md section 4.3); ``None`` when no bound is known.
-    tf_function : callable
-        xi on TensorFlow tensors, ``pre`` included.
-    tf_smoothed : callable, optional
-        ``tf_smoothed(x, y, tau)``: a smooth form of xi at temperature ``tau`` (exact at
-        ``tau = 0``), used early in :func:`~tensorexpr.fit_generalized`.
+    tf_function : callable or None
+        What was registered as xi on TensorFlow tensors (``pre`` included): a user's own form,
+        or None (the built-in operators, and a user's operator registered without one). The
+        form the engine uses, for every operator, is
+        :func:`tensorexpr.engine.operator_form(op) <tensorexpr.engine.operator_form>`.
+    tf_smoothed : callable or None
+        What was registered as ``tf_smoothed(x, y, tau)``, a smooth form of xi at temperature
+        ``tau`` (exact at ``tau = 0``) used early in :func:`~tensorexpr.fit_generalized`; None
+        for the built-in operators, whose smoothed forms are
+        :func:`tensorexpr.engine.smoothed_form`'s.
 
     Examples
     --------
@@ -138,9 +144,6 @@ class Operator:
 
 
 _REGISTRY: dict[str, Operator] = {}
-#: False while this module registers the built-in operators (their TensorFlow forms are
-#: written for it); every operator registered later is a user's and gets the guarded form.
-_GUARD_USER_OPERATORS = False
 
 
 def register_operator(
@@ -176,10 +179,13 @@ def register_operator(
         rank of one shallow term (docs/theory.md section 4.3); without it
         :func:`~tensorexpr.shallow_width_lower_bound` refuses this xi.
     tf_function : callable, optional
-        xi on TensorFlow tensors; ``function`` itself when omitted (then it must work on
-        TensorFlow tensors, as arithmetic operators do).
+        xi on TensorFlow tensors (``pre`` included), stored as ``Operator.tf_function``; when
+        omitted the engine uses ``function`` with ``pre`` (then it must work on TensorFlow
+        tensors, as arithmetic operators do). Either way the engine wraps it
+        (:func:`tensorexpr.engine.operator_form`, docs/errors.md).
     tf_smoothed : callable, optional
-        ``tf_smoothed(x, y, tau)``, a smooth form for gradient training (exact at ``tau = 0``).
+        ``tf_smoothed(x, y, tau)``, a smooth form for gradient training (exact at ``tau = 0``),
+        stored as ``Operator.tf_smoothed``.
     pre : callable, optional
         A map applied to each argument before ``function`` (tensorly): ``xi(x, y) =
         function(pre(x), pre(y))``; grid recursions apply it once per state.
@@ -225,11 +231,6 @@ def register_operator(
         raise TypeError(
             f"positively_homogeneous must be a bool, got {type(positively_homogeneous).__name__}"
         )
-    given = tf_function is not None
-    if tf_function is None:
-        tf_function = function if pre is None else (lambda x, y: function(pre(x), pre(y)))
-    if _GUARD_USER_OPERATORS:
-        tf_function = _tf_guarded(name, tf_function, given)
     op = Operator(
         name=name,
         combine=function,
@@ -318,94 +319,7 @@ def generalized_outer(a, b, xi: str | Operator = "product"):
     return op(tl.reshape(a, sa + (1,) * len(sb)), tl.reshape(b, (1,) * len(sa) + sb))
 
 
-def _tf_guarded(name: str, fn: Callable, given: bool) -> Callable:
-    """A user's xi on TensorFlow tensors, made safe for training (docs/errors.md).
-
-    - A function that fails on TensorFlow tensors (written with numpy, say) raises a TypeError
-      naming the operator and ``tf_function``, not TensorFlow's "Cannot convert a symbolic
-      tf.Tensor".
-    - A gradient that is not finite at a singular point (``sqrt(x*x + y*y)`` at 0: 0/0) is
-      replaced by 0 there, entry by entry: for a convex xi such as the L2 pooling this is a
-      subgradient; elsewhere the gradient is the function's own.
-    """
-
-    def call(x, y):
-        try:
-            return fn(x, y)
-        except (TypeError, ValueError, NotImplementedError, AttributeError) as err:
-            which = "tf_function" if given else "function (used as its TensorFlow form)"
-            raise TypeError(
-                f"operator {name!r}: its {which} failed on TensorFlow tensors ({err}); "
-                "register it with tf_function= written in TensorFlow ops (or arithmetic "
-                "operators only)"
-            ) from err
-
-    def xi(x, y):
-        tf = import_tensorflow()
-        shape = tf.broadcast_dynamic_shape(tf.shape(x), tf.shape(y))
-        # broadcast first, so that each entry's gradient is cleaned before the reduction
-        # back to the arguments' shapes (one non-finite entry must not zero a whole sum)
-        return _finite_grad(tf.broadcast_to(x, shape), tf.broadcast_to(y, shape))
-
-    def _finite_grad(a, b):
-        tf = import_tensorflow()
-
-        @tf.custom_gradient
-        def inner(a, b):
-            with tf.GradientTape() as tape:
-                tape.watch([a, b])
-                out = call(a, b)
-
-            def grad(upstream):
-                ga, gb = tape.gradient(out, [a, b], output_gradients=upstream)
-                clean = [
-                    tf.zeros_like(v) if g is None else tf.where(tf.math.is_finite(g), g, 0.0)
-                    for g, v in ((ga, a), (gb, b))
-                ]
-                return clean[0], clean[1]
-
-            return out, grad
-
-        return inner(a, b)
-
-    xi.__name__ = f"tf_{name}"
-    return xi
-
-
-# -- the built-in operators: each defined once, below -----------------------------------------
-def _tf_smooth_max(x, y, tau):
-    # max(x, y) + tau log(1 + exp(-|x - y| / tau)): exact at tau = 0. The exact max sends the
-    # gradient to the winning argument only, so a fit can stall with the wrong one winning.
-    tf = import_tensorflow()
-    return tf.maximum(x, y) + tau * tf.math.log1p(
-        tf.exp(-tf.math.divide_no_nan(tf.abs(x - y), tau))
-    )
-
-
-def _tf_softplus(x, y):
-    tf = import_tensorflow()
-    return tf.maximum(x, y) + tf.math.log1p(tf.exp(-tf.abs(x - y)))
-
-
-def _tf_maximum(x, y):
-    return import_tensorflow().maximum(x, y)
-
-
-def _tf_relu_max(x, y):
-    tf = import_tensorflow()
-    return tf.maximum(tf.maximum(x, y), 0.0)
-
-
-def _tf_relu_max_smoothed(x, y, tau):
-    zero = import_tensorflow().zeros_like
-    return _tf_smooth_max(_tf_smooth_max(x, zero(x), tau), _tf_smooth_max(y, zero(y), tau), tau)
-
-
-def _tf_relu_sum(x, y):
-    tf = import_tensorflow()
-    return tf.nn.relu(x) + tf.nn.relu(y)
-
-
+# -- the built-in operators: each defined once, below (their TensorFlow forms: engine/_forms.py)
 def _max_term_rank(rows, cols):
     # a max / relu_max term has at most sum_{k in S} M_k distinct row values (theory.md 4.3)
     return min(sum(rows), sum(cols))
@@ -424,8 +338,6 @@ register_operator(
     pre=relu,
     positively_homogeneous=True,
     term_rank=_max_term_rank,
-    tf_function=_tf_relu_max,
-    tf_smoothed=_tf_relu_max_smoothed,
 )
 register_operator(
     "relu_sum",
@@ -435,20 +347,23 @@ register_operator(
     positively_homogeneous=True,
     # a relu_sum term is u 1^T + 1 v^T: rank <= 2 (**our derivation**, theory.md 4.3)
     term_rank=lambda rows, cols: 2,
-    tf_function=_tf_relu_sum,
 )
 register_operator(
     "softplus",
     # log(e^x + e^y) = max(x, y) + log(1 + e^-|x - y|), stable for large |x|, |y|
     lambda x, y: tl.maximum(x, y) + tl.log(1.0 + tl.exp(-tl.abs(x - y))),
-    tf_function=_tf_softplus,
 )
 register_operator(
     "max",
     lambda x, y: tl.maximum(x, y),
     positively_homogeneous=True,
     term_rank=_max_term_rank,
-    tf_function=_tf_maximum,
-    tf_smoothed=_tf_smooth_max,
 )
-_GUARD_USER_OPERATORS = True
+#: The operators this module registers (not a user's, even one of the same name registered with
+#: ``replace=True``): the engine's TensorFlow forms of these are written for them.
+_BUILTINS: dict[str, Operator] = dict(_REGISTRY)
+
+
+def is_builtin(op: Operator) -> bool:
+    """Whether ``op`` is one of the operators tensorexpr registers itself, not a user's."""
+    return _BUILTINS.get(op.name) is op

@@ -10,7 +10,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import tensorexpr as te
-from tensorexpr import engine
+from tensorexpr import engine, operators
 
 OPERATORS = ["product", "relu_max", "relu_sum", "softplus", "max"]
 TREES = [None, ((0, 1), (2, (3, 4))), (((0, 1), 2), (3, 4)), ((0, 3), ((1, 4), 2))]
@@ -39,7 +39,7 @@ def test_scores_equal_the_tensorly_network(kind, xi):
     fmap = te.PolynomialFeatures(1, degree=2)
     net = engine.to_network(spec, params, fmap)
     X = np.random.default_rng(1).uniform(size=(7, spec.d, 1))
-    F = fmap.tf_call(tf.constant(X))
+    F = engine.feature_form(fmap, tf.constant(X))
     v, L = engine.scores(spec, {k: tf.constant(a) for k, a in params.items()}, F)
     got = np.exp(L.numpy())[:, None] * v.numpy()
     np.testing.assert_allclose(got, np.asarray(net(X)), rtol=1e-9, atol=1e-12)
@@ -94,7 +94,7 @@ def test_shared_cores_are_the_repeated_core(xi, d):
     net = engine.to_network(shared, params, te.PolynomialFeatures(1, degree=2))
     assert all(np.array_equal(c, net.cores[1]) for c in net.cores[1:-1])
     X = np.random.default_rng(4).uniform(size=(5, d, 1))
-    F = te.PolynomialFeatures(1, degree=2).tf_call(tf.constant(X))
+    F = engine.feature_form(te.PolynomialFeatures(1, degree=2), tf.constant(X))
 
     def run(spec, values):
         v, L = engine.scores(spec, {k: tf.constant(a) for k, a in values.items()}, F)
@@ -172,3 +172,134 @@ def test_ht_estimator_bad_tree():
         HTNetworkRegressor(tree=((0, 1), 2)).fit(X, X[:, 0])
     with pytest.raises(TypeError, match="tree must be"):
         HTNetworkRegressor(tree=1.5).fit(X, X[:, 0])
+
+
+FEATURE_MAPS = [
+    te.ReLUFeatures(2, 4, append_constant=True, random_state=0),
+    te.LinearFeatures(2, 3, random_state=1),
+    te.TrigFeatures(2),
+    te.PolynomialFeatures(2, degree=3),
+]
+
+
+@pytest.mark.parametrize("fmap", FEATURE_MAPS, ids=lambda f: type(f).__name__)
+def test_feature_forms_equal_the_tensorly_maps(fmap):
+    tf = engine.import_tensorflow()
+    X = np.random.default_rng(2).uniform(-1, 1, size=(6, 3, 2))
+    got = engine.feature_form(fmap, tf.constant(X)).numpy()
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got.reshape(-1, fmap.n_features), fmap(X.reshape(-1, 2)))
+    # the learned parameters given as tensors replace the map's own
+    learned = {k: 2.0 * v for k, v in fmap.trainable_params().items()}
+    given = engine.feature_form(
+        fmap, tf.constant(X), {k: tf.constant(v) for k, v in learned.items()}
+    )
+    expected = fmap.with_params(**learned)(X.reshape(-1, 2)) if learned else fmap(X.reshape(-1, 2))
+    np.testing.assert_allclose(given.numpy().reshape(-1, fmap.n_features), expected)
+
+
+@pytest.mark.parametrize("fmap", FEATURE_MAPS, ids=lambda f: type(f).__name__)
+def test_tf_call_is_deprecated_and_gives_the_feature_form(fmap):
+    tf = engine.import_tensorflow()
+    X = tf.constant(np.random.default_rng(3).uniform(size=(4, 2)))
+    with pytest.warns(FutureWarning, match=r"FeatureMap.tf_call .*engine.feature_form") as caught:
+        old = fmap.tf_call(X)
+    assert caught[0].filename == __file__  # the warning points at the caller's line
+    np.testing.assert_array_equal(old.numpy(), engine.feature_form(fmap, X).numpy())
+
+
+class _Squares(te.FeatureMap):
+    """A user's map with its own TensorFlow form (the hook ``_tf_transform``)."""
+
+    def __init__(self, n_inputs=1):
+        self.n_inputs, self.n_features = n_inputs, 2 * n_inputs
+
+    def _transform(self, x):
+        import tensorly as tl
+
+        return tl.concatenate([x, x * x], axis=1)
+
+    def _tf_transform(self, tf, x, params):
+        return tf.concat([x, x * x], axis=-1)
+
+    def get_params(self):
+        return {"n_inputs": self.n_inputs}
+
+
+class _NumpyOnly(te.FeatureMap):
+    def __init__(self):
+        self.n_inputs, self.n_features = 1, 2
+
+    def _transform(self, x):
+        return np.concatenate([x, np.cos(x)], axis=1)
+
+    def get_params(self):
+        return {}
+
+
+def test_a_user_feature_map_gives_its_form_by_the_hook():
+    tf = engine.import_tensorflow()
+    X = np.array([[1.0], [-2.0]])
+    np.testing.assert_array_equal(engine.feature_form(_Squares(), tf.constant(X)), _Squares()(X))
+    # a subclass of a built-in map without a hook of its own keeps the built-in form
+    sub = type("MyTrig", (te.TrigFeatures,), {})(1)
+    np.testing.assert_allclose(engine.feature_form(sub, tf.constant(X)), sub(X))
+
+
+def test_a_user_feature_map_without_a_tensorflow_form_is_named():
+    tf = engine.import_tensorflow()
+    X = tf.constant(np.ones((3, 1)))
+    with pytest.raises(TypeError, match=r"feature map _NumpyOnly .*define _tf_transform\(self"):
+        engine.feature_form(_NumpyOnly(), X)
+    # the same error where the engine trains through it
+    spec = engine.NetworkSpec("cp", "product", 3, 2, 2, 1)
+    fn = engine.scores_function(spec, _NumpyOnly(), "float64")
+    values = engine.init_params(spec, np.random.default_rng(0), None)
+    params = [tf.constant(values[k]) for k in engine.param_names(spec)]
+    with pytest.raises(TypeError, match="_NumpyOnly.*_tf_transform"):
+        fn(params, [], tf.constant(np.ones((2, 3, 1))))
+
+
+@pytest.mark.parametrize("xi", OPERATORS)
+def test_operator_forms_equal_the_tensorly_operators(xi):
+    tf = engine.import_tensorflow()
+    op = te.get_operator(xi)
+    # the built-ins register no TensorFlow form: the engine owns theirs
+    assert op.tf_function is None and op.tf_smoothed is None
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((5, 1)), rng.standard_normal((1, 4))
+    got = engine.operator_form(op)(tf.constant(x), tf.constant(y)).numpy()
+    np.testing.assert_allclose(got, op(x, y), rtol=1e-12)
+    assert engine.operator_form(xi) is engine.operator_form(op)
+    smoothed = engine.smoothed_form(op)
+    assert (smoothed is not None) == (xi in ("relu_max", "max"))
+    if smoothed is not None:  # exact at tau = 0
+        at_zero = smoothed(tf.constant(x), tf.constant(y), tf.constant(0.0, tf.float64))
+        np.testing.assert_allclose(at_zero.numpy(), op(x, y), rtol=1e-12)
+
+
+def test_a_user_operator_keeps_what_it_registered(monkeypatch):
+    tf = engine.import_tensorflow()
+    calls = []
+
+    def tf_xi(x, y):
+        calls.append(1)
+        return tf.maximum(x, y)
+
+    def smooth(x, y, tau):
+        return tf.maximum(x, y)
+
+    op = te.register_operator(
+        "eng_user_max", lambda x, y: x + y, tf_function=tf_xi, tf_smoothed=smooth, replace=True
+    )
+    assert op.tf_function is tf_xi and op.tf_smoothed is smooth
+    assert engine.smoothed_form(op) is smooth
+    form = engine.operator_form(op)
+    assert form is engine.operator_form("eng_user_max")  # built once
+    np.testing.assert_array_equal(form(tf.constant([1.0]), tf.constant([3.0])).numpy(), [3.0])
+    assert calls
+    # one of a built-in's names, replaced, is a user's operator (the guarded form)
+    monkeypatch.setitem(operators._REGISTRY, "relu_sum", te.get_operator("relu_sum"))
+    mine = te.register_operator("relu_sum", lambda x, y: np.hypot(x, y), replace=True)
+    with pytest.raises(TypeError, match="'relu_sum'.*function"):
+        tf.function(engine.operator_form(mine))(tf.ones(2), tf.ones(2))

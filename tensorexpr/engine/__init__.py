@@ -8,7 +8,10 @@ grid tensor) and by the scikit-learn estimators (training on data):
 - :func:`scores` (a batch, with the log-scale state of docs/theory.md section 6) and
   :func:`grid` (the grid tensor), both through one contraction :func:`contract`;
 - :class:`NetworkTrainer` (compiled epochs of ``keras.optimizers.Adam`` steps) and
-  :func:`fit_generalized`.
+  :func:`fit_generalized`;
+- the TensorFlow forms of the building blocks, which hold none themselves:
+  :func:`operator_form` and :func:`smoothed_form` (an operator xi), :func:`feature_form`
+  (a feature map).
 
 TensorFlow is imported when one of these runs, never when :mod:`tensorexpr` is imported
 (see ``tensorexpr._tensorflow`` for the one environment default set before that import).
@@ -21,6 +24,7 @@ from ..networks.ht import node_name
 from ._cache import MAX_ENTRIES, cache_size, cached, clear_cache
 from ._evaluate import contract, grid, member_scores, scores
 from ._fit_generalized import GeneralizedFit, fit_generalized
+from ._forms import feature_form, operator_form, smoothed_form
 from ._spec import (
     NetworkSpec,
     init_params,
@@ -43,6 +47,7 @@ __all__ = [
     "cached",
     "clear_cache",
     "contract",
+    "feature_form",
     "fit_generalized",
     "grid",
     "import_tensorflow",
@@ -51,10 +56,12 @@ __all__ = [
     "member_spec",
     "member_feature_index",
     "network_trainer",
+    "operator_form",
     "node_name",
     "param_names",
     "param_shapes",
     "scores",
     "scores_function",
+    "smoothed_form",
     "to_network",
 ]

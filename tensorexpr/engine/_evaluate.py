@@ -25,6 +25,7 @@ import numpy as np
 from .._tensorflow import import_tensorflow
 from ..networks.ht import node_name
 from ..operators import Operator, get_operator
+from ._forms import operator_form
 from ._spec import NetworkSpec, member_spec
 
 __all__ = ["contract", "scores", "member_scores", "grid", "RECURSIONS", "UNROLL_MAX"]
@@ -254,7 +255,7 @@ def scores(spec: NetworkSpec, params: dict, F, xi_fn=None):
         The features ``f(x_k)`` of every position (with ``spec.member_features``, of the
         map that holds every member's features).
     xi_fn : callable, optional
-        xi on TensorFlow tensors; the operator's ``tf_function`` by default.
+        xi on TensorFlow tensors; :func:`~tensorexpr.engine.operator_form` by default.
 
     Returns
     -------
@@ -271,7 +272,7 @@ def scores(spec: NetworkSpec, params: dict, F, xi_fn=None):
         return tf.reduce_mean(weights * v, axis=0), top
     op = get_operator(spec.xi)
     log_scale = op.is_product or op.positively_homogeneous
-    return RECURSIONS[spec.kind][0](spec, op, xi_fn or op.tf_function, params, F, log_scale)
+    return RECURSIONS[spec.kind][0](spec, op, xi_fn or operator_form(op), params, F, log_scale)
 
 
 def member_scores(spec: NetworkSpec, params: dict, F, xi_fn=None):
@@ -298,7 +299,7 @@ def grid(spec: NetworkSpec, params: dict, F, xi_fn=None):
     F : tf.Tensor of shape (M, m)
         ``F[i] = f(x^(i))``; the identity for one-hot templates.
     xi_fn : callable, optional
-        xi on TensorFlow tensors (a smoothed form during a fit); ``tf_function`` by default.
+        xi on TensorFlow tensors (a smoothed form during a fit); ``operator_form(xi)`` by default.
 
     Returns
     -------
@@ -308,7 +309,7 @@ def grid(spec: NetworkSpec, params: dict, F, xi_fn=None):
     tf = import_tensorflow()
     op = get_operator(spec.xi)
     grid_of = RECURSIONS[spec.kind][1]
-    return tf.reshape(grid_of(spec, op, xi_fn or op.tf_function, params, F), [-1])
+    return tf.reshape(grid_of(spec, op, xi_fn or operator_form(op), params, F), [-1])
 
 
 def _outer(xi_fn, state, new, W):

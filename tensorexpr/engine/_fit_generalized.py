@@ -34,6 +34,7 @@ from ..validation import (
 )
 from ._cache import cached
 from ._evaluate import grid
+from ._forms import operator_form, smoothed_form
 from ._spec import NetworkSpec, to_network
 
 __all__ = ["fit_generalized", "GeneralizedFit"]
@@ -106,12 +107,13 @@ class GridTrainer:
         self.optimizer = keras.optimizers.Adam(epsilon=ADAM_EPSILON)
         self.optimizer.build(self.params)
         identity = tf.eye(spec.m, dtype=f64)
-        if op.tf_smoothed is None:
-            xi_fn = op.tf_function
+        exact, smoothed = operator_form(op), smoothed_form(op)
+        if smoothed is None:
+            xi_fn = exact
         else:
 
             def xi_fn(x, y):
-                return op.tf_smoothed(x, y, self.tau)
+                return smoothed(x, y, self.tau)
 
         def loss_fn():
             values = dict(zip(self.names, self.params, strict=True))
@@ -143,7 +145,7 @@ class GridTrainer:
             # the exact operator (no smoothing), relative to the target's norm
             parts = tf.split(flat, sizes)
             values = {k: tf.reshape(x, shapes[k]) for k, x in zip(self.names, parts, strict=True)}
-            diff = grid(spec, values, identity, op.tf_function) - self.target
+            diff = grid(spec, values, identity, exact) - self.target
             return diff / tf.norm(self.target)
 
         @tf.function(reduce_retracing=True)
@@ -261,7 +263,7 @@ def _least_squares_output(trainer: GridTrainer, spec: NetworkSpec, values: dict)
     hidden = {k: tf.constant(v) for k, v in values.items()}
     hidden["weights"] = tf.eye(R, dtype=tf.float64)
     op = get_operator(spec.xi)
-    H = grid(spec, hidden, tf.eye(spec.m, dtype=tf.float64), op.tf_function).numpy()
+    H = grid(spec, hidden, tf.eye(spec.m, dtype=tf.float64), operator_form(op)).numpy()
     best, *_ = np.linalg.lstsq(H.reshape(-1, R), trainer.target.numpy(), rcond=None)
     trainer.params[trainer.names.index("weights")].assign(best.reshape(R, 1))
 
@@ -502,7 +504,7 @@ def fit_generalized(
         given = restart == 0 and start is not None
         values = start if given else _initial_values(spec, shapes, rng, op)
         # a given start is fitted with the exact operator: smoothing would move it off its error
-        annealing = op.tf_smoothed is not None and not given
+        annealing = smoothed_form(op) is not None and not given
         trainer.reset(values, target, learning_rate, TAU0 if annealing else 0.0)
         if not given and spec.kind == "cp" and spec.rank <= LSTSQ_OUTPUT_MAX:
             _least_squares_output(trainer, spec, values)

@@ -19,6 +19,7 @@ from .._tensorflow import import_tensorflow
 from ..features import PARAM_PREFIX, FeatureMap, prefixed
 from ._cache import cached
 from ._evaluate import member_scores, scores
+from ._forms import feature_form
 from ._spec import NetworkSpec, param_names, param_shapes
 
 __all__ = ["LOSSES", "NetworkTrainer", "network_trainer", "scores_function", "feature_key"]
@@ -46,7 +47,7 @@ def feature_key(feature_map: FeatureMap) -> tuple:
 def _features(feature_map, fparams, X, keep=None):
     """f(x_k) for every position; a dropped position (keep = 0) sees the constant feature only."""
     tf = import_tensorflow()
-    F = feature_map.tf_call(X, fparams)
+    F = feature_form(feature_map, X, fparams)
     if keep is not None:
         const = tf.one_hot(feature_map.constant_index, feature_map.n_features, dtype=F.dtype)
         keep = tf.expand_dims(keep, 2)
