@@ -8,7 +8,6 @@ scikit-learn's: parameters, data validation, targets, early stopping, the fitted
 from __future__ import annotations
 
 import copy
-import os
 import warnings
 
 import numpy as np
@@ -22,7 +21,12 @@ import tensorexpr as te
 from tensorexpr import engine
 from tensorexpr.features import prefixed, split_prefixed
 from tensorexpr.networks import layout_of
-from tensorexpr.validation import check_choice, check_positive_int, check_sample_weight
+from tensorexpr.validation import (
+    check_choice,
+    check_positive_int,
+    check_sample_weight,
+    machine_memory,
+)
 
 from ._constraints import Boolean, Int, NoneValue, Options, Real, validate_params
 from ._training import (
@@ -390,24 +394,28 @@ class NetworkEstimator(BaseEstimator):
 
     def _check_size(self, n_samples: int) -> None:
         """Refuse, before allocating, a network whose parameters, Adam's two moments and
-        one batch of states cannot fit in memory, naming the argument that makes it big."""
-        d, n, r = self.d_, self.n_inputs_, self.rank
-        m = self.n_features if self.feature_map in ("relu", "linear") else 2 * n
-        C = max(1, self._n_outputs)
-        if self._kind == "cp":
-            network = d * m * r + r * C
-        elif self._kind == "tt":
-            network = m * r + (1 if self._shared_cores() else max(d - 2, 0)) * r * m * r + r * m * C
-        else:
-            network = d * m * r + max(d - 1, 0) * r**3
-        network *= self._members
-        feature = (n * m + m) * (self._members if self._own_features else 1)
-        batch = self._members * min(self.batch_size, n_samples) * d * (m + r * r)
+        one batch of states cannot fit in memory, naming the argument that makes it big.
+
+        The network is counted by its kind's layout, on ``max(n_features, 2 n)`` features:
+        at least the size of every named map (trig has 2 n, poly at most n + 1 or m).
+        """
+        d, n, r, K = self.d_, self.n_inputs_, self.rank, self._members
+        m = max(self.n_features, 2 * n)
+        one = engine.NetworkSpec(
+            kind=self._kind,
+            xi="product",
+            d=d,
+            m=m,
+            rank=r,
+            n_outputs=max(1, self._n_outputs),
+            tree=self._tree_structure(),
+            shared_cores=self._shared_cores(),
+        )
+        network = K * layout_of(self._kind).n_params(one)
+        feature = (n * m + m) * (K if self._own_features else 1)
+        batch = K * min(self.batch_size, n_samples) * d * (m + r * r)
         needed = 8 * (4 * (network + feature) + 4 * batch)
-        try:
-            available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-            available = 2**40
+        available = machine_memory()
         if needed > available:
             raise ValueError(
                 f"{type(self).__name__}(rank={self.rank}, n_features={self.n_features}) on "
