@@ -41,6 +41,14 @@ from ._training import (
 #: below this many training samples, dtype="auto" trains in float64 (cheap at that size,
 #: and fits become reproducible to rounding, e.g. integer weights == repeated samples)
 FLOAT64_BELOW = 512
+#: n_members="auto": below this many training samples (the small sets, where the
+#: seed-to-seed spread is large) MEMBERS_AUTO members, each of the kind's rank for members
+#: (rank="auto"); one network from here on (docs/estimators.md, "Few series")
+MEMBERS_BELOW = FLOAT64_BELOW
+MEMBERS_AUTO = 4
+#: rank="auto" per kind: (the rank of one network, the rank of each of several members);
+#: a member of half the rank costs a quarter of the TT / HT arithmetic of one network
+RANKS_AUTO = {"tt": (24, 12), "cp": (16, 8), "ht": (16, 8)}
 #: dropout="auto": the position dropout of positions holding several values (windows,
 #: patches); positions of one value (a tabular row) get none (docs/estimators.md, the sweep)
 DROPOUT_AUTO = 0.2
@@ -92,8 +100,8 @@ class NetworkEstimator(BaseEstimator):
 
     def __init__(
         self,
-        rank=16,
-        n_members=1,
+        rank="auto",
+        n_members="auto",
         n_features=16,
         feature_map="relu",
         xi="product",
@@ -145,8 +153,8 @@ class NetworkEstimator(BaseEstimator):
     # --- validation -------------------------------------------------------------------------
     #: what every parameter accepts (checked at fit by :func:`validate_params`)
     _parameter_constraints = {
-        "rank": [Int(1)],
-        "n_members": [Int(1)],
+        "rank": [Options(["auto"]), Int(1)],
+        "n_members": [Options(["auto"]), Int(1)],
         "n_features": [Int(1)],
         "feature_map": [Options(te.feature_map_names)],
         "xi": [Options(te.operator_names)],
@@ -357,6 +365,7 @@ class NetworkEstimator(BaseEstimator):
             self._dtype = "float64" if n_samples < FLOAT64_BELOW else "float32"
         else:
             self._dtype = self.dtype
+        self._resolve_size(n_samples)
         self._check_size(n_samples)
         K, own = self._members, self._own_features
         # members with their own features: one map holding K blocks and the shared constant
@@ -369,7 +378,7 @@ class NetworkEstimator(BaseEstimator):
             xi=te.get_operator(self.xi).name,
             d=self.d_,
             m=m,
-            rank=self.rank,
+            rank=self.rank_,
             n_outputs=self._n_outputs,
             tree=self._tree_structure(),
             shared_cores=self._shared_cores(),
@@ -399,7 +408,7 @@ class NetworkEstimator(BaseEstimator):
         The network is counted by its kind's layout, on ``max(n_features, 2 n)`` features:
         at least the size of every named map (trig has 2 n, poly at most n + 1 or m).
         """
-        d, n, r, K = self.d_, self.n_inputs_, self.rank, self._members
+        d, n, r, K = self.d_, self.n_inputs_, self.rank_, self._members
         m = max(self.n_features, 2 * n)
         one = engine.NetworkSpec(
             kind=self._kind,
@@ -418,34 +427,54 @@ class NetworkEstimator(BaseEstimator):
         available = machine_memory()
         if needed > available:
             raise ValueError(
-                f"{type(self).__name__}(rank={self.rank}, n_features={self.n_features}) on "
-                f"{d} positions of {n} values needs about {needed / 2**30:.3g} GiB for its "
-                f"parameters, Adam's moments and one batch, more than this machine's "
+                f"{type(self).__name__}(rank={r}, n_members={K}, "
+                f"n_features={self.n_features}) on {d} positions of {n} values needs about "
+                f"{needed / 2**30:.3g} GiB for its parameters, Adam's moments and one batch, "
+                "more than this machine's "
                 f"{available / 2**30:.3g} GiB: lower rank or n_features"
             )
 
+    def _resolve_size(self, n_samples: int) -> None:
+        """``n_members_`` and ``rank_``: ``n_members`` and ``rank`` with "auto" resolved.
+
+        n_members="auto" is MEMBERS_AUTO members below MEMBERS_BELOW training samples and
+        one network from there on, and one network wherever members do not merge into one
+        (TT, HT with xi other than the product); rank="auto" is the kind's rank of one
+        network, or of each member. A number is taken as given, checked against xi.
+        """
+        merges = layout_of(self._kind).merges(te.get_operator(self.xi))
+        if self.n_members == "auto":
+            K = MEMBERS_AUTO if n_samples < MEMBERS_BELOW and merges else 1
+        else:
+            K = self.n_members
+            if K > 1 and not merges:
+                raise ValueError(
+                    f"n_members={K} needs xi='product' for a {self._kind.upper()} network "
+                    "(the members' mean is then one network of rank n_members * rank), "
+                    f"got xi={self.xi!r}: use n_members=1"
+                )
+        if self.rank == "auto":
+            self.rank_ = RANKS_AUTO[self._kind][K > 1]
+        else:
+            self.rank_ = self.rank
+        self.n_members_ = K
+
     @property
     def _members(self) -> int:
-        """``n_members``, checked against xi: several need a mean that is one network."""
-        if self.n_members > 1 and not layout_of(self._kind).merges(te.get_operator(self.xi)):
-            raise ValueError(
-                f"n_members={self.n_members} needs xi='product' for a {self._kind.upper()} "
-                f"network (the members' mean is then one network of rank n_members * rank), "
-                f"got xi={self.xi!r}: use n_members=1"
-            )
-        return self.n_members
+        """The number of members of the fitted network (``n_members_``)."""
+        return getattr(self, "n_members_", 1)  # fitted before members existed: one
 
     @property
     def _own_features(self) -> bool:
         """Whether each member learns its own features (the maps with learned weights) rather
         than all members reading one f(x): measured to make the members differ as separate
-        fits do (docs/estimators.md, "Several members")."""
+        fits do (docs/estimators.md, "Few series")."""
         return self._members > 1 and self.feature_map in ("relu", "linear")
 
     def _network_args(self) -> tuple:
         return (
             self.rank,
-            self._members,
+            self.n_members,
             self.n_features,
             self.feature_map,
             te.get_operator(self.xi).name,
@@ -511,7 +540,7 @@ class NetworkEstimator(BaseEstimator):
         budget of XLA_FROM sample-epochs on, where the faster epochs pay back compiling."""
         if self._dtype != "float32" or self._members > 1:
             # members: XLA compiles the vectorised members' epoch for minutes (GunPoint,
-            # 4 members: 367 s against 7.6 s unjitted; docs/estimators.md, "members")
+            # 4 members: 367 s against 7.6 s unjitted; docs/estimators.md, "Few series")
             return False
         return self.dtype == "float32" or n_samples * self.max_iter >= XLA_FROM
 

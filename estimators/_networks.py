@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from sklearn.base import ClassifierMixin, RegressorMixin
 
-from ._base import NetworkClassifierMixin, NetworkEstimator, NetworkRegressorMixin, resolve_tree
+from ._base import (
+    MEMBERS_AUTO,
+    MEMBERS_BELOW,
+    RANKS_AUTO,
+    NetworkClassifierMixin,
+    NetworkEstimator,
+    NetworkRegressorMixin,
+    resolve_tree,
+)
 from ._constraints import Boolean
 
 __all__ = [
@@ -60,20 +68,22 @@ scores. ``softplus`` is not homogeneous and runs unrescaled.
 
 Parameters
 ----------
-rank : int, default {rank_default}
-    {rank}
-n_members : int, default 1
-    Number of networks trained side by side, from their own initialisations, and
-    averaged: the scores are the mean of the members' scores, each member is trained on
+rank : int or "auto", default "auto"
+    {rank} "auto": {rank_one} for one network, {rank_member} for each of several members.
+n_members : int or "auto", default "auto"
+    Number of networks trained side by side, from their own initialisations, and averaged.
+    "auto": {members_auto} members below {members_below} training samples (small sets, where
+    the seed-to-seed spread is large), one network from there on and wherever the members do
+    not merge into one (TT and HT with xi other than "product"); ``n_members_`` is the
+    number used. The scores are the mean of the members' scores; each member is trained on
     its own loss. With a learned map ("relu", "linear") each member learns its own
-    ``n_features - 1`` units (the map holds ``n_members * (n_features - 1) + 1``
-    features, the constant shared); with a fixed map all read one f. The members run in
-    one vectorised graph (one TensorFlow call per step); the mean is one network of rank
-    ``n_members * rank`` (block-diagonal cores, exact for xi = "product"; concatenated
-    units for CP, any xi), which :attr:`network_` returns. Several members with a
-    smaller rank average out the seed-to-seed spread of small sets at about the cost of
-    one network (docs/estimators.md, "members"); other xi for TT and HT need
-    ``n_members=1``.
+    ``n_features - 1`` units (the map holds ``n_members * (n_features - 1) + 1`` features,
+    the constant shared); with a fixed map all read one f. The members run in one vectorised
+    graph (one TensorFlow call per step); the mean is one network of rank ``n_members *
+    rank`` (block-diagonal cores, exact for xi = "product"; concatenated units for CP, any
+    xi), which :attr:`network_` returns. Several members with a smaller rank average out the
+    seed-to-seed spread of small sets at about the cost of one network (docs/estimators.md,
+    "Few series"); other xi for TT and HT need ``n_members=1``.
 n_features : int, default 16
     Size m of the feature map f for the learned maps ("relu", "linear"): ``m - 1``
     units plus a constant 1. For "poly" the degree is ``max(1, (m - 1) // n)``;
@@ -165,6 +175,8 @@ n_params_ : int
     Number of trained parameters, feature map included (a shared core counts once).
 n_iter_ : int
     Number of epochs run (cumulated over ``partial_fit`` and warm starts).
+n_members_, rank_ : int
+    The ``n_members`` and ``rank`` used ("auto" resolved at the first fit).
 validation_scores_ : list of float
     Validation score per epoch (only when early stopping).
 best_validation_score_ : float
@@ -246,7 +258,10 @@ def _docstring(kind: str, name: str, classifier: bool) -> str:
         if classifier
         else "the squared error",
         rank=rank,
-        rank_default=24 if kind == "tt" else 16,
+        rank_one=RANKS_AUTO[kind][0],
+        rank_member=RANKS_AUTO[kind][1],
+        members_auto=MEMBERS_AUTO,
+        members_below=MEMBERS_BELOW,
         extra_params={"ht": _TREE_PARAM, "tt": _SHARE_PARAM}.get(kind, ""),
         attributes=_CLASSIFIER_ATTRIBUTES if classifier else "",
         y_stats=""
@@ -272,8 +287,8 @@ class TTNetworkEstimator(NetworkEstimator):
 
     def __init__(
         self,
-        rank=24,
-        n_members=1,
+        rank="auto",
+        n_members="auto",
         n_features=16,
         feature_map="relu",
         xi="product",
@@ -354,8 +369,8 @@ class HTNetworkEstimator(NetworkEstimator):
 
     def __init__(
         self,
-        rank=16,
-        n_members=1,
+        rank="auto",
+        n_members="auto",
         n_features=16,
         feature_map="relu",
         xi="product",

@@ -104,7 +104,7 @@ def test_network_matches_predict_regressor(cls, feature_map):
 
 def test_network_feature_map_is_learned_relu_with_constant():
     X, score = _sequences(d=3)
-    clf = TTNetworkClassifier(rank=2, n_features=5, max_iter=2, random_state=0)
+    clf = TTNetworkClassifier(rank=2, n_features=5, n_members=1, max_iter=2, random_state=0)
     clf.fit(X, score > 0)
     fmap = clf.network_.feature_map
     assert isinstance(fmap, te.ReLUFeatures)
@@ -142,6 +142,7 @@ def test_tt_512_positions_trains_without_overflow():
         dtype="float32",
         random_state=0,
         share_cores=False,  # the class is where the marker sits: a core per position
+        n_members=1,  # one network's numerics (10 iterations: seeds 2 and 3 stay at chance)
     )
     clf.fit(X, y)
     assert np.all(np.isfinite(clf.loss_curve_))
@@ -154,6 +155,10 @@ def test_tt_512_positions_trains_without_overflow():
     relu = clone(clf).set_params(xi="relu_max", max_iter=2).fit(X, y)
     assert np.all(np.isfinite(relu.loss_curve_))
     assert np.all(np.isfinite(relu.predict_proba(X_test)))
+    # several members (the default below 512 samples) stay finite on 512 positions too
+    members = clone(clf).set_params(n_members="auto", max_iter=2).fit(X, y)
+    assert members.n_members_ == 4 and np.all(np.isfinite(members.loss_curve_))
+    assert np.all(np.isfinite(members.predict_proba(X_test)))
 
 
 def test_scale_is_carried_in_log_space():
@@ -367,7 +372,7 @@ def test_digits_accuracy():
 @pytest.mark.parametrize(
     "params, match",
     [
-        (dict(rank=0), "rank must be an int >= 1, got 0"),
+        (dict(rank=0), "rank must be 'auto' or an int >= 1, got 0"),
         (dict(n_features=1), "n_features"),
         (dict(feature_map="sigmoid"), "feature_map must be one of"),
         (dict(xi="min"), "xi must be one of"),
@@ -416,13 +421,15 @@ def test_parameter_table_messages(params, error, match):
 def test_parameters_of_a_wrong_type_raise_type_error():
     # one contract with tensorexpr: TypeError for a wrong type, ValueError for a wrong value
     X, y = make_moons(20, random_state=0)
-    with pytest.raises(TypeError, match="rank must be an int >= 1, got 2.5"):
+    with pytest.raises(TypeError, match="rank must be 'auto' or an int >= 1, got 2.5"):
         TTNetworkClassifier(rank=2.5).fit(X, y)
 
 
 def test_share_cores_is_one_core_repeated():
     X, y = _digit_patches(200)
-    shared = TTNetworkClassifier(n_inputs=4, rank=3, n_features=4, max_iter=2, random_state=0)
+    shared = TTNetworkClassifier(
+        n_inputs=4, rank=3, n_features=4, n_members=1, max_iter=2, random_state=0
+    )
     shared.fit(X, y)
     own = clone(shared).set_params(share_cores=False).fit(X, y)
     net = shared.network_

@@ -105,7 +105,8 @@ def test_tt_merge_is_block_diagonal_rank():
 
 def test_one_member_has_no_member_axis():
     X, score = _sequences(seed=2)
-    clf = TTNetworkClassifier(rank=3, n_features=4, max_iter=3, random_state=0).fit(X, score > 0)
+    clf = TTNetworkClassifier(rank=3, n_features=4, n_members=1, max_iter=3, random_state=0)
+    clf.fit(X, score > 0)
     shapes = te.networks.layout_of("tt").shapes(clf._spec)  # the layout's own shapes
     assert {k: clf._params[k].shape for k in shapes} == shapes
 
@@ -163,3 +164,29 @@ def test_members_learn_their_own_features():
     shared.fit(X, y)
     assert shared._spec.member_features is None
     assert shared.network_.feature_map.n_features == shared._feature_map.n_features
+
+
+@pytest.mark.parametrize(
+    "cls, n_samples, members, rank",
+    [
+        (TTNetworkClassifier, 90, 4, 12),
+        (TTNetworkClassifier, 600, 1, 24),
+        (CPNetworkRegressor, 90, 4, 8),
+        (HTNetworkRegressor, 600, 1, 16),
+    ],
+)
+def test_auto_members_and_rank_follow_the_training_set_size(cls, n_samples, members, rank):
+    X, score = _sequences(n=n_samples, d=3)
+    y = score > 0 if cls is TTNetworkClassifier else score
+    est = cls(max_iter=1, random_state=0).fit(X, y)
+    assert (est.n_members_, est.rank_) == (members, rank)
+    assert est._spec.members == members and est._spec.rank == rank
+    assert est.get_params()["n_members"] == "auto"  # the parameter is left as given
+
+
+def test_auto_members_fall_back_to_one_network_where_they_do_not_merge():
+    X, score = _sequences(d=3)
+    tt = TTNetworkClassifier(xi="relu_max", max_iter=1, random_state=0).fit(X, score > 0)
+    assert (tt.n_members_, tt.rank_) == (1, 24)
+    cp = CPNetworkClassifier(xi="relu_max", max_iter=1, random_state=0).fit(X, score > 0)
+    assert (cp.n_members_, cp.rank_) == (4, 8)  # CP units add up for any xi
