@@ -1,20 +1,18 @@
-"""Shared machinery of the tensor-network estimators: validation, the training loop, export.
+"""Shared machinery of the tensor-network estimators: parameters, the fit steps, export.
 
 The networks, their TensorFlow evaluation (with the log-scale state), their initialisation and
 their Adam training all come from :mod:`tensorexpr.engine`; this module does what is
 scikit-learn's: parameters, data validation, targets, early stopping, the fitted attributes.
+:class:`NetworkEstimator` inherits the reading and scaling of X (:mod:`._inputs`), the training
+loop (:mod:`._training`) and the scores (:mod:`._outputs`).
 """
 
 from __future__ import annotations
 
 import copy
-import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import tensorexpr as te
@@ -29,14 +27,9 @@ from tensorexpr.validation import (
 )
 
 from ._constraints import Boolean, Int, NoneValue, Options, Real, validate_params
-from ._training import (
-    LR_DECAY_FACTOR,
-    LR_DECAYS,
-    Plateau,
-    Progress,
-    limit_tensorflow_threads,
-    uses_early_stopping,
-)
+from ._inputs import SCALES, InputsMixin
+from ._outputs import NetworkScoresMixin
+from ._training import TrainingLoopMixin, limit_tensorflow_threads, uses_early_stopping
 
 #: below this many training samples, dtype="auto" trains in float64 (cheap at that size,
 #: and fits become reproducible to rounding, e.g. integer weights == repeated samples)
@@ -52,20 +45,8 @@ RANKS_AUTO = {"tt": (24, 12), "cp": (16, 8), "ht": (16, 8)}
 #: dropout="auto": the position dropout of positions holding several values (windows,
 #: patches); positions of one value (a tabular row) get none (docs/estimators.md, the sweep)
 DROPOUT_AUTO = 0.2
-#: rows scored per call of the compiled score function
-PREDICT_CHUNK = 8192
 DTYPES = ("auto", "float32", "float64")
-#: scale: "auto" is "shared" where a position holds several values (windows of one signal,
-#: patches of one image: the same units at every position) and "positions" where it holds
-#: one (the columns of a table: units of their own)
-SCALES = ("auto", "shared", "positions")
 SCHEDULES = ("plateau", "constant")
-#: float32 training compiles its epoch with XLA from this budget (n_samples * max_iter) on:
-#: XLA's compilation costs seconds once per shape and process (docs/estimators.md, latency)
-XLA_FROM = 100_000
-#: an iteration (``max_iter``, ``n_iter_no_change``) is at least this many optimiser steps:
-#: several passes over a small training set (docs/estimators.md, "few samples")
-ITERATION_STEPS = 10
 #: alpha="auto": the L2 penalty of sequences (windows, patches: one core shared by the
 #: positions) and of table columns (one value per position, 2-D X), which overfit small
 #: sets at the sequences' penalty (docs/estimators.md, "tables")
@@ -92,7 +73,7 @@ def resolve_tree(tree, d: int) -> te.DimensionTree:
     return resolved
 
 
-class NetworkEstimator(BaseEstimator):
+class NetworkEstimator(InputsMixin, TrainingLoopMixin, NetworkScoresMixin, BaseEstimator):
     """Parameters and training loop shared by every network estimator (see subclasses)."""
 
     _kind = "tt"
@@ -180,122 +161,6 @@ class NetworkEstimator(BaseEstimator):
         # the one rule across parameters: a map with a constant feature needs two or more
         if self.feature_map != "poly":
             check_positive_int(self.n_features, "n_features", 2)
-
-    def _sequences(self, X, reset: bool) -> np.ndarray:
-        """(n_samples, d * n) or (n_samples, d, n) -> (n_samples, d, n)."""
-        if X.ndim == 3:
-            if self.n_inputs is not None and X.shape[2] != self.n_inputs:
-                raise ValueError(
-                    f"X has {X.shape[2]} values per position but n_inputs={self.n_inputs}"
-                )
-            seq = X
-        elif X.ndim == 2:
-            n = 1 if self.n_inputs is None else self.n_inputs
-            if X.shape[1] % n:
-                raise ValueError(
-                    f"n_inputs={n} must divide the number of features of X ({X.shape[1]}): "
-                    "a row of X holds d positions of n_inputs values each"
-                )
-            seq = X.reshape(X.shape[0], X.shape[1] // n, n)
-        else:
-            raise ValueError(
-                "X must be 2-D (n_samples, d * n_inputs) or 3-D (n_samples, d, n_inputs), "
-                f"got an array of shape {X.shape}"
-            )
-        if reset:
-            self.d_, self.n_inputs_ = seq.shape[1], seq.shape[2]
-            self._table = X.ndim == 2 and self.n_inputs_ == 1  # columns, not a sequence
-            if X.ndim == 3 and self.d_ == 1 and self.n_inputs_ > 1:
-                warnings.warn(
-                    f"X of shape {X.shape} is read as 1 position of {self.n_inputs_} values: "
-                    "a network over one position. If X is a collection of series laid out "
-                    "(n_samples, n_channels, n_timepoints), as aeon and sktime store them, "
-                    "put SequenceWindows() in front (make_pipeline(SequenceWindows(), ...))",
-                    UserWarning,
-                    stacklevel=5,
-                )
-        elif seq.shape[1:] != (self.d_, self.n_inputs_):
-            raise ValueError(
-                f"X holds sequences of shape {seq.shape[1:]} (positions, n_inputs) but "
-                f"{type(self).__name__} was fitted on ({self.d_}, {self.n_inputs_})"
-            )
-        return seq
-
-    def _validate_X(self, X, reset: bool):
-        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=[np.float64, np.float32])
-        return self._standardized(self._sequences(X, reset))
-
-    # --- input scaling ------------------------------------------------------------------------
-    def _scale_mode(self) -> str | None:
-        """``scale`` resolved (``scale_``): "shared", "positions" or None. "auto" is "shared"
-        for sequences (3-D X, or positions of several values) and "positions" for the
-        columns of a 2-D table (one value per position)."""
-        if self.scale == "auto":
-            return "positions" if self._table else "shared"
-        return self.scale
-
-    def _fit_scaling(self, seq, sw) -> None:
-        """The range of the inputs seen in fit: ``input_offset_`` and ``input_scale_``, (d, n).
-
-        "shared" (sequences): one range for every position, pooled over the positions,
-        mapped to [0, 1], so the smallest value (background, rest) is 0, the value the
-        initialisation passes through as a near-identity step. "positions" (table columns):
-        a range per column, mapped to [-1, 1], so that every ReLU unit starts active on
-        part of every column. Samples of weight 0 do not count; a constant input gets
-        scale 1 (docs/estimators.md, "Preparing your data").
-        """
-        mode = self.scale_ = self._scale_mode()
-        d, n = seq.shape[1:]
-        if mode is None:
-            self.input_offset_, self.input_scale_ = np.zeros((d, n)), np.ones((d, n))
-            return
-        x = np.asarray(seq, dtype=np.float64)
-        keep = np.asarray(sw) > 0
-        seen = x[keep] if keep.any() else x
-        low, high = seen.min(axis=0), seen.max(axis=0)  # (d, n)
-        if mode == "shared":  # one range for every position: [0, 1]
-            low = np.broadcast_to(low.min(axis=0), (d, n))
-            high = np.broadcast_to(high.max(axis=0), (d, n))
-            offset, scale = low, high - low
-        else:  # a range per column: [-1, 1]
-            offset, scale = (low + high) / 2, (high - low) / 2
-        ok = np.isfinite(scale) & (scale > 1e-12 * (1.0 + np.abs(offset)))
-        self.input_offset_ = np.broadcast_to(offset, (d, n)).copy()
-        self.input_scale_ = np.broadcast_to(np.where(ok, scale, 1.0), (d, n)).copy()
-
-    def _standardized(self, seq):
-        """``(seq - input_offset_) / input_scale_``, rounded to float32 precision.
-
-        The rounding makes a change of units exact: ``a * X + b`` gives scaled inputs that
-        differ from X's in the last bits of float64, and a fit of thousands of steps
-        amplifies such bits into other parameters (GunPoint: 0.973 and 0.953 from the same
-        seed); rounded to float32 they are the same numbers (inputs need no more precision).
-        """
-        if not hasattr(self, "input_offset_"):  # fitted before scaling existed: as given
-            return seq
-        out = (seq - self.input_offset_) / self.input_scale_
-        if self.scale_ is not None:
-            with np.errstate(over="ignore"):
-                rounded = out.astype(np.float32).astype(np.float64)
-            out = np.where(np.isfinite(rounded), rounded, out)  # beyond float32: as computed
-        return out.astype(seq.dtype, copy=False)
-
-    def standardize(self, X):
-        """The sequences the network reads: X as ``(n_samples, d, n)``, scaled (``scale``).
-
-        ``network_`` scores these (``scale`` and the fitted ``input_offset_``,
-        ``input_scale_``): ``network_(est.standardize(X))`` gives the estimator's scores.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, d, n_inputs)
-        """
-        check_is_fitted(self)
-        return self._validate_X(X, reset=False)
 
     def _tree_structure(self):
         """HT estimators: the tree's nested tuples; None for the other kinds."""
@@ -491,59 +356,6 @@ class NetworkEstimator(BaseEstimator):
                 f"{before} of the previous fit; set warm_start=False to start over"
             )
 
-    def _split_validation(self, seq, y_enc, sw, incremental: bool):
-        """``(train, validation)`` triples (X, y, w); validation None without early stopping."""
-        if not uses_early_stopping(self.early_stopping, seq.shape[0]) or incremental:
-            return (seq, y_enc, sw), None
-        rng = self._rng
-        stratify = None if self._regression else y_enc
-        try:
-            idx_train, idx_val = train_test_split(
-                np.arange(seq.shape[0]),
-                test_size=self.validation_fraction,
-                stratify=stratify,
-                random_state=rng.integers(2**31 - 1),
-            )
-        except ValueError:  # a class too small to stratify
-            idx_train, idx_val = train_test_split(
-                np.arange(seq.shape[0]),
-                test_size=self.validation_fraction,
-                random_state=rng.integers(2**31 - 1),
-            )
-        if not hasattr(self, "validation_scores_"):
-            self.validation_scores_, self.best_validation_score_ = [], -np.inf
-        take = [(seq[i], y_enc[i], sw[i]) for i in (idx_train, idx_val)]
-        return take[0], take[1]
-
-    def _load_trainer(self, n_samples: int) -> engine.NetworkTrainer:
-        """The engine's trainer for this network, loaded with the current parameters.
-
-        Under an active ``tf.distribute`` strategy (``with strategy.scope(): fit``, the
-        Keras convention) the trainer is that strategy's.
-        """
-        tf = engine.import_tensorflow()
-        strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
-        trainer = engine.network_trainer(
-            self._spec,
-            self._feature_map,
-            self._loss,
-            self._position_dropout > 0,
-            self._dtype,
-            jit=self._uses_xla(n_samples),
-            strategy=strategy,
-        )
-        trainer.load(self._params, self._optimizer_state, self.learning_rate)
-        return trainer
-
-    def _uses_xla(self, n_samples: int) -> bool:
-        """XLA for float32: always when asked for (``dtype="float32"``); under "auto" from a
-        budget of XLA_FROM sample-epochs on, where the faster epochs pay back compiling."""
-        if self._dtype != "float32" or self._members > 1:
-            # members: XLA compiles the vectorised members' epoch for minutes (GunPoint,
-            # 4 members: 367 s against 7.6 s unjitted; docs/estimators.md, "Few series")
-            return False
-        return self.dtype == "float32" or n_samples * self.max_iter >= XLA_FROM
-
     @property
     def _alpha(self) -> float:
         """``alpha`` ("auto": ALPHA_TABLE for the columns of a table, ALPHA_SEQUENCE else)."""
@@ -561,143 +373,6 @@ class NetworkEstimator(BaseEstimator):
         if isinstance(self.dropout, str):  # "auto"
             return DROPOUT_AUTO if self.n_inputs_ > 1 else 0.0
         return float(self.dropout)
-
-    def _fit_stochastic(self, trainer, train, val, incremental: bool):
-        """Epochs of mini-batch Adam, the plateau schedule and early stopping.
-
-        The watched score is the validation score with early stopping (the best
-        validated parameters are kept), minus the training loss otherwise (the last
-        parameters are kept, unless the last iteration's loss diverged far above the
-        lowest one, when the parameters of the lowest loss are kept).
-        """
-        tf = engine.import_tensorflow()
-        seq, y_enc, sw = train
-        X_all = tf.constant(seq, trainer.dtype)
-        y_all = tf.constant(y_enc, trainer.dtype)
-        best_params = lowest = None
-        epochs = 1 if incremental else self.max_iter
-        plateau = Plateau(
-            self.n_iter_no_change,
-            self.tol,
-            LR_DECAYS if self.learning_rate_schedule == "plateau" else 0,
-            best=self.best_validation_score_ if val is not None else -self.best_loss_,
-            strict=val is not None,  # as scikit-learn's MLP: loss <= best - tol improves
-        )
-        learning_rate = self.learning_rate
-        progress = Progress(self.verbose, epochs, type(self).__name__)
-        for _ in range(epochs):
-            epoch_loss = self._run_epoch(trainer, X_all, y_all, sw, incremental)
-            if val is not None:
-                self._params = trainer.params()
-                score = self._validation_score(*val)
-                self.validation_scores_.append(score)
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best_params = dict(self._params)
-            else:
-                score = -epoch_loss
-                if epoch_loss < self.best_loss_ and not incremental:
-                    lowest = trainer.params()  # what a late divergence falls back to
-                self.best_loss_ = min(self.best_loss_, epoch_loss)
-            action = plateau.update(score)
-            progress.epoch(self.n_iter_, epoch_loss, score if val is not None else None)
-            if incremental:
-                continue
-            if action == "decay":
-                learning_rate *= LR_DECAY_FACTOR
-                trainer.set_learning_rate(learning_rate)
-                progress.note(f"Plateau: learning rate lowered to {learning_rate:.3g}")
-            elif action == "stop":
-                progress.note(
-                    f"Stopping: no improvement > tol={self.tol} for {self.n_iter_no_change} epochs"
-                )
-                break
-        else:
-            if not incremental:
-                warnings.warn(
-                    f"{type(self).__name__}: max_iter={self.max_iter} reached before "
-                    "convergence; increase max_iter",
-                    ConvergenceWarning,
-                    stacklevel=4,
-                )
-        progress.close()
-        if val is None and lowest is not None and _diverged(epoch_loss, self.best_loss_):
-            # the last iteration blew the loss up (a step too large for a long product):
-            # keep the parameters of the lowest loss instead of the diverged ones
-            best_params = lowest
-            progress.note(f"Loss diverged to {epoch_loss:.3g}: parameters of the lowest loss kept")
-        self._params = best_params if best_params is not None else trainer.params()
-        self._optimizer_state = trainer.optimizer_state()
-
-    def _run_epoch(self, trainer, X_all, y_all, sw, incremental: bool = False) -> float:
-        """One iteration: shuffled passes over the data, as many as make at least
-        ITERATION_STEPS optimiser steps (one pass from ITERATION_STEPS batches on, and
-        always one in ``partial_fit``), so that ``max_iter`` and ``n_iter_no_change``
-        mean as much optimisation on 50 samples as on 5,000. Returns the weighted mean
-        loss, appended to ``loss_curve_``."""
-        rng = self._rng
-        n = int(X_all.shape[0])
-        batch = min(self.batch_size, n)
-        n_batches = -(-n // batch)
-        passes = 1 if incremental else max(1, -(-ITERATION_STEPS // n_batches))
-        # each pass's last batch is padded with weight-0 samples: every batch has one shape
-        pad = np.zeros(n_batches * batch - n, int)
-        order = np.concatenate([np.concatenate([rng.permutation(n), pad]) for _ in range(passes)])
-        real = np.tile(np.arange(n_batches * batch) < n, passes)
-        weights = np.concatenate([sw, [0.0]])[np.where(real, order, n)]
-        n_batches *= passes
-        seed = rng.integers(2**31 - 1, size=2)
-        total = trainer.run_epoch(
-            X_all,
-            y_all,
-            order.reshape(n_batches, batch),
-            weights.reshape(n_batches, batch),
-            self._alpha,
-            self._position_dropout,
-            seed,
-        )
-        epoch_loss = total / float(passes * sw.sum())
-        if not np.isfinite(epoch_loss):
-            raise FloatingPointError(
-                f"training loss became {epoch_loss} at epoch {self.n_iter_ + 1}; lower "
-                "learning_rate or scale the inputs"
-            )
-        self.n_iter_ += 1
-        self.loss_curve_.append(epoch_loss)
-        return epoch_loss
-
-    # --- scores --------------------------------------------------------------------------
-    def _raw_scores(self, seq, dtype_name: str | None = None):
-        """``(v, L)`` float64 with scores ``exp(L)[:, None] * v``, computed in chunks.
-
-        Rows that a float32 network cannot score finitely (inputs beyond float32's range)
-        are scored again in float64, so scores never come out NaN from finite inputs.
-        """
-        tf = engine.import_tensorflow()
-        dtype_name = dtype_name or self._dtype
-        dtype = getattr(tf, dtype_name)
-        fn = engine.scores_function(self._spec, self._feature_map, dtype_name)
-        names = engine.param_names(self._spec)
-        fnames = sorted(self._feature_map.trainable_params())
-        params = [tf.constant(self._params[k], dtype) for k in names]
-        learned = split_prefixed(self._params)[1]
-        fparams = [tf.constant(learned[k], dtype) for k in fnames]
-        vs, Ls = [], []
-        with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, seq.shape[0], PREDICT_CHUNK):
-                chunk = np.asarray(seq[start : start + PREDICT_CHUNK]).astype(dtype_name)
-                v, L = fn(params, fparams, tf.constant(chunk, dtype))
-                vs.append(v.numpy().astype(np.float64))
-                Ls.append(L.numpy().astype(np.float64))
-        v, L = np.concatenate(vs), np.concatenate(Ls)
-        bad = ~(np.isfinite(v).all(axis=1) & np.isfinite(L))
-        if bad.any() and dtype_name != "float64":
-            v[bad], L[bad] = self._raw_scores(np.asarray(seq)[bad].astype(np.float64), "float64")
-        return v, L
-
-    def _scores(self, seq):
-        v, L = self._raw_scores(seq)
-        return _scale_scores(v, L)
 
     @property
     def network_(self):
@@ -742,244 +417,3 @@ def _revive_dead_units(feature_map, seq, sw):
     b = b.copy()
     b[dead] = -A[dead] @ mean
     return feature_map.with_params(A=A, b=b)
-
-
-def _diverged(last: float, lowest: float) -> bool:
-    """A last training loss far above the lowest: more than twice it and 0.1 above it."""
-    return last > max(2.0 * lowest, lowest + 0.1)
-
-
-def _scale_scores(v, L):
-    """``exp(L)[:, None] * v`` without NaN: ``sign(v) exp(L + log|v|)``, inf beyond float64."""
-    with np.errstate(divide="ignore", over="ignore"):
-        return np.sign(v) * np.exp(L[:, None] + np.log(np.abs(v)))
-
-
-class NetworkClassifierMixin:
-    """Classification on top of NetworkEstimator: one score (binary) or one per class."""
-
-    _regression = False
-
-    def _encode_targets(self, y, reset, classes, sample_weight):
-        check_classification_targets(y)
-        if reset:
-            labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
-            if classes is not None and not np.isin(np.unique(y), labels).all():
-                raise ValueError(
-                    f"y holds labels {sorted(set(np.unique(y)) - set(labels))} that are not "
-                    f"in classes={list(labels)}"
-                )
-            if classes is None:
-                present = np.unique(y[sample_weight > 0])
-                if present.size < 2:
-                    raise ValueError(
-                        f"{type(self).__name__} needs samples of at least 2 classes (with "
-                        f"positive sample_weight), got {present.size} class: {list(present)}"
-                    )
-            elif labels.size < 2:
-                raise ValueError(f"classes must name at least 2 classes, got {list(labels)}")
-            self.classes_ = labels
-            self._n_outputs = 1 if labels.size == 2 else labels.size
-        elif classes is not None and not np.array_equal(
-            np.unique(np.asarray(classes)), self.classes_
-        ):
-            raise ValueError(
-                f"classes={np.unique(np.asarray(classes)).tolist()} differs from the classes of "
-                f"the first call, classes_ = {self.classes_.tolist()}: partial_fit continues one "
-                "network, whose outputs are fixed; fit again to change the classes"
-            )
-        unknown = ~np.isin(y, self.classes_)
-        if unknown.any():
-            raise ValueError(
-                f"y holds labels {list(np.unique(y[unknown]))} not seen in the first fit; "
-                f"classes_ = {list(self.classes_)}"
-            )
-        return np.searchsorted(self.classes_, y).astype(np.float64)
-
-    def _validation_score(self, seq, y_enc, w):
-        pred = self._predict_indices(seq)
-        return float(np.average(pred == y_enc, weights=w))
-
-    def _predict_indices(self, seq):
-        v, _ = self._raw_scores(seq)
-        if v.shape[1] == 1:  # the sign of v is the sign of the score exp(L) v
-            return (v[:, 0] > 0).astype(int)
-        return np.argmax(v, axis=1)
-
-    def decision_function(self, X):
-        """Scores: (n_samples,) for two classes (> 0 means ``classes_[1]``), else (n_samples, C).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        scores = self._scores(self._validate_X(X, reset=False))
-        return scores[:, 0] if scores.shape[1] == 1 else scores
-
-    def predict(self, X):
-        """Predicted class labels.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return self.classes_[self._predict_indices(self._validate_X(X, reset=False))]
-
-    def predict_proba(self, X):
-        """Class probabilities: sigmoid (two classes) or softmax of the scores.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        v, L = self._raw_scores(self._validate_X(X, reset=False))
-        if v.shape[1] == 1:
-            p1 = 0.5 * (1.0 + np.tanh(0.5 * _scale_scores(v, L)[:, 0]))  # sigmoid, no overflow
-            return np.column_stack([1.0 - p1, p1])
-        # softmax of exp(L) v computed from the gaps exp(L) (max v - v) in log scale: finite
-        # (one-hot on the largest score) when exp(L) itself overflows
-        gap = v.max(axis=1, keepdims=True) - v
-        with np.errstate(divide="ignore", over="ignore"):
-            e = np.exp(-np.exp(np.minimum(L[:, None] + np.log(gap), 700.0)))
-        return e / e.sum(axis=1, keepdims=True)
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def fit(self, X, y, sample_weight=None):
-        """Train the network on (X, y) with Adam (from scratch unless ``warm_start``).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        self
-        """
-        return self._fit(X, y, sample_weight, incremental=False)
-
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One epoch over (X, y), continuing from the current state.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
-        y : array-like of shape (n_samples,)
-        classes : array-like, optional
-            All labels; required on the first call.
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        self
-        """
-        if not hasattr(self, "_params") and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit")
-        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
-
-
-class NetworkRegressorMixin:
-    """Regression on top of NetworkEstimator: one score, squared error."""
-
-    _regression = True
-
-    def _encode_targets(self, y, reset, classes, sample_weight):
-        """y standardized by its weighted mean ``y_mean_`` and deviation ``y_scale_``
-        (fitted on the first fit): the network learns a target of unit scale whatever
-        the units of y, and ``predict`` maps its score back."""
-        y = np.asarray(y, dtype=np.float64)
-        if reset:
-            self._n_outputs = 1
-            w = np.asarray(sample_weight, dtype=np.float64)
-            self.y_mean_ = float(np.average(y, weights=w))
-            spread = float(np.sqrt(np.average((y - self.y_mean_) ** 2, weights=w)))
-            ok = np.isfinite(spread) and spread > 1e-12 * (1.0 + abs(self.y_mean_))
-            self.y_scale_ = spread if ok else 1.0
-        # rounded to float32 precision, as the inputs: statistics that differ in the last
-        # bits (weights against repeated rows, a change of units) give the same targets
-        return ((y - self._y_offset()) / self._y_factor()).astype(np.float32).astype(np.float64)
-
-    def _y_offset(self) -> float:
-        return getattr(self, "y_mean_", 0.0)
-
-    def _y_factor(self) -> float:
-        return getattr(self, "y_scale_", 1.0)
-
-    def _validation_score(self, seq, y_enc, w):
-        from sklearn.metrics import r2_score
-
-        return float(r2_score(y_enc, self._scores(seq)[:, 0], sample_weight=w))
-
-    def predict(self, X):
-        """Predicted targets (the network's score).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        score = self._scores(self._validate_X(X, reset=False))[:, 0]
-        return self._y_offset() + self._y_factor() * score
-
-    def fit(self, X, y, sample_weight=None):
-        """Train the network on (X, y) with Adam (from scratch unless ``warm_start``).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        self
-        """
-        return self._fit(X, y, sample_weight, incremental=False)
-
-    def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over (X, y), continuing from the current state.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, d * n_inputs) or (n_samples, d, n_inputs)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        self
-        """
-        return self._fit(X, y, sample_weight, incremental=True)

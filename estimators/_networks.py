@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from sklearn.base import ClassifierMixin, RegressorMixin
 
-from ._base import (
-    MEMBERS_AUTO,
-    MEMBERS_BELOW,
-    RANKS_AUTO,
-    NetworkClassifierMixin,
-    NetworkEstimator,
-    NetworkRegressorMixin,
-    resolve_tree,
-)
+from ._base import MEMBERS_AUTO, MEMBERS_BELOW, RANKS_AUTO, NetworkEstimator, resolve_tree
 from ._constraints import Boolean
+from ._outputs import NetworkClassifierMixin, NetworkRegressorMixin
 
 __all__ = [
     "TTNetworkClassifier",

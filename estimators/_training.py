@@ -1,19 +1,26 @@
-"""The training schedule of the estimators: plateaus, early stopping, progress, threads."""
+"""The training of the estimators: the loop of epochs, plateaus, early stopping, progress,
+threads."""
 
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 
 from tensorexpr import engine
 
 __all__ = [
     "EARLY_STOPPING_FROM",
+    "ITERATION_STEPS",
     "LR_DECAY_FACTOR",
     "LR_DECAYS",
+    "XLA_FROM",
     "Plateau",
     "Progress",
+    "TrainingLoopMixin",
     "limit_tensorflow_threads",
     "uses_early_stopping",
 ]
@@ -26,6 +33,12 @@ EARLY_STOPPING_FROM = 10_000
 #: multiplied by LR_DECAY_FACTOR, at most LR_DECAYS times; the next plateau stops training
 LR_DECAY_FACTOR = 0.2
 LR_DECAYS = 2
+#: float32 training compiles its epoch with XLA from this budget (n_samples * max_iter) on:
+#: XLA's compilation costs seconds once per shape and process (docs/estimators.md, latency)
+XLA_FROM = 100_000
+#: an iteration (``max_iter``, ``n_iter_no_change``) is at least this many optimiser steps:
+#: several passes over a small training set (docs/estimators.md, "few samples")
+ITERATION_STEPS = 10
 
 
 def uses_early_stopping(early_stopping, n_samples: int) -> bool:
@@ -122,3 +135,169 @@ def limit_tensorflow_threads() -> None:
             tf.config.threading.set_inter_op_parallelism_threads(int(budget))
     except RuntimeError:  # the runtime is running: keep what it has
         pass
+
+
+class TrainingLoopMixin:
+    """The training loop of NetworkEstimator: validation split, trainer, epochs of Adam."""
+
+    def _split_validation(self, seq, y_enc, sw, incremental: bool):
+        """``(train, validation)`` triples (X, y, w); validation None without early stopping."""
+        if not uses_early_stopping(self.early_stopping, seq.shape[0]) or incremental:
+            return (seq, y_enc, sw), None
+        rng = self._rng
+        stratify = None if self._regression else y_enc
+        try:
+            idx_train, idx_val = train_test_split(
+                np.arange(seq.shape[0]),
+                test_size=self.validation_fraction,
+                stratify=stratify,
+                random_state=rng.integers(2**31 - 1),
+            )
+        except ValueError:  # a class too small to stratify
+            idx_train, idx_val = train_test_split(
+                np.arange(seq.shape[0]),
+                test_size=self.validation_fraction,
+                random_state=rng.integers(2**31 - 1),
+            )
+        if not hasattr(self, "validation_scores_"):
+            self.validation_scores_, self.best_validation_score_ = [], -np.inf
+        take = [(seq[i], y_enc[i], sw[i]) for i in (idx_train, idx_val)]
+        return take[0], take[1]
+
+    def _load_trainer(self, n_samples: int) -> engine.NetworkTrainer:
+        """The engine's trainer for this network, loaded with the current parameters.
+
+        Under an active ``tf.distribute`` strategy (``with strategy.scope(): fit``, the
+        Keras convention) the trainer is that strategy's.
+        """
+        tf = engine.import_tensorflow()
+        strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
+        trainer = engine.network_trainer(
+            self._spec,
+            self._feature_map,
+            self._loss,
+            self._position_dropout > 0,
+            self._dtype,
+            jit=self._uses_xla(n_samples),
+            strategy=strategy,
+        )
+        trainer.load(self._params, self._optimizer_state, self.learning_rate)
+        return trainer
+
+    def _uses_xla(self, n_samples: int) -> bool:
+        """XLA for float32: always when asked for (``dtype="float32"``); under "auto" from a
+        budget of XLA_FROM sample-epochs on, where the faster epochs pay back compiling."""
+        if self._dtype != "float32" or self._members > 1:
+            # members: XLA compiles the vectorised members' epoch for minutes (GunPoint,
+            # 4 members: 367 s against 7.6 s unjitted; docs/estimators.md, "Few series")
+            return False
+        return self.dtype == "float32" or n_samples * self.max_iter >= XLA_FROM
+
+    def _fit_stochastic(self, trainer, train, val, incremental: bool):
+        """Epochs of mini-batch Adam, the plateau schedule and early stopping.
+
+        The watched score is the validation score with early stopping (the best
+        validated parameters are kept), minus the training loss otherwise (the last
+        parameters are kept, unless the last iteration's loss diverged far above the
+        lowest one, when the parameters of the lowest loss are kept).
+        """
+        tf = engine.import_tensorflow()
+        seq, y_enc, sw = train
+        X_all = tf.constant(seq, trainer.dtype)
+        y_all = tf.constant(y_enc, trainer.dtype)
+        best_params = lowest = None
+        epochs = 1 if incremental else self.max_iter
+        plateau = Plateau(
+            self.n_iter_no_change,
+            self.tol,
+            LR_DECAYS if self.learning_rate_schedule == "plateau" else 0,
+            best=self.best_validation_score_ if val is not None else -self.best_loss_,
+            strict=val is not None,  # as scikit-learn's MLP: loss <= best - tol improves
+        )
+        learning_rate = self.learning_rate
+        progress = Progress(self.verbose, epochs, type(self).__name__)
+        for _ in range(epochs):
+            epoch_loss = self._run_epoch(trainer, X_all, y_all, sw, incremental)
+            if val is not None:
+                self._params = trainer.params()
+                score = self._validation_score(*val)
+                self.validation_scores_.append(score)
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    best_params = dict(self._params)
+            else:
+                score = -epoch_loss
+                if epoch_loss < self.best_loss_ and not incremental:
+                    lowest = trainer.params()  # what a late divergence falls back to
+                self.best_loss_ = min(self.best_loss_, epoch_loss)
+            action = plateau.update(score)
+            progress.epoch(self.n_iter_, epoch_loss, score if val is not None else None)
+            if incremental:
+                continue
+            if action == "decay":
+                learning_rate *= LR_DECAY_FACTOR
+                trainer.set_learning_rate(learning_rate)
+                progress.note(f"Plateau: learning rate lowered to {learning_rate:.3g}")
+            elif action == "stop":
+                progress.note(
+                    f"Stopping: no improvement > tol={self.tol} for {self.n_iter_no_change} epochs"
+                )
+                break
+        else:
+            if not incremental:
+                warnings.warn(
+                    f"{type(self).__name__}: max_iter={self.max_iter} reached before "
+                    "convergence; increase max_iter",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+        progress.close()
+        if val is None and lowest is not None and _diverged(epoch_loss, self.best_loss_):
+            # the last iteration blew the loss up (a step too large for a long product):
+            # keep the parameters of the lowest loss instead of the diverged ones
+            best_params = lowest
+            progress.note(f"Loss diverged to {epoch_loss:.3g}: parameters of the lowest loss kept")
+        self._params = best_params if best_params is not None else trainer.params()
+        self._optimizer_state = trainer.optimizer_state()
+
+    def _run_epoch(self, trainer, X_all, y_all, sw, incremental: bool = False) -> float:
+        """One iteration: shuffled passes over the data, as many as make at least
+        ITERATION_STEPS optimiser steps (one pass from ITERATION_STEPS batches on, and
+        always one in ``partial_fit``), so that ``max_iter`` and ``n_iter_no_change``
+        mean as much optimisation on 50 samples as on 5,000. Returns the weighted mean
+        loss, appended to ``loss_curve_``."""
+        rng = self._rng
+        n = int(X_all.shape[0])
+        batch = min(self.batch_size, n)
+        n_batches = -(-n // batch)
+        passes = 1 if incremental else max(1, -(-ITERATION_STEPS // n_batches))
+        # each pass's last batch is padded with weight-0 samples: every batch has one shape
+        pad = np.zeros(n_batches * batch - n, int)
+        order = np.concatenate([np.concatenate([rng.permutation(n), pad]) for _ in range(passes)])
+        real = np.tile(np.arange(n_batches * batch) < n, passes)
+        weights = np.concatenate([sw, [0.0]])[np.where(real, order, n)]
+        n_batches *= passes
+        seed = rng.integers(2**31 - 1, size=2)
+        total = trainer.run_epoch(
+            X_all,
+            y_all,
+            order.reshape(n_batches, batch),
+            weights.reshape(n_batches, batch),
+            self._alpha,
+            self._position_dropout,
+            seed,
+        )
+        epoch_loss = total / float(passes * sw.sum())
+        if not np.isfinite(epoch_loss):
+            raise FloatingPointError(
+                f"training loss became {epoch_loss} at epoch {self.n_iter_ + 1}; lower "
+                "learning_rate or scale the inputs"
+            )
+        self.n_iter_ += 1
+        self.loss_curve_.append(epoch_loss)
+        return epoch_loss
+
+
+def _diverged(last: float, lowest: float) -> bool:
+    """A last training loss far above the lowest: more than twice it and 0.1 above it."""
+    return last > max(2.0 * lowest, lowest + 0.1)
