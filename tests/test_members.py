@@ -190,3 +190,25 @@ def test_auto_members_fall_back_to_one_network_where_they_do_not_merge():
     assert (tt.n_members_, tt.rank_) == (1, 24)
     cp = CPNetworkClassifier(xi="relu_max", max_iter=1, random_state=0).fit(X, score > 0)
     assert (cp.n_members_, cp.rank_) == (4, 8)  # CP units add up for any xi
+
+
+@pytest.mark.parametrize("d, shared", [(5, True), (5, False), (70, True), (70, False)])
+def test_tt_members_run_batched_like_one_network_each(d, shared):
+    """The batched TT recursion (a leading member axis, no vectorized_map) against each
+    member run alone; d = 70 takes the tf.scan path."""
+    tf = engine.import_tensorflow()
+    spec = engine.NetworkSpec(
+        kind="tt", xi="product", d=d, m=3, rank=2, n_outputs=2, shared_cores=shared, members=3
+    )
+    rng = np.random.default_rng(0)
+    params = engine.init_params(spec, rng, 2)
+    F = tf.constant(rng.uniform(size=(4, d, 3)))
+    v, L = engine.member_scores(spec, {k: tf.constant(x) for k, x in params.items()}, F)
+    one = engine.member_spec(spec)
+    for k in range(3):
+        vk, Lk = engine.scores(one, {n: tf.constant(x[k]) for n, x in params.items()}, F)
+        np.testing.assert_allclose(
+            np.exp(L[k].numpy())[:, None] * v[k].numpy(),
+            np.exp(Lk.numpy())[:, None] * vk.numpy(),
+            rtol=1e-10,
+        )

@@ -83,14 +83,19 @@ def _fold(step, state, elems, unroll: bool):
 
 
 def _tt_scores(spec, op, xi_fn, p, F, log_scale):
-    """Generalized RNN (docs/theory.md section 3); cores (r, L, r'), inputs a_t = C_t f(x_t)."""
+    """Generalized RNN (docs/theory.md section 3); cores (r, L, r'), inputs a_t = C_t f(x_t).
+
+    For xi = product the recursion also runs on several members at once: every parameter and
+    F with a leading member axis (K, ...), the state (K, batch, r), batched matmuls (the
+    operations of one network, where ``tf.vectorized_map`` adds its own).
+    """
     tf = import_tensorflow()
     if "matrices" in p:
-        F = tf.einsum("bdm,dlm->bdl", F, p["matrices"])
-    a0 = F[:, 0]
+        F = tf.einsum("...bdm,...dlm->...bdl", F, p["matrices"])
+    a0 = F[..., 0, :]
     start = a0 if op.unit is None else xi_fn(a0, op.unit * tf.ones_like(a0))
-    h = tf.matmul(start, p["core_first"][0])
-    L = tf.zeros_like(h[:, 0])
+    h = tf.matmul(start, p["core_first"][..., 0, :, :])
+    L = tf.zeros_like(h[..., 0])
     if spec.d == 1:
         return h, L
 
@@ -98,11 +103,14 @@ def _tt_scores(spec, op, xi_fn, p, F, log_scale):
         u, L = state
         a, G = elem
         if op.is_product:  # linear in the state: no pair tensor needed
-            r_prev, width, r_next = tf.unstack(tf.shape(G))
-            T = tf.reshape(
-                tf.matmul(u, tf.reshape(G, [r_prev, width * r_next])), [-1, width, r_next]
-            )
-            v = tf.reduce_sum(tf.expand_dims(a, 2) * T, axis=1)
+            # static where known (fewer ops a step: the step is small and op-bound)
+            shape = tuple(G.shape)
+            if any(n is None for n in shape):
+                shape = tf.unstack(tf.shape(G))
+            *lead, r_prev, width, r_next = shape
+            T = tf.matmul(u, tf.reshape(G, [*lead, r_prev, width * r_next]))
+            T = tf.reshape(T, tf.concat([tf.shape(u)[:-1], [width, r_next]], 0))
+            v = tf.reduce_sum(tf.expand_dims(a, -1) * T, axis=-2)
         else:
             la = tf.zeros_like(L)
             if log_scale:
@@ -114,17 +122,29 @@ def _tt_scores(spec, op, xi_fn, p, F, log_scale):
 
     state = _normalise(h, L) if log_scale else (h, L)
     if spec.d > 2:
-        elems = [tf.transpose(F[:, 1:-1], [1, 0, 2]), _middle_cores(spec, p)]
+        positions = F[..., 1:-1, :]  # positions first: (d - 2, [K,] batch, L)
+        rank = len(positions.shape)
+        elems = [
+            tf.transpose(positions, [rank - 2, *range(rank - 2), rank - 1]),
+            _middle_cores(spec, p, members=rank == 4),
+        ]
         state = _fold(step, state, elems, spec.d <= UNROLL_MAX)
-    return step(state, (F[:, -1], p["core_last"]), last=True)
+    return step(state, (F[..., -1, :], p["core_last"]), last=True)
 
 
-def _middle_cores(spec, params):
+def _tt_member_scores(spec, params, F, xi_fn):
+    """Every member's ``(v, L)`` through one batched recursion (xi = product)."""
+    op = get_operator(spec.xi)
+    return _tt_scores(member_spec(spec), op, xi_fn or operator_form(op), params, F, True)
+
+
+def _middle_cores(spec, params, members: bool = False):
     """The (d - 2, r, L, r) middle cores; a shared core repeated (its gradient is the sum over
-    its positions)."""
+    its positions). With ``members``, (d - 2, K, r, L, r): positions first."""
     tf = import_tensorflow()
     if not spec.shared_cores:
-        return params["cores_middle"]
+        cores = params["cores_middle"]
+        return tf.transpose(cores, [1, 0, 2, 3, 4]) if members else cores
     return tf.repeat(tf.expand_dims(params["core_middle"], 0), spec.d - 2, axis=0)
 
 
@@ -281,10 +301,16 @@ def member_scores(spec: NetworkSpec, params: dict, F, xi_fn=None):
     that K members cost about the operations of one."""
     tf = import_tensorflow()
     one = member_spec(spec)
+    batched = MEMBER_RECURSIONS.get(spec.kind) if get_operator(spec.xi).is_product else None
     if spec.member_features is None:  # every member reads all of f(x)
+        if batched is not None:
+            K = spec.members
+            return batched(spec, params, tf.repeat(tf.expand_dims(F, 0), K, axis=0), xi_fn)
         return tf.vectorized_map(lambda p: scores(one, p, F, xi_fn), params)
     # each member its own features: (batch, d, K, m) -> (K, batch, d, m), mapped with its params
     own = tf.transpose(tf.gather(F, spec.member_features, axis=-1), [2, 0, 1, 3])
+    if batched is not None:
+        return batched(spec, params, own, xi_fn)
     return tf.vectorized_map(lambda pf: scores(one, pf[0], pf[1], xi_fn), (params, own))
 
 
@@ -327,3 +353,7 @@ RECURSIONS = {
     "tt": (_tt_scores, _tt_grid),
     "ht": (_ht_scores, _ht_grid),
 }
+
+#: Kinds whose scores recursion also runs on a leading member axis (xi = product): their
+#: members skip ``tf.vectorized_map``; the others are vectorised by it.
+MEMBER_RECURSIONS = {"tt": _tt_member_scores}
