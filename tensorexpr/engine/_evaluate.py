@@ -297,8 +297,9 @@ def scores(spec: NetworkSpec, params: dict, F, xi_fn=None):
 
 def member_scores(spec: NetworkSpec, params: dict, F, xi_fn=None):
     """``(v, L)`` of every member of a spec with ``members > 1``: shapes (K, batch, C) and
-    (K, batch); the members' recursions vectorised into one graph (``tf.vectorized_map``), so
-    that K members cost about the operations of one."""
+    (K, batch). A kind in MEMBER_RECURSIONS (TT, xi = product) runs its recursion once on a
+    leading member axis; the others are vectorised into one graph (``tf.vectorized_map``),
+    so that K members cost about the operations of one."""
     tf = import_tensorflow()
     one = member_spec(spec)
     batched = MEMBER_RECURSIONS.get(spec.kind) if get_operator(spec.xi).is_product else None
