@@ -122,6 +122,41 @@ def test_two_passes_over_the_data(tt_tensor):
     assert len(set(seen)) == n_chunks
 
 
+def _dense_interfaces(cores, shape, left):
+    """Psi_{<k} (``left``) or Omega_{>k} of Gaussian TT cores, as explicit matrices, by einsum."""
+    out, part = [], np.ones((1, 1))
+    order = cores if left else cores[::-1]
+    for core in order:
+        if left:
+            part = np.einsum("pa,aib->pib", part, core).reshape(-1, core.shape[2])
+        else:
+            part = np.einsum("aib,pb->ipa", core, part).reshape(-1, core.shape[0])
+        out.append(part)
+    return out
+
+
+@pytest.mark.parametrize("shape", [(6, 7, 8, 9), (5, 4), (3, 4, 5, 2, 3), (4, 3, 5, 6, 2, 3)])
+def test_chunk_sketches_sum_to_the_dense_two_sided_sketch(shape):
+    # the streaming pass's Y_k = Psi_{<k}^T X_<k> Omega_{>k} over uneven chunks, against the
+    # sketch matrices written out in full and applied to the whole tensor
+    from tensorexpr.decomposition import _dask
+
+    rng = np.random.default_rng(len(shape))
+    tensor = rng.standard_normal(shape)
+    omega, psi = _dask._tt_sketch_cores(shape, 5, rng)
+    chunks = tuple(max(1, n // 2 - 1) for n in shape)
+    *sketches, norm2 = _dask._one_pass(
+        da.from_array(tensor, chunks=chunks), _dask._tt_sketch_chunk, (shape, omega, psi)
+    )
+    lefts = [np.ones((1, 1))] + _dense_interfaces(psi, shape, left=True)
+    rights = _dense_interfaces(omega[1:], shape, left=False)[::-1] + [np.ones((1, 1))]
+    for k, y in enumerate(sketches):
+        unfolded = tensor.reshape(lefts[k].shape[0], shape[k], -1)
+        expected = np.einsum("pa,piq,qc->aic", lefts[k], unfolded, rights[k])
+        np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-12)
+    assert float(norm2) == pytest.approx(float(np.sum(tensor**2)), rel=1e-12)
+
+
 # ----------------------------------------------------------------------------- bad input
 
 

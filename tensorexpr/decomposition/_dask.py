@@ -162,29 +162,67 @@ def _tt_sketch_cores(shape, size, rng):
     return omega, psi
 
 
+def _interface_flops(b, left_ends, right_ends, m):
+    """Multiply-adds of :func:`_tt_sketch_chunk` with the block split before mode ``m``."""
+    d, n = len(b), math.prod(b)
+    flops = n * (right_ends[m - 1] + left_ends[m])  # the two products with the whole block
+    flops += sum(math.prod(b[: j + 1]) * left_ends[j] * left_ends[j + 1] for j in range(m))
+    flops += sum(math.prod(b[j:]) * right_ends[j - 1] * right_ends[j] for j in range(m, d))
+    flops += sum(math.prod(b[: k + 1]) * right_ends[k - 1] * right_ends[k] for k in range(1, m))
+    flops += sum(left_ends[k] * math.prod(b[k:]) * right_ends[k] for k in range(m, d))
+    flops += sum(left_ends[k] * math.prod(b[k:]) * left_ends[k + 1] for k in range(m, d - 1))
+    return flops
+
+
 def _tt_sketch_chunk(block, starts, index, dtype, sketch):
-    """``Y_k = Psi_{<k}^T X Omega_{>k}`` of one chunk for every k, and its squared norm."""
+    """``Y_k = Psi_{<k}^T X Omega_{>k}`` of one chunk for every k, and its squared norm.
+
+    The chunk, as a matrix with modes ``< m`` as rows and ``>= m`` as columns, meets the sketches
+    twice, each time as one matrix product: ``A = X Omega_{>=m}`` gives every ``Y_k`` with
+    ``k < m`` (contracting ``A`` further from its right, as small products), and
+    ``B = Psi_{<m}^T X`` every ``Y_k`` with ``k >= m`` (contracting ``B`` further from its left).
+    ``m`` is the split with the fewest multiply-adds; ``Psi_{<m}`` and ``Omega_{>=m}`` restricted
+    to the chunk are formed explicitly (``prod(b_<m)`` and ``prod(b_>=m)`` rows).
+    """
     shape, omega, psi = sketch
     block, squares = _checked_block(block, index, dtype)
     b, d = block.shape, block.ndim
-    cuts = [slice(s, s + n) for s, n in zip(starts, b, strict=True)]
-    # right partial contractions R_k: (b_0 .. b_k, l_k), from the last mode down
-    right = [None] * d
-    right[d - 1] = block.reshape(-1, b[d - 1], 1)
-    for k in range(d - 2, -1, -1):
-        w = omega[k + 1][:, cuts[k + 1], :]
-        prev = right[k + 1].reshape(-1, b[k + 1] * w.shape[2])
-        right[k] = prev @ w.reshape(w.shape[0], -1).T
-    # left interfaces L_{k-1}: (b_0 .. b_{k-1}, lt_{k-1}), and the chunk's part of every Y_k
-    sketches, left = [], np.ones((1, 1))
-    for k in range(d):
-        r = right[k].reshape(left.shape[0], b[k], right[k].shape[-1])
-        y = np.zeros((left.shape[1], shape[k], r.shape[2]))
-        y[:, cuts[k], :] = np.tensordot(left, r, axes=(0, 0))
-        sketches.append(y)
+    left_ends = [1] + [p.shape[2] for p in psi]
+    right_ends = [w.shape[0] for w in omega[1:]] + [1]
+    cut = [slice(s, s + n) for s, n in zip(starts, b, strict=True)]
+    m = min(range(1, d), key=lambda j: _interface_flops(b, left_ends, right_ends, j))
+    # Psi_{<k} on the chunk, (b_0 .. b_{k-1}, lt_{k-1}) for k <= m
+    lefts = [np.ones((1, 1))]
+    for k in range(m):
+        p = psi[k][:, cut[k], :]
+        lefts.append((lefts[-1] @ p.reshape(p.shape[0], -1)).reshape(-1, p.shape[2]))
+    # Omega_{>k} on the chunk, (b_{k+1} .. b_{d-1}, l_k) for k >= m - 1
+    rights = {d - 1: np.ones((1, 1))}
+    for k in range(d - 1, m - 1, -1):
+        w = np.tensordot(omega[k][:, cut[k], :], rights[k], axes=(2, 1))  # (l, b_k, rest)
+        rights[k - 1] = w.transpose(1, 2, 0).reshape(-1, w.shape[0])
+    sketches = [None] * d
+    flat = block.reshape(math.prod(b[:m]), -1)
+    # k < m: R_k = X Omega_{>k}, (b_0 .. b_k, l_k), from R_{m-1} = A down
+    r = flat @ rights[m - 1]
+    for k in range(m - 1, -1, -1):
+        r = r.reshape(-1, b[k], r.shape[-1])
+        y = np.zeros((left_ends[k], shape[k], r.shape[2]))
+        y[:, cut[k], :] = np.tensordot(lefts[k], r, axes=(0, 0))
+        sketches[k] = y
+        if k:
+            w = omega[k][:, cut[k], :]
+            r = r.reshape(r.shape[0], -1) @ w.reshape(w.shape[0], -1).T
+    # k >= m: N_k = Psi_{<k}^T X, (lt_{k-1}, b_k .. b_{d-1}), from N_m = B up
+    nk = lefts[m].T @ flat
+    for k in range(m, d):
+        nk = nk.reshape(left_ends[k], b[k], -1)
+        y = np.zeros((left_ends[k], shape[k], right_ends[k]))
+        y[:, cut[k], :] = nk @ rights[k]
+        sketches[k] = y
         if k < d - 1:
-            p = psi[k][:, cuts[k], :]
-            left = (left @ p.reshape(p.shape[0], -1)).reshape(-1, p.shape[2])
+            p = psi[k][:, cut[k], :]
+            nk = p.reshape(-1, p.shape[2]).T @ nk.reshape(-1, nk.shape[2])
     return sketches + [np.array(squares)]
 
 
@@ -364,9 +402,10 @@ def _cp_core_chunk(block, starts, index, dtype, bases):
     core = block
     for s, q in zip(starts[::-1], bases[::-1], strict=True):
         n = core.shape[-1]
-        # contracting the trailing mode prepends the new one: after d steps (l_0, ..., l_{d-1})
-        core = np.moveaxis(core @ q[s : s + n], -1, 0)
-    return [np.ascontiguousarray(core)]
+        # contracting the trailing mode prepends the new one: after d steps (l_0, ..., l_{d-1});
+        # one matrix product a mode, its output C-ordered (no batched small products, no copy)
+        core = (q[s : s + n].T @ core.reshape(-1, n).T).reshape(q.shape[1], *core.shape[:-1])
+    return [core]
 
 
 def dask_cp(tensor, rank, n_restarts=3, random_state=None, max_iter=100, **parafac_kwargs):
