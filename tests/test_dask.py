@@ -88,9 +88,24 @@ def test_cp_matches_the_in_memory_one_and_reports_its_error(cp_tensor):
     lazy = te.cp(da.from_array(cp_tensor, chunks=CHUNKS), rank=RANK, random_state=0)
     dense = te.cp(cp_tensor, rank=RANK, random_state=0)
     brute = _rel(lazy.cp_tensor.to_tensor(), cp_tensor)
-    # the Pythagorean error is the true one
+    # the reported error is the true one
     assert lazy.relative_error == pytest.approx(brute, rel=1e-3)
-    assert brute <= 2 * dense.relative_error
+    assert brute <= 1.05 * dense.relative_error
+
+
+def test_cp_correction_pass_recovers_what_the_core_missed():
+    # modes of 24-27 compressed to rank + 10 = 13 columns: the core alone misses signal at the
+    # noise's level (about 1.5-2x the ALS error); the third pass's correction recovers it
+    rng = np.random.default_rng(3)
+    shape = (24, 25, 26, 27)
+    tensor = _noisy(
+        cp_to_tensor((np.ones(RANK), [rng.standard_normal((n, RANK)) for n in shape])), rng
+    )
+    lazy = te.cp(da.from_array(tensor, chunks=(12, 13, 13, 14)), rank=RANK, random_state=0)
+    dense = te.cp(tensor, rank=RANK, random_state=0)
+    brute = _rel(lazy.cp_tensor.to_tensor(), tensor)
+    assert lazy.relative_error == pytest.approx(brute, rel=1e-3)
+    assert brute <= 1.05 * dense.relative_error
 
 
 def test_float32_stays_float32(tt_tensor):
@@ -120,6 +135,18 @@ def test_two_passes_over_the_data(tt_tensor):
     n_chunks = int(np.prod(chunked.numblocks))
     assert len(seen) == 2 * n_chunks
     assert len(set(seen)) == n_chunks
+
+
+def test_three_passes_for_cp(cp_tensor):
+    seen = []
+
+    def generate(block, block_info=None):
+        seen.append(tuple(block_info[0]["chunk-location"]))
+        return block
+
+    chunked = da.from_array(cp_tensor, chunks=CHUNKS).map_blocks(generate, dtype=np.float64)
+    te.cp(chunked, rank=RANK, random_state=0)
+    assert len(seen) == 3 * int(np.prod(chunked.numblocks))
 
 
 def _dense_interfaces(cores, shape, left):

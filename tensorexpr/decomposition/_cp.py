@@ -278,8 +278,9 @@ def cp(
     ----------
     tensor : tensor or array-like
         Real tensor of order >= 2. A ``dask.array.Array`` is compressed chunk by chunk in two
-        passes (randomized Tucker core), ALS runs on the core, and ``rel_error`` is exact
-        (docs/larger_than_memory.md).
+        passes (randomized Tucker core), ALS runs on the core, a third pass corrects the
+        factors outside the core's ranges, and ``relative_error`` is measured against the whole
+        tensor (docs/larger_than_memory.md).
     rank : int
         Number of rank-one terms.
     n_restarts : int, default 3
