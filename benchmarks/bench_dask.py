@@ -261,10 +261,10 @@ def small(entries, folder, kinds):
         with dask.config.set(scheduler="threads"):
             dense = x.compute()
         norm = np.linalg.norm(dense)
+        # the same numbers both ways: the Dask path reads the computed tensor's chunks
+        chunked = da.from_array(dense, chunks=x.chunks)
         for name, fn in methods(kind):
             times = {}
-            # the same numbers both ways: the Dask path reads the computed tensor's chunks
-            chunked = da.from_array(dense, chunks=x.chunks)
             for path, data in (("memory", dense), ("dask", chunked)):
                 with dask.config.set(scheduler="threads"):
                     start = time.perf_counter()

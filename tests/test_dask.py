@@ -123,14 +123,19 @@ def test_zarr_store_in_a_folder(tmp_path, tt_tensor):
     assert _rel(tt.to_tensor(), tt_tensor) <= 1e-4
 
 
-def test_two_passes_over_the_data(tt_tensor):
+def _counting_chunks(tensor):
+    """``tensor`` as a dask array that records the location of every chunk it generates."""
     seen = []
 
     def generate(block, block_info=None):
         seen.append(tuple(block_info[0]["chunk-location"]))
         return block
 
-    chunked = da.from_array(tt_tensor, chunks=CHUNKS).map_blocks(generate, dtype=np.float64)
+    return da.from_array(tensor, chunks=CHUNKS).map_blocks(generate, dtype=np.float64), seen
+
+
+def test_two_passes_over_the_data(tt_tensor):
+    chunked, seen = _counting_chunks(tt_tensor)
     te.tt_svd(chunked, tol=1e-4)
     n_chunks = int(np.prod(chunked.numblocks))
     assert len(seen) == 2 * n_chunks
@@ -138,18 +143,12 @@ def test_two_passes_over_the_data(tt_tensor):
 
 
 def test_three_passes_for_cp(cp_tensor):
-    seen = []
-
-    def generate(block, block_info=None):
-        seen.append(tuple(block_info[0]["chunk-location"]))
-        return block
-
-    chunked = da.from_array(cp_tensor, chunks=CHUNKS).map_blocks(generate, dtype=np.float64)
+    chunked, seen = _counting_chunks(cp_tensor)
     te.cp(chunked, rank=RANK, random_state=0)
     assert len(seen) == 3 * int(np.prod(chunked.numblocks))
 
 
-def _dense_interfaces(cores, shape, left):
+def _dense_interfaces(cores, left):
     """Psi_{<k} (``left``) or Omega_{>k} of Gaussian TT cores, as explicit matrices, by einsum."""
     out, part = [], np.ones((1, 1))
     order = cores if left else cores[::-1]
@@ -175,8 +174,8 @@ def test_chunk_sketches_sum_to_the_dense_two_sided_sketch(shape):
     *sketches, norm2 = _dask._one_pass(
         da.from_array(tensor, chunks=chunks), _dask._tt_sketch_chunk, (shape, omega, psi)
     )
-    lefts = [np.ones((1, 1))] + _dense_interfaces(psi, shape, left=True)
-    rights = _dense_interfaces(omega[1:], shape, left=False)[::-1] + [np.ones((1, 1))]
+    lefts = [np.ones((1, 1))] + _dense_interfaces(psi, left=True)
+    rights = _dense_interfaces(omega[1:], left=False)[::-1] + [np.ones((1, 1))]
     for k, y in enumerate(sketches):
         unfolded = tensor.reshape(lefts[k].shape[0], shape[k], -1)
         expected = np.einsum("pa,piq,qc->aic", lefts[k], unfolded, rights[k])

@@ -481,17 +481,15 @@ def _refine(bases, lifted, products, inner):
     """
     d = len(lifted)
     grams = [a.T @ a for a in lifted]
-    corrections, first = [], 0.0
+    corrections = []
     for n in range(d):
         others = reduce(operator.mul, [grams[m] for m in range(d) if m != n])
-        w = products[n]
-        outside = w - bases[n] @ (bases[n].T @ w)
-        dn = np.linalg.lstsq(others, outside.T, rcond=None)[0].T  # outside @ H_n^{-1}
-        corrections.append(dn)
-        first += float(np.sum(dn * w))
+        outside = products[n] - bases[n] @ (bases[n].T @ products[n])
+        corrections.append(np.linalg.lstsq(others, outside.T, rcond=None)[0].T)  # @ H_n^{-1}
     new = [a + dn for a, dn in zip(lifted, corrections, strict=True)]
 
     def one_correction(y_products):
+        """Terms of <Y, cp_new> - <Y, cp_old> with one correction, from Y's mode products."""
         return sum(float(np.sum(dn * y)) for dn, y in zip(corrections, y_products, strict=True))
 
     # the second- and higher-order terms of <Y, cp_new> - <Y, cp_old>, for Y = cp_new
@@ -500,7 +498,7 @@ def _refine(bases, lifted, products, inner):
         for n in range(d)
     ]
     higher = _cp_inner(new, new) - _cp_inner(new, lifted) - one_correction(new_products)
-    return new, inner + first + higher
+    return new, inner + one_correction(products) + higher
 
 
 CHUNKED.update(tt_svd=dask_tt_svd, ht_svd=dask_ht_svd, cp=dask_cp)
