@@ -346,8 +346,9 @@ def bench_latency(epochs: int = 5) -> bool:
     """First fit (fresh process) and refit, digits at the defaults, a short fit.
 
     ``dtype="float32"`` compiles the epoch with XLA whatever the budget (the behaviour
-    before the cut); the default ``"auto"`` skips XLA for a budget below XLA_FROM
-    sample-epochs, where compiling costs more than it saves.
+    before the cut); the default ``"auto"`` skips XLA for a short fit (fewer than
+    XLA_ITERATIONS iterations and a budget below XLA_FROM sample-epochs), where compiling
+    costs more than it saves.
     """
     print(f"\nlatency, digits (1797 samples), max_iter={epochs}, fresh process each:\n")
     for dtype in ("float32", "auto"):

@@ -18,6 +18,7 @@ __all__ = [
     "LR_DECAY_FACTOR",
     "LR_DECAYS",
     "XLA_FROM",
+    "XLA_ITERATIONS",
     "Plateau",
     "Progress",
     "TrainingLoopMixin",
@@ -33,9 +34,12 @@ EARLY_STOPPING_FROM = 10_000
 #: multiplied by LR_DECAY_FACTOR, at most LR_DECAYS times; the next plateau stops training
 LR_DECAY_FACTOR = 0.2
 LR_DECAYS = 2
-#: float32 training compiles its epoch with XLA from this budget (n_samples * max_iter) on:
-#: XLA's compilation costs seconds once per shape and process (docs/estimators.md, latency)
+#: dtype="auto" compiles the epoch with XLA unless the fit is short: fewer than
+#: XLA_ITERATIONS iterations and a budget (n_samples * max_iter) under XLA_FROM. XLA's
+#: compilation costs 0.5-7 s once per shape and process and saves 60-75% of every later
+#: iteration (docs/estimators.md, latency): short fits skip it
 XLA_FROM = 100_000
+XLA_ITERATIONS = 50
 #: an iteration (``max_iter``, ``n_iter_no_change``) is at least this many optimiser steps:
 #: several passes over a small training set (docs/estimators.md, "few samples")
 ITERATION_STEPS = 10
@@ -185,13 +189,12 @@ class TrainingLoopMixin:
         return trainer
 
     def _uses_xla(self, n_samples: int) -> bool:
-        """XLA for float32: always when asked for (``dtype="float32"``); under "auto" from a
-        budget of XLA_FROM sample-epochs on, where the faster epochs pay back compiling."""
-        if self._dtype != "float32" or self._members > 1:
-            # members: XLA compiles the vectorised members' epoch for minutes (GunPoint,
-            # 4 members: 367 s against 7.6 s unjitted; docs/estimators.md, "Few series")
-            return False
-        return self.dtype == "float32" or n_samples * self.max_iter >= XLA_FROM
+        """XLA always when asked for (``dtype="float32"``); otherwise, in either precision,
+        unless the fit is short (fewer than XLA_ITERATIONS iterations and a budget under
+        XLA_FROM sample-iterations), where compiling would cost more than it saves."""
+        if self.dtype == "float32":
+            return True
+        return self.max_iter >= XLA_ITERATIONS or n_samples * self.max_iter >= XLA_FROM
 
     def _fit_stochastic(self, trainer, train, val, incremental: bool):
         """Epochs of mini-batch Adam, the plateau schedule and early stopping.
@@ -201,10 +204,8 @@ class TrainingLoopMixin:
         parameters are kept, unless the last iteration's loss diverged far above the
         lowest one, when the parameters of the lowest loss are kept).
         """
-        tf = engine.import_tensorflow()
         seq, y_enc, sw = train
-        X_all = tf.constant(seq, trainer.dtype)
-        y_all = tf.constant(y_enc, trainer.dtype)
+        X_all, y_all = trainer.constants(seq, y_enc)
         best_params = lowest = None
         epochs = 1 if incremental else self.max_iter
         plateau = Plateau(
@@ -267,7 +268,7 @@ class TrainingLoopMixin:
         mean as much optimisation on 50 samples as on 5,000. Returns the weighted mean
         loss, appended to ``loss_curve_``."""
         rng = self._rng
-        n = int(X_all.shape[0])
+        n = len(sw)  # X_all may hold padding rows (NetworkTrainer.constants)
         batch = min(self.batch_size, n)
         n_batches = -(-n // batch)
         passes = 1 if incremental else max(1, -(-ITERATION_STEPS // n_batches))

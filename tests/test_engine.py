@@ -144,6 +144,58 @@ def test_the_cache_is_bounded():
     assert engine.cache_size() == 0
 
 
+def test_bucket_sizes():
+    sizes = [engine.bucket(n) for n in range(1, 300)]
+    assert sizes[:8] == [8] * 8 and engine.bucket(0) == 8
+    assert [engine.bucket(n) for n in (9, 11, 13, 15, 17, 33, 41, 65)] == [
+        10,
+        12,
+        14,
+        16,
+        20,
+        40,
+        48,
+        80,
+    ]
+    for n, b in zip(range(1, 300), sizes, strict=True):
+        assert n <= b <= max(8, 1.25 * n) and engine.bucket(b) == b
+
+
+def _epochs(trainer, n, params, epochs=3, batch=5):
+    """``epochs`` epochs on the first ``n`` of 40 fixed samples, mini-batches of ``batch``
+    (the last one padded with weight-0 samples, as the estimators pad it)."""
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((40, 4, 1))[:n], rng.standard_normal(40)[:n]
+    trainer.load(params, None, 0.05)
+    X_t, y_t = trainer.constants(X, y)
+    losses = []
+    for e in range(epochs):
+        order = np.random.default_rng(e).permutation(n)
+        order = np.concatenate([order, np.zeros(-n % batch, int)])
+        w = (np.arange(len(order)) < n).astype(float).reshape(-1, batch)
+        losses.append(trainer.run_epoch(X_t, y_t, order.reshape(-1, batch), w, 1e-3, 0.0, [0, e]))
+    return losses, trainer.params()
+
+
+def test_xla_epochs_on_padded_shapes_equal_the_plain_ones():
+    # the XLA epoch pads the samples, the number of batches and a short batch to bucket
+    # sizes: the same steps as the graph without padding, and nearby sizes share one trace
+    spec = engine.NetworkSpec("tt", "product", 4, 3, 2)
+    fmap = te.PolynomialFeatures(1, degree=2)
+    params = engine.init_params(spec, np.random.default_rng(0), fmap.constant_index)
+    plain = engine.NetworkTrainer(spec, fmap, "squared", False, "float64", jit=False)
+    xla = engine.NetworkTrainer(spec, fmap, "squared", False, "float64", jit=True)
+    for n, batch in ((13, 5), (14, 5), (13, 10)):
+        want_losses, want = _epochs(plain, n, params, batch=batch)
+        got_losses, got = _epochs(xla, n, params, batch=batch)
+        np.testing.assert_allclose(got_losses, want_losses, rtol=1e-10)
+        for name in want:
+            np.testing.assert_allclose(got[name], want[name], rtol=1e-9, atol=1e-12)
+    # 13 and 14 samples in batches of 5: 14 rows, 3 batches of 5 padded to 8 of 8, one
+    # trace; batches of 10: 2 batches padded to 8 of 10, a second trace
+    assert xla._epoch.experimental_get_tracing_count() == 2
+
+
 @pytest.mark.parametrize("tree", ["linear", ((0, 2), (1, (3, 4)))])
 def test_ht_estimator_tree_and_export(tree):
     from estimators import HTNetworkClassifier

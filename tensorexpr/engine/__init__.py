@@ -7,7 +7,8 @@ grid tensor) and by the scikit-learn estimators (training on data):
   (the equal :mod:`tensorexpr` network);
 - :func:`scores` (a batch, with the log-scale state of docs/theory.md section 6) and
   :func:`grid` (the grid tensor), both through one contraction :func:`contract`;
-- :class:`NetworkTrainer` (compiled epochs of ``keras.optimizers.Adam`` steps) and
+- :class:`NetworkTrainer` (compiled epochs of ``keras.optimizers.Adam`` steps, their XLA
+  inputs padded to :func:`bucket` sizes) and
   :func:`fit_generalized`;
 - the TensorFlow forms of the building blocks, which hold none themselves:
   :func:`operator_form` and :func:`smoothed_form` (an operator xi), :func:`feature_form`
@@ -34,7 +35,7 @@ from ._spec import (
     param_shapes,
     to_network,
 )
-from ._train import LOSSES, NetworkTrainer, network_trainer, scores_function
+from ._train import LOSSES, NetworkTrainer, bucket, network_trainer, scores_function
 
 __all__ = [
     "KINDS",
@@ -43,6 +44,7 @@ __all__ = [
     "NetworkSpec",
     "NetworkTrainer",
     "GeneralizedFit",
+    "bucket",
     "cache_size",
     "cached",
     "clear_cache",

@@ -22,7 +22,14 @@ from ._evaluate import member_scores, scores
 from ._forms import feature_form
 from ._spec import NetworkSpec, param_names, param_shapes
 
-__all__ = ["LOSSES", "NetworkTrainer", "network_trainer", "scores_function", "feature_key"]
+__all__ = [
+    "LOSSES",
+    "NetworkTrainer",
+    "bucket",
+    "feature_key",
+    "network_trainer",
+    "scores_function",
+]
 
 #: "binary": sigmoid cross-entropy of one score; "multiclass": softmax cross-entropy;
 #: "squared": half the squared error.
@@ -33,6 +40,21 @@ ADAM_EPSILON = 1e-8
 
 #: exp(L) of the log-scale state is clipped here in the loss: it only guards float32.
 _LOG_CLIP = 60.0
+
+
+def bucket(n: int) -> int:
+    """The smallest of 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, ... (four sizes an octave)
+    that holds ``n``: the padded length of an axis of the XLA-compiled epoch's inputs.
+
+    XLA compiles one program per concrete shape. Padding the number of samples, of
+    mini-batches and a short mini-batch to these sizes lets fits on 50, 53 or 60 samples
+    share one compiled epoch, for at most a quarter more rows than the data has.
+    """
+    n = max(int(n), 1)
+    if n <= 8:
+        return 8
+    step = 1 << (n.bit_length() - 3)  # a quarter of the octave's lower end
+    return -(-n // step) * step
 
 
 def feature_key(feature_map: FeatureMap) -> tuple:
@@ -126,6 +148,7 @@ class NetworkTrainer:
         import keras
 
         self.spec, self.feature_map, self.loss = spec, feature_map, loss
+        self.jit = jit and strategy is None
         self.dtype = getattr(tf, dtype)
         self.names = param_names(spec)
         self.fnames = sorted(feature_map.trainable_params())
@@ -191,7 +214,7 @@ class NetworkTrainer:
 
         # XLA compiles per concrete shape anyway: no relaxed traces under jit
         @tf.function(reduce_retracing=not jit, autograph=False, jit_compile=jit)
-        def epoch(X, y, batches, batch_weights, alpha, dropout, seed):
+        def epoch(X, y, batches, batch_weights, n_steps, alpha, dropout, seed):
             def body(i, total):
                 idx = batches[i]
                 step_seed = seed + tf.cast(tf.stack([0, i]), seed.dtype)
@@ -207,9 +230,7 @@ class NetworkTrainer:
                 return i + 1, total + loss_i
 
             zero = tf.zeros([], X.dtype)
-            _, total = tf.while_loop(
-                lambda i, _: i < tf.shape(batches)[0], body, (tf.constant(0), zero)
-            )
+            _, total = tf.while_loop(lambda i, _: i < n_steps, body, (tf.constant(0), zero))
             return total
 
         return epoch
@@ -306,9 +327,30 @@ class NetworkTrainer:
             v.numpy() for v in self._optimizer_slots()
         ]
 
-    def run_epoch(self, X, y, batches, batch_weights, alpha, dropout, seed) -> float:
-        """One pass over the mini-batches; returns the sum of weight * loss."""
+    def constants(self, X, y):
+        """``X`` and ``y`` as tensors of the trainer's dtype, the training set of
+        :meth:`run_epoch`. Under XLA they are padded with zero rows to :func:`bucket`
+        ``(len(X))`` rows (never indexed by a mini-batch), so that fits on nearby numbers
+        of samples run the same compiled epoch."""
         tf = import_tensorflow()
+        X, y = np.asarray(X), np.asarray(y)
+        if self.jit:
+            pad = bucket(len(X)) - len(X)
+            X = np.concatenate([X, np.zeros((pad,) + X.shape[1:], X.dtype)])
+            y = np.concatenate([y, np.zeros((pad,) + y.shape[1:], y.dtype)])
+        return tf.constant(X, self.dtype), tf.constant(y, self.dtype)
+
+    def run_epoch(self, X, y, batches, batch_weights, alpha, dropout, seed) -> float:
+        """One pass over the mini-batches (rows of ``batches``: indices into ``X``, with
+        their sample weights); returns the sum of weight * loss.
+
+        Under XLA the mini-batches are padded to :func:`bucket` sizes, both their number
+        (rows that the loop never reaches) and, for a short batch, their length (index 0
+        with weight 0, which adds nothing to a loss normalised by the batch's weight).
+        """
+        tf = import_tensorflow()
+        batches, batch_weights = np.asarray(batches), np.asarray(batch_weights)
+        n_steps = batches.shape[0]
         if self.strategy is not None:
             return self._run_distributed_epoch(
                 X,
@@ -319,12 +361,19 @@ class NetworkTrainer:
                 tf.constant(dropout, self.dtype),
                 tf.constant(seed, tf.int64),
             )
+        if self.jit:
+            shape = (bucket(batches.shape[0]), bucket(batches.shape[1]))
+            padded = np.zeros(shape, batches.dtype), np.zeros(shape, batch_weights.dtype)
+            for full, part in zip(padded, (batches, batch_weights), strict=True):
+                full[: part.shape[0], : part.shape[1]] = part
+            batches, batch_weights = padded
         return float(
             self._epoch(
                 X,
                 y,
                 tf.constant(batches, tf.int32),
                 tf.constant(batch_weights, self.dtype),
+                tf.constant(n_steps, tf.int32),
                 tf.constant(alpha, self.dtype),
                 tf.constant(dropout, self.dtype),
                 tf.constant(seed, tf.int64),
