@@ -161,7 +161,7 @@ class NetworkTrainer:
             self.optimizer = keras.optimizers.Adam(epsilon=ADAM_EPSILON)
             self.optimizer.build(self.variables)
         if strategy is None:
-            self._epoch = self._compile_epoch(tf, use_dropout, jit)
+            self._epoch = self._compile_epoch(tf, use_dropout)
         else:
             self._step = self._compile_distributed_step(tf, use_dropout, strategy)
 
@@ -201,7 +201,9 @@ class NetworkTrainer:
             features = features / self.spec.members
         return network / self.spec.members + features
 
-    def _compile_epoch(self, tf, use_dropout: bool, jit: bool):
+    def _compile_epoch(self, tf, use_dropout: bool):
+        jit = self.jit
+
         def step(X, y, w, alpha, dropout, seed):
             keep = _keep_mask(tf, X, dropout, seed) if use_dropout else None
             with tf.GradientTape() as tape:
