@@ -700,7 +700,9 @@ _NETWORK_KINDS = {"cp": te.CPNetwork, "tt": te.TTNetwork, "ht": te.HTNetwork}
     # each argument valid three times in four, so that both outcomes are exercised
     kind=st.sampled_from(sorted(_NETWORK_KINDS)),
     d=st.sampled_from([1, 2, 3, 4, 2, 3, 0, 2.0, "3", 10**12]),
-    rank=st.sampled_from([1, 2, 3, 2, 1, 2, 0, -1, 2.5, 10**9]),
+    # 10**12: refused on any machine (10**9 was not: a CPNetwork with d=1 holds 16 GB of
+    # weights, under a 24 GiB machine's memory, and a test worker beside another died of it)
+    rank=st.sampled_from([1, 2, 3, 2, 1, 2, 0, -1, 2.5, 10**12]),
     n_outputs=st.sampled_from([1, 2, 1, 0, "1"]),
     xi=st.sampled_from(["product", "relu_max", "max", "product", "nope", 3]),
     seed=st.sampled_from([0, 1, 2, None, -1, 1.5]),
