@@ -3,8 +3,8 @@
 ``n_members=K`` trains K networks side by side on one feature map and averages their
 scores (docs/estimators.md, "members"). This run compares, on the UCR/UEA sets that ship
 inside aeon (official splits, series as loaded, ``make_pipeline(SequenceWindows(), ...)``),
-the default TTNetworkClassifier (one network of rank 24) with 4 members of rank 8 and of
-rank 24, over the same seeds: test accuracy mean and min, training accuracy, median fit.
+one TTNetworkClassifier network of rank 24 (``n_members=1``) with 4 members of rank 8 and
+of rank 24, over the same seeds: test accuracy mean and min, training accuracy, median fit.
 ``--network ht``: HTNetworkClassifier at its defaults (4 members of rank 8 on these small
 sets) against members of rank 12 and against 8 members (does more capacity close HT's
 gap on GunPoint?).
