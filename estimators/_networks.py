@@ -209,6 +209,12 @@ _TREE_PARAM = """tree : {{"balanced", "linear"}}, nested tuples or DimensionTree
     nested pairs of positions such as ``((0, 1), (2, 3))``.
 """
 
+_HT_SHARE_PARAM = """share_cores : bool, default False
+    The convolutional form of the deep network: one leaf matrix for every position and one
+    transfer tensor for every node of the same height (a layer's weights shared across it,
+    as a convolution's), the root its own. False gives every leaf and node its own tensor.
+"""
+
 _SHARE_PARAM = """share_cores : bool, default True
     One middle core for every position from the second to the next-to-last, as in a
     recurrent network (the same step at every position); the first and the last cores stay
@@ -255,7 +261,7 @@ def _docstring(kind: str, name: str, classifier: bool) -> str:
         rank_member=RANKS_AUTO[kind][1],
         members_auto=MEMBERS_AUTO,
         members_below=MEMBERS_BELOW,
-        extra_params={"ht": _TREE_PARAM, "tt": _SHARE_PARAM}.get(kind, ""),
+        extra_params={"ht": _TREE_PARAM + _HT_SHARE_PARAM, "tt": _SHARE_PARAM}.get(kind, ""),
         attributes=_CLASSIFIER_ATTRIBUTES if classifier else "",
         y_stats=""
         if classifier
@@ -384,6 +390,7 @@ class HTNetworkEstimator(NetworkEstimator):
         random_state=None,
         verbose=0,
         tree="balanced",
+        share_cores=False,
     ):
         super().__init__(
             rank=rank,
@@ -409,9 +416,18 @@ class HTNetworkEstimator(NetworkEstimator):
             verbose=verbose,
         )
         self.tree = tree
+        self.share_cores = share_cores
+
+    _parameter_constraints = {
+        **NetworkEstimator._parameter_constraints,
+        "share_cores": [Boolean()],
+    }
 
     def _tree_structure(self):
         return resolve_tree(self.tree, self.d_).structure
+
+    def _shared_cores(self) -> bool:
+        return bool(self.share_cores)
 
 
 class HTNetworkClassifier(ClassifierMixin, NetworkClassifierMixin, HTNetworkEstimator):

@@ -4,6 +4,7 @@ grid tensors, any tree; the bounded cache; the HT estimators' ``tree``."""
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 import tensorexpr as te
 from tensorexpr import engine, operators
+from tensorexpr.networks import layout_of
+from tensorexpr.networks.ht import node_heights
 
 OPERATORS = ["product", "relu_max", "relu_sum", "softplus", "max"]
 TREES = [None, ((0, 1), (2, (3, 4))), (((0, 1), 2), (3, 4)), ((0, 3), ((1, 4), 2))]
@@ -102,6 +105,50 @@ def test_shared_cores_are_the_repeated_core(xi, d):
 
     np.testing.assert_allclose(run(shared, params), run(plain, repeated), rtol=1e-12)
     np.testing.assert_allclose(run(shared, params), np.asarray(net(X)), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("xi", ["product", "relu_max"])
+@pytest.mark.parametrize(
+    "d, tree", [(2, "balanced"), (7, "balanced"), (19, "balanced"), (5, "linear")]
+)
+def test_shared_ht_is_the_repeated_leaf_and_levels(xi, d, tree):
+    """HT with shared_cores: one leaf and one transfer tensor per height, against the unshared
+    spec holding the copies and the tensorly network, in the scores and the grid."""
+    tf = engine.import_tensorflow()
+    structure = (
+        te.DimensionTree.balanced(d) if tree == "balanced" else te.DimensionTree.linear(d)
+    ).structure
+    shared = engine.NetworkSpec("ht", xi, d, 3, 2, 2, tree=structure, shared_cores=True)
+    plain = engine.NetworkSpec("ht", xi, d, 3, 2, 2, tree=structure)
+    params = _random_params(shared, seed=7)
+    assert set(params) == set(engine.param_names(shared))
+    assert "leaf" in params and "leaves" not in params
+    dimension_tree = shared.dimension_tree()
+    heights = node_heights(dimension_tree)
+    n_levels = len({heights[n] for n in dimension_tree.internal_nodes}) - 1
+    assert sum(k.startswith("level_") for k in params) == n_levels
+    net = engine.to_network(shared, params, te.PolynomialFeatures(1, degree=2))
+    repeated = layout_of("ht").params_of(net)
+    assert all(np.array_equal(repeated["leaves"][k], params["leaf"]) for k in range(d))
+    X = np.random.default_rng(8).uniform(size=(5, d, 1))
+    F = engine.feature_form(te.PolynomialFeatures(1, degree=2), tf.constant(X))
+
+    def run(spec, values):
+        v, L = engine.scores(spec, {k: tf.constant(a) for k, a in values.items()}, F)
+        return np.exp(L.numpy())[:, None] * v.numpy()
+
+    np.testing.assert_allclose(run(shared, params), run(plain, repeated), rtol=1e-12)
+    np.testing.assert_allclose(run(shared, params), np.asarray(net(X)), rtol=1e-9, atol=1e-12)
+    if d <= 7:  # the grid on one-hot templates, against the tensorly network's
+        spec1 = replace(shared, n_outputs=1)
+        p1 = _random_params(spec1, seed=9)
+        grid = engine.grid(
+            spec1, {k: tf.constant(a) for k, a in p1.items()}, tf.eye(3, dtype=tf.float64)
+        )
+        net1 = engine.to_network(spec1, p1, te.LinearFeatures.identity(3))
+        np.testing.assert_allclose(
+            grid.numpy().reshape((3,) * d), np.asarray(net1.grid_tensor(np.eye(3))), rtol=1e-9
+        )
 
 
 def test_shared_core_gradient_is_the_sum_over_positions():

@@ -445,6 +445,41 @@ def test_share_cores_is_one_core_repeated():
         shared.set_params(warm_start=True, share_cores=False).fit(X, y)
 
 
+def test_ht_share_cores_is_one_leaf_and_one_tensor_a_level():
+    X, y = _digit_patches(200)
+    shared = HTNetworkClassifier(
+        n_inputs=4,
+        rank=3,
+        n_features=4,
+        n_members=1,
+        max_iter=2,
+        share_cores=True,
+        random_state=0,
+    )
+    shared.fit(X, y)
+    own = clone(shared).set_params(share_cores=False).fit(X, y)
+    net = shared.network_
+    tree = net.tree
+    leaves = [net.factors[tree.leaf(k)] for k in range(tree.d)]
+    assert all(np.array_equal(leaf, leaves[0]) for leaf in leaves)
+    # 16 positions, balanced: 15 internal nodes on 4 heights, the root its own
+    assert {k for k in shared._params if not k.startswith("feature")} == {
+        "leaf",
+        "level_1",
+        "level_2",
+        "level_3",
+        "node_" + "_".join(map(str, range(16))),
+    }
+    assert own.n_params_ - shared.n_params_ == 15 * 4 * 3 + (14 - 3) * 3 * 3 * 3
+    np.testing.assert_allclose(
+        np.asarray(net(shared.standardize(X[:5]))), shared.decision_function(X[:5]), rtol=1e-4
+    )
+    with pytest.raises(TypeError, match="share_cores must be True or False, got 1.5"):
+        clone(shared).set_params(share_cores=1.5).fit(X, y)
+    with pytest.raises(ValueError, match="share_cores"):
+        shared.set_params(warm_start=True, share_cores=False).fit(X, y)
+
+
 def test_bad_inputs():
     X, y = make_moons(30, random_state=0)
     clf = TTNetworkClassifier(max_iter=1).fit(X, y)

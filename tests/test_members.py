@@ -62,6 +62,7 @@ CASES = [
     (CPNetworkClassifier, {"xi": "relu_max"}, 2),
     (HTNetworkClassifier, {}, 3),
     (HTNetworkClassifier, {"tree": "linear"}, 2),
+    (HTNetworkClassifier, {"share_cores": True}, 3),
     (TTNetworkClassifier, {"feature_map": "poly"}, 2),  # no learned map: one shared f
 ]
 

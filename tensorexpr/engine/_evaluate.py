@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensorflow import import_tensorflow
-from ..networks.ht import node_name
+from ..networks.ht import level_name, node_heights, node_name
 from ..operators import Operator, get_operator
 from ._forms import operator_form
 from ._spec import NetworkSpec, member_spec
@@ -203,21 +203,29 @@ def _cp_grid(spec, op, xi_fn, params, F):
 
 def _waves(tree) -> list[list[int]]:
     """Internal nodes grouped by height (children always in an earlier wave), post-order."""
-    height = {}
-    for node in range(tree.n_nodes):
-        children = tree.children(node)
-        height[node] = 0 if children is None else 1 + max(height[c] for c in children)
+    height = node_heights(tree)
     waves: dict[int, list[int]] = {}
     for node in tree.internal_nodes:
         waves.setdefault(height[node], []).append(node)
     return [waves[h] for h in sorted(waves)]
 
 
+def _transfer(spec, tree, p, node, height):
+    """The transfer tensor of an internal node: its own, or its level's when shared."""
+    if spec.shared_cores and node != tree.root:
+        return p[level_name(height[node])]
+    return p[node_name(tree, node)]
+
+
 def _ht_scores(spec, op, xi_fn, p, F, log_scale):
     """HT network over the spec's tree: the nodes of one height in one batched contraction."""
     tf = import_tensorflow()
     tree = spec.dimension_tree()
-    leaves = tf.einsum("bdm,dmr->dbr", F, p["leaves"])
+    height = node_heights(tree)
+    if "leaf" in p:  # one leaf shared by every position
+        leaves = tf.einsum("bdm,mr->dbr", F, p["leaf"])
+    else:
+        leaves = tf.einsum("bdm,dmr->dbr", F, p["leaves"])
     u, L = leaves, tf.zeros_like(leaves[:, :, 0])
     if log_scale:
         u, L = _normalise(u, L)
@@ -227,7 +235,7 @@ def _ht_scores(spec, op, xi_fn, p, F, log_scale):
         rights = [tree.children(node)[1] for node in wave]
         x, lx = tf.stack([phi[c][0] for c in lefts]), tf.stack([phi[c][1] for c in lefts])
         y, ly = tf.stack([phi[c][0] for c in rights]), tf.stack([phi[c][1] for c in rights])
-        B = tf.stack([p[node_name(tree, node)] for node in wave])  # (k, r, r, r')
+        B = tf.stack([_transfer(spec, tree, p, node, height) for node in wave])  # (k, r, r, r')
 
         def combine(a, b, B=B):
             pair = xi_fn(tf.expand_dims(a, -1), tf.expand_dims(b, -2))  # (k, batch, r, r)
@@ -251,10 +259,13 @@ def _ht_grid(spec, op, xi_fn, params, F):
     """``U_t[(i_l, i_r)] = sum B xi(U_l[i_l], U_r[i_r])`` up the tree, then modes in order."""
     tf = import_tensorflow()
     tree = spec.dimension_tree()
-    U = {tree.leaf(k): F @ params["leaves"][k] for k in range(spec.d)}
+    height = node_heights(tree)
+    leaf = params["leaf"] if "leaf" in params else None
+    U = {tree.leaf(k): F @ (params["leaves"][k] if leaf is None else leaf) for k in range(spec.d)}
     for node in tree.internal_nodes:
         left, right = tree.children(node)
-        U[node] = _outer(xi_fn, U.pop(left), U.pop(right), params[node_name(tree, node)])
+        W = _transfer(spec, tree, params, node, height)
+        U[node] = _outer(xi_fn, U.pop(left), U.pop(right), W)
     full = U[tree.root]
     inverse = [int(i) for i in np.argsort(tree.mode_order)]
     if inverse != list(range(spec.d)):

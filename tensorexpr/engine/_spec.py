@@ -54,9 +54,11 @@ class NetworkSpec:
     hidden_size : int, optional
         TT only: L, the size of ``C_t f(x_t)``; no matrices ``C_t`` when None.
     shared_cores : bool, default False
-        TT only: one middle core for every position from 2 to d - 1 (parameter
+        TT: one middle core for every position from 2 to d - 1 (parameter
         ``core_middle`` (r, L, r) instead of ``cores_middle``): the recurrent network with the
-        same weights at every step (docs/theory.md section 7).
+        same weights at every step (docs/theory.md section 7). HT: one leaf ``leaf`` (m, r)
+        for every position and one transfer tensor ``level_h`` for every non-root node of
+        height h (the convolutional circuit with weights shared across a layer).
     members : int, default 1
         Number of networks of these shapes trained side by side and averaged: every
         parameter gains a leading axis of this length (:func:`param_shapes`), the scores are

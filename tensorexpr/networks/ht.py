@@ -17,12 +17,27 @@ from ..validation import (
 )
 from ._base import Layout, TensorNetwork, combine_blocks
 
-__all__ = ["HTNetwork", "HTLayout", "node_name"]
+__all__ = ["HTNetwork", "HTLayout", "node_name", "node_heights", "level_name"]
 
 
 def node_name(tree: DimensionTree, node: int) -> str:
     """Engine name of an internal node: the modes below it, ``"node_0_1"``."""
     return "node_" + "_".join(str(k) for k in tree.modes(node))
+
+
+def node_heights(tree: DimensionTree) -> list[int]:
+    """The height of every node (0 for a leaf, 1 + the taller child's otherwise)."""
+    height = [0] * tree.n_nodes
+    for node in range(tree.n_nodes):  # post-order: children first
+        children = tree.children(node)
+        if children is not None:
+            height[node] = 1 + max(height[c] for c in children)
+    return height
+
+
+def level_name(height: int) -> str:
+    """Engine name of the transfer tensor shared by the non-root nodes of one height."""
+    return f"level_{height}"
 
 
 def _node_ranks(rank, tree: DimensionTree, n_outputs: int) -> list[int]:
@@ -228,18 +243,32 @@ class HTNetwork(TensorNetwork):
 class HTLayout(Layout):
     """Engine parameters ``leaves`` (d, m, r), the leaf of mode k at ``leaves[k]``, and one
     transfer tensor per internal node, named by the modes below it (:func:`node_name`), so that
-    nothing depends on how a tree numbers its nodes. Files: ``factors.k`` in post-order."""
+    nothing depends on how a tree numbers its nodes. With ``shared_cores`` (the convolutional
+    form): one ``leaf`` (m, r) for every position and one ``level_h`` (r, r, r) for every
+    non-root node of height h (:func:`level_name`), the root its own. Files: ``factors.k`` in
+    post-order."""
 
     kind = "ht"
     network = HTNetwork
-    options = ("tree",)
-    inputs = ("leaves",)
+    options = ("tree", "shared_cores")
+    inputs = ("leaves", "leaf")
+
+    @staticmethod
+    def _shared(spec) -> bool:
+        return bool(spec.shared_cores) and spec.d > 1
 
     def shapes(self, spec):
         d, m, r, C = spec.d, spec.m, spec.rank, spec.n_outputs
         if d == 1:
             return {"leaves": (1, m, C)}
         tree = spec.dimension_tree()
+        if self._shared(spec):
+            heights = node_heights(tree)
+            shapes = {"leaf": (m, r)}
+            for h in sorted({heights[n] for n in tree.internal_nodes if n != tree.root}):
+                shapes[level_name(h)] = (r, r, r)
+            shapes[node_name(tree, tree.root)] = (r, r, C)
+            return shapes
         shapes = {"leaves": (d, m, r)}
         for node in tree.internal_nodes:
             shapes[node_name(tree, node)] = (r, r, C if node == tree.root else r)
@@ -250,45 +279,66 @@ class HTLayout(Layout):
         return node_name(tree, tree.root) if spec.d > 1 else "leaves"
 
     def rank_axes(self, spec):
-        output, leaves = self.output_name(spec), (2,) if spec.d > 1 else ()
+        output = self.output_name(spec)
+        leaf_axes = {"leaves": (2,) if spec.d > 1 else (), "leaf": (1,)}
         return {
-            k: leaves if k == "leaves" else (0, 1) if k == output else (0, 1, 2)
+            k: leaf_axes[k] if k in leaf_axes else (0, 1) if k == output else (0, 1, 2)
             for k in self.shapes(spec)
         }
 
     def feature_axes(self, spec):
-        return {k: 1 if k == "leaves" else None for k in self.shapes(spec)}
+        axes = {"leaves": 1, "leaf": 0}
+        return {k: axes.get(k) for k in self.shapes(spec)}
 
     def init(self, spec, rng, constant_index):
         """Leaves ``N(0, 1/(4m))`` plus 1 on the constant feature; internal nodes a diagonal
-        ``B[a, a, a] = 1`` plus ``N(0, 1/(4r^2))``; the root ``N(0, 1/r^2)``."""
+        ``B[a, a, a] = 1`` plus ``N(0, 1/(4r^2))``; the root ``N(0, 1/r^2)``. Shared, the
+        leaf and each level are drawn once, at the same scales."""
         d, m, r, C = spec.d, spec.m, spec.rank, spec.n_outputs
         if d == 1:
             return {"leaves": rng.standard_normal((1, m, C)) / np.sqrt(m)}
-        leaves = 1.0 / (2.0 * np.sqrt(m)) * rng.standard_normal((d, m, r))
-        if constant_index is not None:
-            leaves[:, constant_index, :] += 1.0
-        params = {"leaves": leaves}
-        tree = spec.dimension_tree()
         diag = np.zeros((r, r, r))
         diag[np.arange(r), np.arange(r), np.arange(r)] = 1.0
-        for node in tree.internal_nodes:
-            if node == tree.root:
-                params[node_name(tree, node)] = rng.standard_normal((r, r, C)) / r
+        params = {}
+        for name, shape in self.shapes(spec).items():
+            if name in ("leaves", "leaf"):
+                leaves = 1.0 / (2.0 * np.sqrt(m)) * rng.standard_normal(shape)
+                if constant_index is not None:
+                    leaves[..., constant_index, :] += 1.0
+                params[name] = leaves
+            elif name == self.output_name(spec):
+                params[name] = rng.standard_normal((r, r, C)) / r
             else:
-                params[node_name(tree, node)] = diag + rng.standard_normal((r, r, r)) / (2.0 * r)
+                params[name] = diag + rng.standard_normal((r, r, r)) / (2.0 * r)
         return params
+
+    def node_params(self, spec, params) -> dict[int, object]:
+        """Every tree node's array: a leaf's (m, r), an internal node's transfer tensor (the
+        shared leaf and levels repeated, the same objects)."""
+        tree = spec.dimension_tree()
+        out = {}
+        if self._shared(spec):
+            heights = node_heights(tree)
+            for k in range(spec.d):
+                out[tree.leaf(k)] = params["leaf"]
+            for node in tree.internal_nodes:
+                name = node_name(tree, node) if node == tree.root else level_name(heights[node])
+                out[node] = params[name]
+            return out
+        for k in range(spec.d):
+            out[tree.leaf(k)] = params["leaves"][k]
+        for node in tree.internal_nodes:
+            out[node] = params[node_name(tree, node)]
+        return out
 
     def to_network(self, spec, params, feature_map, xi):
         tree = spec.dimension_tree()
-        factors: list = [None] * tree.n_nodes
-        for k in range(spec.d):
-            factors[tree.leaf(k)] = params["leaves"][k]
-        for node in tree.internal_nodes:
-            factors[node] = params[node_name(tree, node)]
+        nodes = self.node_params(spec, params)
+        factors = [np.array(nodes[node]) for node in range(tree.n_nodes)]
         return HTNetwork(factors, feature_map, tree=tree, xi=xi)
 
     def params_of(self, network):
+        """Unshared parameters (``leaves`` and one array per node)."""
         tree = network.tree
         if len(set(network.ranks[:-1])) > 1:
             raise ValueError(
