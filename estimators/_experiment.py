@@ -101,7 +101,7 @@ def run(quick: bool = False, seed: int = 0, progress=no_progress) -> ExperimentR
     for dataset, net, rank in progress(jobs, total=len(jobs), desc="training"):
         Xtr, Xte, ytr, yte = data[dataset]
         settings = dict(digits, n_inputs=4) if dataset == "digits" else toy
-        if net == "TT":  # [K18]'s TT-network: a core per position
+        if net in ("TT", "HT"):  # the papers' networks: a tensor per position and node
             settings = dict(settings, share_cores=False)
         clf = estimators[net](rank=rank, random_state=seed, **settings)
         start = time.perf_counter()

@@ -151,6 +151,42 @@ def test_shared_ht_is_the_repeated_leaf_and_levels(xi, d, tree):
         )
 
 
+@pytest.mark.parametrize("xi", ["product", "relu_max"])
+@pytest.mark.parametrize("d", [1, 2, 6])
+def test_shared_cp_is_the_repeated_factor(xi, d):
+    """CP with shared_cores: one factor (m, R) for every position, against the unshared spec
+    holding d copies and the tensorly network, in the scores and the grid; the score is then
+    a symmetric function of the positions."""
+    tf = engine.import_tensorflow()
+    shared = engine.NetworkSpec("cp", xi, d, 3, 4, 2, shared_cores=True)
+    plain = engine.NetworkSpec("cp", xi, d, 3, 4, 2)
+    params = _random_params(shared, seed=3)
+    assert set(params) == {"factor", "weights"} and params["factor"].shape == (3, 4)
+    net = engine.to_network(shared, params, te.PolynomialFeatures(1, degree=2))
+    repeated = layout_of("cp").params_of(net)
+    assert all(np.array_equal(repeated["factors"][k], params["factor"]) for k in range(d))
+    X = np.random.default_rng(4).uniform(size=(5, d, 1))
+    F = engine.feature_form(te.PolynomialFeatures(1, degree=2), tf.constant(X))
+
+    def run(spec, values, F=F):
+        v, L = engine.scores(spec, {k: tf.constant(a) for k, a in values.items()}, F)
+        return np.exp(L.numpy())[:, None] * v.numpy()
+
+    np.testing.assert_allclose(run(shared, params), run(plain, repeated), rtol=1e-12)
+    np.testing.assert_allclose(run(shared, params), np.asarray(net(X)), rtol=1e-9, atol=1e-12)
+    reversed_F = engine.feature_form(te.PolynomialFeatures(1, degree=2), tf.constant(X[:, ::-1]))
+    np.testing.assert_allclose(run(shared, params, reversed_F), run(shared, params), rtol=1e-9)
+    spec1 = replace(shared, n_outputs=1)
+    p1 = _random_params(spec1, seed=5)
+    grid = engine.grid(
+        spec1, {k: tf.constant(a) for k, a in p1.items()}, tf.eye(3, dtype=tf.float64)
+    )
+    net1 = engine.to_network(spec1, p1, te.LinearFeatures.identity(3))
+    np.testing.assert_allclose(
+        grid.numpy().reshape((3,) * d), np.asarray(net1.grid_tensor(np.eye(3))), rtol=1e-9
+    )
+
+
 def test_shared_core_gradient_is_the_sum_over_positions():
     tf = engine.import_tensorflow()
     d = 5

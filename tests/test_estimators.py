@@ -480,6 +480,29 @@ def test_ht_share_cores_is_one_leaf_and_one_tensor_a_level():
         shared.set_params(warm_start=True, share_cores=False).fit(X, y)
 
 
+def test_cp_share_cores_is_one_factor_and_ignores_the_order():
+    X, y = _digit_patches(200)
+    shared = CPNetworkClassifier(
+        n_inputs=4, rank=5, n_features=4, n_members=1, max_iter=2, share_cores=True, random_state=0
+    )
+    shared.fit(X, y)
+    own = clone(shared).set_params(share_cores=False).fit(X, y)
+    assert {k for k in shared._params if not k.startswith("feature")} == {"factor", "weights"}
+    assert own.n_params_ - shared.n_params_ == 15 * 4 * 5  # 16 positions, one factor (4, 5)
+    net = shared.network_
+    assert all(np.array_equal(f, net.factors[0]) for f in net.factors)
+    np.testing.assert_allclose(
+        np.asarray(net(shared.standardize(X[:5]))), shared.decision_function(X[:5]), rtol=1e-4
+    )
+    flipped = X[:5].reshape(5, 16, 4)[:, ::-1].reshape(5, -1)  # the patches in reverse order
+    np.testing.assert_allclose(
+        shared.decision_function(flipped), shared.decision_function(X[:5]), rtol=1e-5
+    )
+    assert not CPNetworkClassifier().share_cores  # off by default: the position is lost
+    with pytest.raises(ValueError, match="share_cores"):
+        shared.set_params(warm_start=True, share_cores=False).fit(X, y)
+
+
 def test_bad_inputs():
     X, y = make_moons(30, random_state=0)
     clf = TTNetworkClassifier(max_iter=1).fit(X, y)

@@ -60,6 +60,7 @@ CASES = [
     (TTNetworkClassifier, {"share_cores": False}, 2),
     (CPNetworkClassifier, {}, 3),
     (CPNetworkClassifier, {"xi": "relu_max"}, 2),
+    (CPNetworkClassifier, {"share_cores": True}, 3),
     (HTNetworkClassifier, {}, 3),
     (HTNetworkClassifier, {"tree": "linear"}, 2),
     (HTNetworkClassifier, {"share_cores": True}, 3),

@@ -171,7 +171,10 @@ def _tt_grid(spec, op, xi_fn, params, F):
 def _cp_scores(spec, op, xi_fn, p, F, log_scale):
     """``sum_a w[a, c] xi-fold_k <f(x_k), v_{k,a}>`` with the running fold kept in scale."""
     tf = import_tensorflow()
-    z = tf.einsum("bdm,dmr->dbr", F, p["factors"])
+    if "factor" in p:  # one factor shared by every position
+        z = tf.einsum("bdm,mr->dbr", F, p["factor"])
+    else:
+        z = tf.einsum("bdm,dmr->dbr", F, p["factors"])
     u, L = z[0], tf.zeros_like(z[0][:, 0])
     if log_scale:
         u, L = _normalise(u, L)
@@ -193,7 +196,10 @@ def _cp_scores(spec, op, xi_fn, p, F, log_scale):
 def _cp_grid(spec, op, xi_fn, params, F):
     """``sum_a w_a (F v_1a) (x)_xi ... (x)_xi (F v_da)``: the rows of the state are tuples."""
     tf = import_tensorflow()
-    z = [F @ params["factors"][k] for k in range(spec.d)]
+    if "factor" in params:
+        z = [F @ params["factor"]] * spec.d
+    else:
+        z = [F @ params["factors"][k] for k in range(spec.d)]
     state = z[0]
     for zk in z[1:]:
         pair = xi_fn(tf.expand_dims(state, 1), tf.expand_dims(zk, 0))

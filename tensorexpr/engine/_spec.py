@@ -58,7 +58,8 @@ class NetworkSpec:
         ``core_middle`` (r, L, r) instead of ``cores_middle``): the recurrent network with the
         same weights at every step (docs/theory.md section 7). HT: one leaf ``leaf`` (m, r)
         for every position and one transfer tensor ``level_h`` for every non-root node of
-        height h (the convolutional circuit with weights shared across a layer).
+        height h (the convolutional circuit with weights shared across a layer). CP: one
+        factor ``factor`` (m, R) for every position (the shallow convolutional circuit).
     members : int, default 1
         Number of networks of these shapes trained side by side and averaged: every
         parameter gains a leading axis of this length (:func:`param_shapes`), the scores are

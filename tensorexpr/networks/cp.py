@@ -166,15 +166,24 @@ class CPNetwork(TensorNetwork):
 
 
 class CPLayout(Layout):
-    """Engine parameters ``factors`` (d, m, R) and ``weights`` (R, C); files ``factors.k``,
-    ``weights``."""
+    """Engine parameters ``factors`` (d, m, R) and ``weights`` (R, C); with ``shared_cores``
+    one ``factor`` (m, R) for every position instead of ``factors`` (the shallow
+    convolutional circuit, a layer's weights shared across the positions: a symmetric CP
+    decomposition). Files ``factors.k``, ``weights``."""
 
     kind = "cp"
     network = CPNetwork
-    inputs = ("factors",)
+    options = ("shared_cores",)
+    inputs = ("factors", "factor")
+
+    @staticmethod
+    def _factors_name(spec) -> str:
+        return "factor" if spec.shared_cores else "factors"
 
     def shapes(self, spec):
-        return {"factors": (spec.d, spec.m, spec.rank), "weights": (spec.rank, spec.n_outputs)}
+        m, r = spec.m, spec.rank
+        shape = (m, r) if spec.shared_cores else (spec.d, m, r)
+        return {self._factors_name(spec): shape, "weights": (r, spec.n_outputs)}
 
     def output_name(self, spec):
         return "weights"
@@ -182,21 +191,27 @@ class CPLayout(Layout):
     merges_any_xi = True
 
     def rank_axes(self, spec):
-        return {"factors": (2,), "weights": (0,)}
+        return {self._factors_name(spec): (1,) if spec.shared_cores else (2,), "weights": (0,)}
 
     def feature_axes(self, spec):
-        return {"factors": 1, "weights": None}
+        return {self._factors_name(spec): 0 if spec.shared_cores else 1, "weights": None}
 
     def init(self, spec, rng, constant_index):
         """Factors ``N(0, 1/(4m))`` plus 1 on the constant feature; weights ``N(0, 1/R)``."""
-        d, m, r, C = spec.d, spec.m, spec.rank, spec.n_outputs
-        factors = 1.0 / (2.0 * np.sqrt(m)) * rng.standard_normal((d, m, r))
+        m, r, C = spec.m, spec.rank, spec.n_outputs
+        shape = (m, r) if spec.shared_cores else (spec.d, m, r)
+        factors = 1.0 / (2.0 * np.sqrt(m)) * rng.standard_normal(shape)
         if constant_index is not None:
-            factors[:, constant_index, :] += 1.0
-        return {"factors": factors, "weights": rng.standard_normal((r, C)) / np.sqrt(r)}
+            factors[..., constant_index, :] += 1.0
+        weights = rng.standard_normal((r, C)) / np.sqrt(r)
+        return {self._factors_name(spec): factors, "weights": weights}
 
     def to_network(self, spec, params, feature_map, xi):
-        return CPNetwork(list(params["factors"]), feature_map, weights=params["weights"], xi=xi)
+        if spec.shared_cores:  # the shared factor repeated (copies: the network owns them)
+            factors = [np.array(params["factor"]) for _ in range(spec.d)]
+        else:
+            factors = list(params["factors"])
+        return CPNetwork(factors, feature_map, weights=params["weights"], xi=xi)
 
     def params_of(self, network):
         return {"factors": np.stack(network.factors), "weights": network.weights}
