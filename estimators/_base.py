@@ -29,7 +29,12 @@ from tensorexpr.validation import (
 from ._constraints import Boolean, Int, NoneValue, Options, Real, validate_params
 from ._inputs import SCALES, InputsMixin
 from ._outputs import NetworkScoresMixin
-from ._training import TrainingLoopMixin, limit_tensorflow_threads, uses_early_stopping
+from ._training import (
+    TrainingLoopMixin,
+    limit_tensorflow_threads,
+    revive_dead_units,
+    uses_early_stopping,
+)
 
 #: below this many training samples, dtype="auto" trains in float64 (cheap at that size,
 #: and fits become reproducible to rounding, e.g. integer weights == repeated samples)
@@ -251,7 +256,7 @@ class NetworkEstimator(InputsMixin, TrainingLoopMixin, NetworkScoresMixin, BaseE
             member_features=engine.member_feature_index(K, m, constant) if own else None,
         )
         if self.feature_map == "relu":
-            self._feature_map = _revive_dead_units(self._feature_map, seq, sw)
+            self._feature_map = revive_dead_units(self._feature_map, seq, sw)
         # a member reads its own features with the constant last (member_feature_index)
         member_constant = (m - 1 if constant is not None else None) if own else constant
         params = engine.init_params(self._spec, self._rng, member_constant)
@@ -392,28 +397,3 @@ class NetworkEstimator(InputsMixin, TrainingLoopMixin, NetworkScoresMixin, BaseE
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         return tags
-
-
-def _revive_dead_units(feature_map, seq, sw):
-    """A ReLU unit of the initial feature map that is 0 on every training value (the data
-    sit on one side of its hyperplane, as when long windows share a large common mode)
-    never gets a gradient: its bias is set so that its hyperplane passes through the
-    weighted mean input instead. Deterministic and weight-exact (integer weights equal
-    repeated rows)."""
-    params = feature_map.trainable_params()
-    A, b = params["A"], params["b"]
-    x = np.asarray(seq, dtype=np.float64)
-    keep = np.asarray(sw) > 0
-    rows = x[keep]
-    pre_max = np.full(A.shape[0], -np.inf)  # (units,), in chunks: bounded memory
-    for start in range(0, rows.shape[0], 4096):
-        chunk = rows[start : start + 4096] @ A.T + b
-        pre_max = np.maximum(pre_max, chunk.max(axis=(0, 1)))
-    dead = ~(pre_max > 0)
-    if not dead.any():
-        return feature_map
-    w = np.asarray(sw, dtype=np.float64)[keep]
-    mean = np.tensordot(w / w.sum(), rows, axes=1).mean(axis=0)  # (n,)
-    b = b.copy()
-    b[dead] = -A[dead] @ mean
-    return feature_map.with_params(A=A, b=b)

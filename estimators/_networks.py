@@ -438,6 +438,7 @@ class HTNetworkEstimator(NetworkEstimator):
     """The shared parameters plus ``tree``, the dimension tree of the HT estimators."""
 
     _kind = "ht"
+    _revives_units = True
 
     def __init__(
         self,

@@ -503,6 +503,29 @@ def test_cp_share_cores_is_one_factor_and_ignores_the_order():
         shared.set_params(warm_start=True, share_cores=False).fit(X, y)
 
 
+def test_relu_units_dead_in_training_are_moved_through_the_mean_window():
+    X, y = _digit_patches(120)
+    clf = HTNetworkClassifier(n_inputs=4, rank=3, n_features=5, max_iter=1, random_state=0)
+    clf.fit(X, y)
+    assert clf._revives_units and not TTNetworkClassifier._revives_units
+    seq = clf._standardized(clf._sequences(X, False))
+    rows = seq.reshape(-1, 4)
+    clf._params["feature_map.b"] = clf._params["feature_map.b"].copy()
+    clf._params["feature_map.b"][:2] = -1e3  # units 0 and 1: 0 on every training window
+    before = dict(clf._params)
+    trainer = clf._load_trainer(len(seq))
+    clf._revive_in_training(trainer, seq, np.ones(len(seq)))
+    after = trainer.params()
+    pre = rows @ after["feature_map.A"].T + after["feature_map.b"]
+    assert (pre.max(axis=0) > 0).all()  # every unit alive again
+    A = before["feature_map.A"]
+    np.testing.assert_allclose(after["feature_map.b"][:2], -A[:2] @ rows.mean(axis=0))
+    np.testing.assert_allclose(after["feature_map.b"][2:], before["feature_map.b"][2:])
+    for name in before:  # nothing else moved
+        if name != "feature_map.b":
+            np.testing.assert_allclose(after[name], before[name])
+
+
 def test_bad_inputs():
     X, y = make_moons(30, random_state=0)
     clf = TTNetworkClassifier(max_iter=1).fit(X, y)
