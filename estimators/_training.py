@@ -276,11 +276,11 @@ class TrainingLoopMixin:
         them (HT on BasicMotions: 17-42 units, training accuracy 0.70 on one seed)."""
         params = trainer.params()
         A, b = params[PARAM_PREFIX + "A"], params[PARAM_PREFIX + "b"]
-        revived = revive_dead_units(self._feature_map.with_params(A=A, b=b), seq, sw)
-        new_b = revived.trainable_params()["b"]
-        if new_b is b or np.array_equal(new_b, b):
+        current = self._feature_map.with_params(A=A, b=b)
+        revived = revive_dead_units(current, seq, sw)
+        if revived is current:  # no unit dead
             return
-        params[PARAM_PREFIX + "b"] = new_b
+        params[PARAM_PREFIX + "b"] = revived.trainable_params()["b"]
         lr = float(trainer.optimizer.learning_rate.numpy())
         trainer.load(params, trainer.optimizer_state(), lr)
 
@@ -338,7 +338,7 @@ def revive_dead_units(feature_map, seq, sw):
     A, b = params["A"], params["b"]
     x = np.asarray(seq, dtype=np.float64)
     keep = np.asarray(sw) > 0
-    rows = x[keep]
+    rows = x if keep.all() else x[keep]  # no copy of the training set after every epoch
     pre_max = np.full(A.shape[0], -np.inf)  # (units,), in chunks: bounded memory
     for start in range(0, rows.shape[0], 4096):
         chunk = rows[start : start + 4096] @ A.T + b

@@ -140,15 +140,20 @@ def test_shared_ht_is_the_repeated_leaf_and_levels(xi, d, tree):
     np.testing.assert_allclose(run(shared, params), run(plain, repeated), rtol=1e-12)
     np.testing.assert_allclose(run(shared, params), np.asarray(net(X)), rtol=1e-9, atol=1e-12)
     if d <= 7:  # the grid on one-hot templates, against the tensorly network's
-        spec1 = replace(shared, n_outputs=1)
-        p1 = _random_params(spec1, seed=9)
-        grid = engine.grid(
-            spec1, {k: tf.constant(a) for k, a in p1.items()}, tf.eye(3, dtype=tf.float64)
-        )
-        net1 = engine.to_network(spec1, p1, te.LinearFeatures.identity(3))
-        np.testing.assert_allclose(
-            grid.numpy().reshape((3,) * d), np.asarray(net1.grid_tensor(np.eye(3))), rtol=1e-9
-        )
+        _assert_grid_is_the_networks(replace(shared, n_outputs=1), seed=9)
+
+
+def _assert_grid_is_the_networks(spec, seed):
+    """The engine's grid on one-hot templates (M = 3) against the tensorly network's."""
+    tf = engine.import_tensorflow()
+    params = _random_params(spec, seed=seed)
+    grid = engine.grid(
+        spec, {k: tf.constant(a) for k, a in params.items()}, tf.eye(3, dtype=tf.float64)
+    )
+    net = engine.to_network(spec, params, te.LinearFeatures.identity(3))
+    np.testing.assert_allclose(
+        grid.numpy().reshape((3,) * spec.d), np.asarray(net.grid_tensor(np.eye(3))), rtol=1e-9
+    )
 
 
 @pytest.mark.parametrize("xi", ["product", "relu_max"])
@@ -176,15 +181,7 @@ def test_shared_cp_is_the_repeated_factor(xi, d):
     np.testing.assert_allclose(run(shared, params), np.asarray(net(X)), rtol=1e-9, atol=1e-12)
     reversed_F = engine.feature_form(te.PolynomialFeatures(1, degree=2), tf.constant(X[:, ::-1]))
     np.testing.assert_allclose(run(shared, params, reversed_F), run(shared, params), rtol=1e-9)
-    spec1 = replace(shared, n_outputs=1)
-    p1 = _random_params(spec1, seed=5)
-    grid = engine.grid(
-        spec1, {k: tf.constant(a) for k, a in p1.items()}, tf.eye(3, dtype=tf.float64)
-    )
-    net1 = engine.to_network(spec1, p1, te.LinearFeatures.identity(3))
-    np.testing.assert_allclose(
-        grid.numpy().reshape((3,) * d), np.asarray(net1.grid_tensor(np.eye(3))), rtol=1e-9
-    )
+    _assert_grid_is_the_networks(replace(shared, n_outputs=1), seed=5)
 
 
 def test_shared_core_gradient_is_the_sum_over_positions():

@@ -63,7 +63,7 @@ CASES = [
     (CPNetworkClassifier, {"share_cores": True}, 3),
     (HTNetworkClassifier, {}, 3),
     (HTNetworkClassifier, {"tree": "linear"}, 2),
-    (HTNetworkClassifier, {"share_cores": True}, 3),
+    (HTNetworkClassifier, {"share_cores": False}, 3),  # the default shares: a tensor per node
     (TTNetworkClassifier, {"feature_map": "poly"}, 2),  # no learned map: one shared f
 ]
 

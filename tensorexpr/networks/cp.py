@@ -198,13 +198,12 @@ class CPLayout(Layout):
 
     def init(self, spec, rng, constant_index):
         """Factors ``N(0, 1/(4m))`` plus 1 on the constant feature; weights ``N(0, 1/R)``."""
-        m, r, C = spec.m, spec.rank, spec.n_outputs
-        shape = (m, r) if spec.shared_cores else (spec.d, m, r)
-        factors = 1.0 / (2.0 * np.sqrt(m)) * rng.standard_normal(shape)
+        name, shapes = self._factors_name(spec), self.shapes(spec)
+        factors = 1.0 / (2.0 * np.sqrt(spec.m)) * rng.standard_normal(shapes[name])
         if constant_index is not None:
             factors[..., constant_index, :] += 1.0
-        weights = rng.standard_normal((r, C)) / np.sqrt(r)
-        return {self._factors_name(spec): factors, "weights": weights}
+        weights = rng.standard_normal(shapes["weights"]) / np.sqrt(spec.rank)
+        return {name: factors, "weights": weights}
 
     def to_network(self, spec, params, feature_map, xi):
         if spec.shared_cores:  # the shared factor repeated (copies: the network owns them)
